@@ -1,0 +1,216 @@
+/* brine: the command-line tool. A client of include/brine.h and nothing more. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "brine.h"
+#include "cli.h"
+#include "input.h"
+
+int brine_cli_write_stdout(void *user, const char *text, size_t len)
+{
+    (void)user;
+    return fwrite(text, 1, len, stdout) != len;
+}
+
+/* Common options: the limits. Returns the number of argv entries consumed, 0
+ * if argv[i] is not a limit option, -1 on a bad value. */
+int brine_cli_limit_option(int argc, char **argv, int i, brine_settings *s)
+{
+    static const struct {
+        const char *flag;
+        size_t off;
+    } opts[] = {
+        {"--max-opcodes", offsetof(brine_settings, max_opcodes)},
+        {"--max-stack", offsetof(brine_settings, max_stack)},
+        {"--max-marks", offsetof(brine_settings, max_marks)},
+        {"--max-memo", offsetof(brine_settings, max_memo)},
+        {"--max-bytes", offsetof(brine_settings, max_bytes)},
+        {"--max-depth", offsetof(brine_settings, max_depth)},
+        {"--max-output", offsetof(brine_settings, max_output)},
+        {"--max-pickles", offsetof(brine_settings, max_pickles)},
+    };
+    for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++) {
+        if (strcmp(argv[i], opts[k].flag) != 0)
+            continue;
+        if (i + 1 >= argc) {
+            fprintf(stderr, "brine: %s needs a number\n", argv[i]);
+            return -1;
+        }
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(argv[i + 1], &end, 10);
+        if (errno || *end || argv[i + 1][0] == '-' || !argv[i + 1][0]) {
+            fprintf(stderr, "brine: %s: not a number: '%s'\n", argv[i], argv[i + 1]);
+            return -1;
+        }
+        *(uint64_t *)((char *)s + opts[k].off) = v;
+        return 2;
+    }
+    return 0;
+}
+
+typedef int (*file_fn)(const char *path, const brine_input *in, const brine_settings *s, void *ctx);
+
+/* Parse [limit options] FILE... and run fn on each file. Returns the exit code. */
+static int for_each_file(int argc, char **argv, const char *const *flags, bool *flag_seen, file_fn fn, void *ctx)
+{
+    brine_settings s;
+    brine_settings_default(&s);
+    int nfiles = 0;
+    char **files = calloc((size_t)argc + 1, sizeof *files);
+    if (!files)
+        return 2;
+    for (int i = 0; i < argc; i++) {
+        int used = brine_cli_limit_option(argc, argv, i, &s);
+        if (used < 0) {
+            free(files);
+            return 2;
+        }
+        if (used) {
+            i += used - 1;
+            continue;
+        }
+        bool known = false;
+        for (int f = 0; flags && flags[f]; f++)
+            if (strcmp(argv[i], flags[f]) == 0) {
+                flag_seen[f] = known = true;
+            }
+        if (known)
+            continue;
+        if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "brine: unknown option '%s'\n", argv[i]);
+            free(files);
+            return 2;
+        }
+        files[nfiles++] = argv[i];
+    }
+    if (!nfiles) {
+        fprintf(stderr, "brine: no input files (use - for stdin)\n");
+        free(files);
+        return 2;
+    }
+    int rc = 0;
+    for (int i = 0; i < nfiles; i++) {
+        brine_input in;
+        int e = brine_input_open(files[i], &in);
+        if (e) {
+            fprintf(stderr, "brine: %s: %s\n", files[i], strerror(e));
+            rc = 2;
+            continue;
+        }
+        int r = fn(files[i], &in, &s, ctx);
+        brine_input_close(&in);
+        if (r > rc)
+            rc = r;
+    }
+    free(files);
+    fflush(stdout);
+    return rc;
+}
+
+static int disasm_one(const char *path, const brine_input *in, const brine_settings *s, void *ctx)
+{
+    int *count = ctx;
+    if ((*count)++)
+        printf("\n");
+    printf("== %s\n", path);
+    int r = brine_disasm(in->data, in->len, s, brine_cli_write_stdout, NULL);
+    if (r < 0) {
+        fprintf(stderr, "brine: %s: %s\n", path, brine_strerror(r));
+        return 2;
+    }
+    return 0;
+}
+
+static int dump_one(const char *path, const brine_input *in, const brine_settings *s, void *ctx)
+{
+    (void)ctx;
+    int r = brine_dump_json(in->data, in->len, s, brine_cli_write_stdout, NULL);
+    if (r < 0) {
+        fprintf(stderr, "brine: %s: %s\n", path, brine_strerror(r));
+        return 2;
+    }
+    return 0;
+}
+
+static int print_event(void *user, const brine_event *ev)
+{
+    (void)user;
+    printf("%" PRIu64 "\t%" PRIu64 "\t%s\t%s\t%s\n", ev->offset, ev->opindex, ev->opcode, ev->kind, ev->detail);
+    return 0;
+}
+
+static int events_one(const char *path, const brine_input *in, const brine_settings *s, void *ctx)
+{
+    int *count = ctx;
+    if (*count > 1)
+        printf("== %s\n", path);
+    int r = brine_events(in->data, in->len, s, print_event, NULL, NULL);
+    if (r < 0) {
+        fprintf(stderr, "brine: %s: %s\n", path, brine_strerror(r));
+        return 2;
+    }
+    return 0;
+}
+
+static const char usage[] =
+    "usage: brine <command> [options] FILE...\n"
+    "\n"
+    "commands:\n"
+    "  scan FILE...            verdict for each file (exit 0 safe, 1 unsafe, 2 error, 3 inconclusive)\n"
+    "  disasm FILE...          opcodes with offsets, arguments, stack depth and memo indices\n"
+    "  dump --json FILE...     the value each pickle builds, as canonical JSON (one line per file)\n"
+    "  events FILE...          every step of the load that could run code\n"
+    "  policy check FILE...    validate policy files\n"
+    "  policy show [--policy FILE]...  print the effective merged policy\n"
+    "  learn FILE...           print the smallest allowlist admitting these trusted files\n"
+    "  version                 print the version\n"
+    "\n"
+    "limits (all commands): --max-opcodes N --max-stack N --max-marks N --max-memo N\n"
+    "  --max-bytes N --max-depth N --max-output N --max-pickles N\n"
+    "\n"
+    "See README.md and doc/ for the formats.\n";
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("brine %s\n", brine_version());
+        return 0;
+    }
+    if (strcmp(cmd, "disasm") == 0) {
+        int count = 0;
+        return for_each_file(argc - 2, argv + 2, NULL, NULL, disasm_one, &count);
+    }
+    if (strcmp(cmd, "dump") == 0) {
+        static const char *const flags[] = {"--json", NULL};
+        bool seen[1] = {false};
+        int rc = for_each_file(argc - 2, argv + 2, flags, seen, dump_one, NULL);
+        if (!seen[0] && rc != 2) {
+            /* JSON is the only format; accept its absence but say so */
+        }
+        return rc;
+    }
+    if (strcmp(cmd, "events") == 0) {
+        int count = 0;
+        for (int i = 2; i < argc; i++)
+            if (argv[i][0] != '-' || !argv[i][1])
+                count++;
+        return for_each_file(argc - 2, argv + 2, NULL, NULL, events_one, &count);
+    }
+    if (strcmp(cmd, "scan") == 0)
+        return brine_cli_scan(argc - 2, argv + 2);
+    if (strcmp(cmd, "policy") == 0)
+        return brine_cli_policy(argc - 2, argv + 2);
+    if (strcmp(cmd, "learn") == 0)
+        return brine_cli_learn(argc - 2, argv + 2);
+    fprintf(stderr, "brine: unknown command '%s'\n\n%s", cmd, usage);
+    return 2;
+}

@@ -1,0 +1,539 @@
+/* Symbolic values: arena, containers, Python-compatible hashing and equality. */
+#include "value.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- arena ------------------------------------------------------------- */
+
+struct brine_arena_block {
+    struct brine_arena_block *next;
+    size_t size, used;
+    _Alignas(16) unsigned char data[];
+};
+
+#define BRINE_ARENA_BLOCK (64 * 1024)
+
+void brine_arena_init(brine_arena *a, uint64_t limit)
+{
+    memset(a, 0, sizeof *a);
+    a->limit = limit;
+}
+
+void *brine_arena_alloc(brine_arena *a, size_t size)
+{
+    size = (size + 15) & ~(size_t)15;
+    if (size == 0)
+        size = 16;
+    if (a->exhausted || size > a->limit || a->used > a->limit - size) {
+        a->exhausted = true;
+        return NULL;
+    }
+    struct brine_arena_block *b = a->head;
+    if (!b || b->size - b->used < size) {
+        size_t bs = size > BRINE_ARENA_BLOCK / 4 ? size : BRINE_ARENA_BLOCK;
+        b = malloc(sizeof *b + bs);
+        if (!b) {
+            a->nomem = a->exhausted = true;
+            return NULL;
+        }
+        b->size = bs;
+        b->used = 0;
+        if (bs == size && a->head) {
+            /* a big block: keep the current small block as the head */
+            b->next = a->head->next;
+            a->head->next = b;
+        } else {
+            b->next = a->head;
+            a->head = b;
+        }
+    }
+    void *p = b->data + b->used;
+    b->used += size;
+    a->used += size;
+    memset(p, 0, size);
+    return p;
+}
+
+void brine_arena_free(brine_arena *a)
+{
+    struct brine_arena_block *b = a->head;
+    while (b) {
+        struct brine_arena_block *n = b->next;
+        free(b);
+        b = n;
+    }
+    a->head = NULL;
+    a->used = 0;
+}
+
+/* ---- basics ------------------------------------------------------------ */
+
+brine_value *brine_value_new(brine_arena *a, brine_vkind kind)
+{
+    brine_value *v = brine_arena_alloc(a, sizeof *v);
+    if (v)
+        v->kind = (uint8_t)kind;
+    return v;
+}
+
+static void *grow(brine_arena *a, void *old, size_t oldbytes, size_t newbytes)
+{
+    void *p = brine_arena_alloc(a, newbytes);
+    if (p && oldbytes)
+        memcpy(p, old, oldbytes);
+    return p;
+}
+
+bool brine_vec_push(brine_arena *a, brine_vec *v, brine_value *x)
+{
+    if (v->len == v->cap) {
+        if (v->cap >= UINT32_MAX / 2) {
+            a->exhausted = true;
+            return false;
+        }
+        uint32_t nc = v->cap ? v->cap * 2 : 4;
+        brine_value **n = grow(a, v->items, v->len * sizeof *n, nc * sizeof *n);
+        if (!n)
+            return false;
+        v->items = n;
+        v->cap = nc;
+    }
+    v->items[v->len++] = x;
+    return true;
+}
+
+brine_objop *brine_value_add_op(brine_arena *a, brine_value *obj, brine_opkind kind)
+{
+    brine_objop *op = brine_arena_alloc(a, sizeof *op);
+    if (!op)
+        return NULL;
+    op->kind = kind;
+    if (!obj->ops_tail)
+        obj->ops_tail = &obj->ops;
+    *obj->ops_tail = op;
+    obj->ops_tail = &op->next;
+    return op;
+}
+
+/* ---- big integers ------------------------------------------------------ */
+
+brine_value *brine_int_from_le(brine_arena *a, const uint8_t *p, size_t n, bool alias)
+{
+    while (n > 1 && ((p[n - 1] == 0x00 && !(p[n - 2] & 0x80)) || (p[n - 1] == 0xff && (p[n - 2] & 0x80))))
+        n--;
+    if (n <= 8) {
+        brine_value *v = brine_value_new(a, BRINE_V_INT);
+        if (!v)
+            return NULL;
+        uint64_t x = 0;
+        for (size_t i = 0; i < n; i++)
+            x |= (uint64_t)p[i] << (8 * i);
+        if (n > 0 && n < 8 && (p[n - 1] & 0x80))
+            x |= ~(uint64_t)0 << (8 * n);
+        v->u.i = (int64_t)x;
+        return v;
+    }
+    brine_value *v = brine_value_new(a, BRINE_V_BIGINT);
+    if (!v)
+        return NULL;
+    if (alias) {
+        v->u.s.p = p;
+    } else {
+        uint8_t *c = brine_arena_alloc(a, n);
+        if (!c)
+            return NULL;
+        memcpy(c, p, n);
+        v->u.s.p = c;
+    }
+    v->u.s.n = n;
+    return v;
+}
+
+const char *brine_bigint_hex(brine_arena *a, const uint8_t *p, size_t n)
+{
+    bool neg = n && (p[n - 1] & 0x80);
+    uint8_t *mag = brine_arena_alloc(a, n ? n : 1);
+    char *out = mag ? brine_arena_alloc(a, 2 * n + 4) : NULL;
+    if (!out)
+        return NULL;
+    unsigned carry = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (neg) {
+            unsigned x = (unsigned)(uint8_t)~p[i] + carry;
+            mag[i] = (uint8_t)x;
+            carry = x >> 8;
+        } else {
+            mag[i] = p[i];
+        }
+    }
+    size_t top = n;
+    while (top > 0 && mag[top - 1] == 0)
+        top--;
+    char *o = out;
+    if (neg)
+        *o++ = '-';
+    *o++ = '0';
+    *o++ = 'x';
+    static const char hx[] = "0123456789abcdef";
+    if (top == 0)
+        *o++ = '0';
+    for (size_t i = top; i-- > 0;) {
+        if (i == top - 1 && mag[i] < 16) {
+            *o++ = hx[mag[i]];
+        } else {
+            *o++ = hx[mag[i] >> 4];
+            *o++ = hx[mag[i] & 15];
+        }
+    }
+    *o = 0;
+    return out;
+}
+
+/* The magnitude of a bigint as a double; exact when the value is representable. */
+static double bigint_to_double(const uint8_t *p, size_t n)
+{
+    bool neg = n && (p[n - 1] & 0x80);
+    /* magnitude, most significant byte first; negation on the fly is awkward,
+     * so compute the two's complement negation into a small buffer per byte. */
+    double d = 0;
+    if (!neg) {
+        for (size_t i = n; i-- > 0;)
+            d = d * 256.0 + p[i];
+        return d;
+    }
+    /* -x = ~x + 1: the +1 carries only through trailing 0xff bytes of ~x,
+     * i.e. trailing 0x00 bytes of x. */
+    size_t firstnz = 0;
+    while (firstnz < n && p[firstnz] == 0)
+        firstnz++;
+    for (size_t i = n; i-- > 0;) {
+        unsigned b;
+        if (i > firstnz)
+            b = (uint8_t)~p[i];
+        else if (i == firstnz)
+            b = (uint8_t)(~p[i] + 1);
+        else
+            b = 0;
+        d = d * 256.0 + b;
+    }
+    return -d;
+}
+
+/* Exact comparison of an integral double (|f| >= 2**63) with a bigint:
+ * write f out as two's complement bytes and compare with sign extension. */
+static bool double_eq_bigint(double f, const uint8_t *p, size_t n)
+{
+    if (!isfinite(f) || f != floor(f))
+        return false;
+    int e;
+    double fr = frexp(fabs(f), &e); /* |f| = fr * 2**e, fr in [0.5, 1) */
+    uint64_t m = (uint64_t)ldexp(fr, 53);
+    int shift = e - 53; /* >= 11 here */
+    uint8_t buf[144] = {0};
+    if (shift < 0 || (size_t)(shift + 64) / 8 + 2 > sizeof buf)
+        return false;
+    for (int i = 0; i < 64; i++)
+        if ((m >> i) & 1)
+            buf[(i + shift) / 8] |= (uint8_t)(1u << ((i + shift) % 8));
+    bool neg = f < 0;
+    if (neg) {
+        unsigned carry = 1;
+        for (size_t i = 0; i < sizeof buf; i++) {
+            unsigned x = (unsigned)(uint8_t)~buf[i] + carry;
+            buf[i] = (uint8_t)x;
+            carry = x >> 8;
+        }
+    }
+    if (n > sizeof buf)
+        return false;
+    uint8_t ext = (n && (p[n - 1] & 0x80)) ? 0xff : 0x00;
+    for (size_t i = 0; i < sizeof buf; i++)
+        if (buf[i] != (i < n ? p[i] : ext))
+            return false;
+    return true;
+}
+
+/* ---- hashing and equality ---------------------------------------------- */
+
+static uint64_t mix(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+static uint64_t fnv(const uint8_t *p, size_t n, uint64_t seed)
+{
+    uint64_t h = 1469598103934665603ULL ^ seed;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static bool is_number(const brine_value *v)
+{
+    return v->kind == BRINE_V_BOOL || v->kind == BRINE_V_INT || v->kind == BRINE_V_BIGINT ||
+           v->kind == BRINE_V_FLOAT;
+}
+
+static double number_as_double(const brine_value *v)
+{
+    switch (v->kind) {
+    case BRINE_V_BOOL: return v->u.b ? 1.0 : 0.0;
+    case BRINE_V_INT: return (double)v->u.i;
+    case BRINE_V_BIGINT: return bigint_to_double(v->u.s.p, v->u.s.n);
+    default: return v->u.f;
+    }
+}
+
+brine_hashres brine_value_hash(const brine_value *v, uint64_t *out, unsigned depth)
+{
+    if (depth == 0)
+        return BRINE_HASH_DEPTH;
+    switch ((brine_vkind)v->kind) {
+    case BRINE_V_NONE:
+        *out = 0x9e3779b97f4a7c15ULL;
+        return BRINE_HASH_OK;
+    case BRINE_V_BOOL:
+    case BRINE_V_INT:
+    case BRINE_V_BIGINT:
+    case BRINE_V_FLOAT: {
+        double d = number_as_double(v);
+        if (isnan(d)) {
+            *out = mix((uint64_t)(uintptr_t)v); /* NaN: equal only to itself */
+        } else if (d == 0) {
+            *out = 0;
+        } else {
+            uint64_t bits;
+            memcpy(&bits, &d, sizeof bits);
+            *out = mix(bits);
+        }
+        return BRINE_HASH_OK;
+    }
+    case BRINE_V_STR:
+        *out = fnv(v->u.s.p, v->u.s.n, 1);
+        return BRINE_HASH_OK;
+    case BRINE_V_BYTES:
+    case BRINE_V_MEMORYVIEW: /* a read-only memoryview hashes and compares as its bytes */
+        *out = fnv(v->u.s.p, v->u.s.n, 2);
+        return BRINE_HASH_OK;
+    case BRINE_V_TUPLE: {
+        uint64_t h = 0x345678;
+        brine_hashres worst = BRINE_HASH_OK;
+        for (uint32_t i = 0; i < v->u.seq.len; i++) {
+            uint64_t x;
+            brine_hashres r = brine_value_hash(v->u.seq.items[i], &x, depth - 1);
+            if (r == BRINE_HASH_UNHASHABLE || r == BRINE_HASH_DEPTH)
+                return r;
+            if (r == BRINE_HASH_UNKNOWN)
+                worst = r;
+            h = mix(h ^ x) + i;
+        }
+        *out = h;
+        return worst;
+    }
+    case BRINE_V_FROZENSET: {
+        uint64_t h = 0x51ed270b;
+        for (uint32_t i = 0; i < v->u.seq.len; i++)
+            h += mix(v->hashes[i]);
+        *out = h;
+        return BRINE_HASH_OK;
+    }
+    case BRINE_V_GLOBAL:
+        /* find_class returns the same object for the same name; brine interns
+         * globals per name, so identity is the pointer */
+        *out = mix((uint64_t)(uintptr_t)v);
+        return v->dynamic ? BRINE_HASH_UNKNOWN : BRINE_HASH_OK;
+    case BRINE_V_CALL:
+    case BRINE_V_NEW:
+    case BRINE_V_PERSID:
+    case BRINE_V_EXT:
+        *out = mix((uint64_t)(uintptr_t)v);
+        return BRINE_HASH_UNKNOWN;
+    case BRINE_V_BYTEARRAY:
+    case BRINE_V_LIST:
+    case BRINE_V_DICT:
+    case BRINE_V_SET:
+        return BRINE_HASH_UNHASHABLE;
+    }
+    return BRINE_HASH_UNHASHABLE;
+}
+
+static int set_contains(const brine_value *s, const brine_value *x, uint64_t h, unsigned depth);
+
+int brine_value_eq(const brine_value *a, const brine_value *b, unsigned depth)
+{
+    if (a == b)
+        return 1; /* identity first, as PyObject_RichCompare users in dict/tuple do */
+    if (depth == 0)
+        return -1;
+    if (is_number(a) && is_number(b)) {
+        if (a->kind == BRINE_V_FLOAT && b->kind == BRINE_V_FLOAT)
+            return a->u.f == b->u.f;
+        if (a->kind == BRINE_V_FLOAT || b->kind == BRINE_V_FLOAT) {
+            const brine_value *f = a->kind == BRINE_V_FLOAT ? a : b;
+            const brine_value *n = f == a ? b : a;
+            double d = f->u.f;
+            if (!isfinite(d) || d != floor(d))
+                return 0;
+            if (n->kind == BRINE_V_BIGINT)
+                return fabs(d) >= 9223372036854775808.0 && double_eq_bigint(d, n->u.s.p, n->u.s.n);
+            if (d < -9223372036854775808.0 || d >= 9223372036854775808.0)
+                return 0;
+            int64_t i = n->kind == BRINE_V_BOOL ? n->u.b : n->u.i;
+            return (int64_t)d == i;
+        }
+        if (a->kind == BRINE_V_BIGINT || b->kind == BRINE_V_BIGINT) {
+            if (a->kind != b->kind)
+                return 0; /* normalised: a bigint never fits in int64 */
+            return a->u.s.n == b->u.s.n && memcmp(a->u.s.p, b->u.s.p, a->u.s.n) == 0;
+        }
+        int64_t x = a->kind == BRINE_V_BOOL ? a->u.b : a->u.i;
+        int64_t y = b->kind == BRINE_V_BOOL ? b->u.b : b->u.i;
+        return x == y;
+    }
+    bool abytes = a->kind == BRINE_V_BYTES || a->kind == BRINE_V_MEMORYVIEW || a->kind == BRINE_V_BYTEARRAY;
+    bool bbytes = b->kind == BRINE_V_BYTES || b->kind == BRINE_V_MEMORYVIEW || b->kind == BRINE_V_BYTEARRAY;
+    if (abytes && bbytes)
+        return a->u.s.n == b->u.s.n && (a->u.s.n == 0 || memcmp(a->u.s.p, b->u.s.p, a->u.s.n) == 0);
+    bool aset = a->kind == BRINE_V_SET || a->kind == BRINE_V_FROZENSET;
+    bool bset = b->kind == BRINE_V_SET || b->kind == BRINE_V_FROZENSET;
+    if (aset && bset) {
+        if (a->u.seq.len != b->u.seq.len)
+            return 0;
+        for (uint32_t i = 0; i < a->u.seq.len; i++) {
+            int r = set_contains(b, a->u.seq.items[i], a->hashes[i], depth - 1);
+            if (r != 1)
+                return r;
+        }
+        return 1;
+    }
+    if (a->kind != b->kind)
+        return 0;
+    switch ((brine_vkind)a->kind) {
+    case BRINE_V_NONE: return 1;
+    case BRINE_V_STR: return a->u.s.n == b->u.s.n && (a->u.s.n == 0 || memcmp(a->u.s.p, b->u.s.p, a->u.s.n) == 0);
+    case BRINE_V_TUPLE:
+    case BRINE_V_LIST:
+        if (a->u.seq.len != b->u.seq.len)
+            return 0;
+        for (uint32_t i = 0; i < a->u.seq.len; i++) {
+            int r = brine_value_eq(a->u.seq.items[i], b->u.seq.items[i], depth - 1);
+            if (r != 1)
+                return r;
+        }
+        return 1;
+    default:
+        return 0; /* identity objects, compared above */
+    }
+}
+
+/* ---- hash index for dicts and sets -------------------------------------- */
+
+static brine_vec *keys_of(brine_value *c)
+{
+    return c->kind == BRINE_V_DICT ? &c->u.dict.keys : &c->u.seq;
+}
+
+static const brine_vec *ckeys_of(const brine_value *c)
+{
+    return c->kind == BRINE_V_DICT ? &c->u.dict.keys : &c->u.seq;
+}
+
+/* Position of an equal key, -1 if absent, -2 if the depth limit was hit. */
+static int64_t index_find(const brine_value *c, const brine_value *k, uint64_t h, unsigned depth)
+{
+    const brine_vec *keys = ckeys_of(c);
+    if (!c->tcap)
+        return -1;
+    uint32_t mask = c->tcap - 1;
+    for (uint32_t i = (uint32_t)h & mask;; i = (i + 1) & mask) {
+        uint32_t slot = c->table[i];
+        if (!slot)
+            return -1;
+        if (c->hashes[slot - 1] == h) {
+            int r = brine_value_eq(keys->items[slot - 1], k, depth);
+            if (r < 0)
+                return -2;
+            if (r)
+                return slot - 1;
+        }
+    }
+}
+
+static int set_contains(const brine_value *s, const brine_value *x, uint64_t h, unsigned depth)
+{
+    int64_t r = index_find(s, x, h, depth);
+    return r == -2 ? -1 : r >= 0;
+}
+
+static int index_insert(brine_arena *a, brine_value *c, uint64_t h)
+{
+    brine_vec *keys = keys_of(c);
+    uint32_t n = keys->len; /* the new key is already at n - 1 */
+    if (c->hcap < n) {
+        uint32_t nc = keys->cap;
+        uint64_t *nh = grow(a, c->hashes, (size_t)(n - 1) * sizeof *nh, (size_t)nc * sizeof *nh);
+        if (!nh)
+            return -1;
+        c->hashes = nh;
+        c->hcap = nc;
+    }
+    c->hashes[n - 1] = h;
+    if ((uint64_t)n * 2 > c->tcap) {
+        uint32_t nc = c->tcap ? c->tcap * 2 : 8;
+        while ((uint64_t)n * 2 > nc)
+            nc *= 2;
+        uint32_t *t = brine_arena_alloc(a, (size_t)nc * sizeof *t);
+        if (!t)
+            return -1;
+        c->table = t;
+        c->tcap = nc;
+        for (uint32_t j = 0; j < n; j++) {
+            uint32_t i = (uint32_t)c->hashes[j] & (nc - 1);
+            while (t[i])
+                i = (i + 1) & (nc - 1);
+            t[i] = j + 1;
+        }
+        return 0;
+    }
+    uint32_t mask = c->tcap - 1;
+    uint32_t i = (uint32_t)h & mask;
+    while (c->table[i])
+        i = (i + 1) & mask;
+    c->table[i] = n;
+    return 0;
+}
+
+int brine_dict_set(brine_arena *a, brine_value *d, brine_value *k, brine_value *v, uint64_t h, unsigned depth)
+{
+    int64_t at = index_find(d, k, h, depth);
+    if (at == -2)
+        return -2;
+    if (at >= 0) {
+        d->u.dict.vals.items[at] = v;
+        return 0;
+    }
+    if (!brine_vec_push(a, &d->u.dict.keys, k) || !brine_vec_push(a, &d->u.dict.vals, v))
+        return -1;
+    return index_insert(a, d, h);
+}
+
+int brine_set_add(brine_arena *a, brine_value *s, brine_value *x, uint64_t h, unsigned depth)
+{
+    int64_t at = index_find(s, x, h, depth);
+    if (at == -2)
+        return -2;
+    if (at >= 0)
+        return 0;
+    if (!brine_vec_push(a, &s->u.seq, x))
+        return -1;
+    return index_insert(a, s, h);
+}

@@ -1,0 +1,148 @@
+/* Symbolic values of the VM, and the arena they live in.
+ *
+ * A value is a constant (a slice of the input whenever the input holds its
+ * bytes verbatim, otherwise a decoded copy in the arena), a container, a
+ * reference to a global, or the opaque result of a call, build or persistent
+ * load. Nothing here imports or runs anything.
+ *
+ * Strings are kept as "surrogate-preserving UTF-8": the encoding CPython's
+ * 'surrogatepass' handler produces, so a lone surrogate is three bytes
+ * ED A0..BF xx. Two str values are equal exactly when their bytes are equal.
+ * Integers that fit in int64 are BRINE_V_INT; the others are BRINE_V_BIGINT,
+ * stored as minimal little-endian two's complement bytes.
+ */
+#ifndef BRINE_VALUE_H
+#define BRINE_VALUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- arena ------------------------------------------------------------- */
+
+typedef struct brine_arena {
+    struct brine_arena_block *head;
+    uint64_t used;   /* bytes handed out, counted against the limit */
+    uint64_t limit;  /* max_bytes */
+    bool exhausted;  /* an allocation was refused: the scan is inconclusive */
+    bool nomem;      /* malloc itself failed */
+} brine_arena;
+
+void brine_arena_init(brine_arena *a, uint64_t limit);
+/* Zeroed memory, or NULL (with exhausted or nomem set) when over the limit. */
+void *brine_arena_alloc(brine_arena *a, size_t size);
+void brine_arena_free(brine_arena *a);
+
+/* ---- values ------------------------------------------------------------ */
+
+typedef enum brine_vkind {
+    BRINE_V_NONE,
+    BRINE_V_BOOL,
+    BRINE_V_INT,
+    BRINE_V_BIGINT,
+    BRINE_V_FLOAT,
+    BRINE_V_STR,
+    BRINE_V_BYTES,
+    BRINE_V_BYTEARRAY,
+    BRINE_V_MEMORYVIEW, /* READONLY_BUFFER over a bytearray */
+    BRINE_V_TUPLE,
+    BRINE_V_LIST,
+    BRINE_V_DICT,
+    BRINE_V_SET,
+    BRINE_V_FROZENSET,
+    BRINE_V_GLOBAL,  /* find_class result (or a dynamic import) */
+    BRINE_V_CALL,    /* callable(*args): REDUCE, INST/OBJ with arguments */
+    BRINE_V_NEW,     /* cls.__new__(cls, *args, **kwargs): NEWOBJ(_EX), INST/OBJ without */
+    BRINE_V_PERSID,  /* persistent_load(pid) */
+    BRINE_V_EXT      /* an extension code that might have been registered */
+} brine_vkind;
+
+typedef struct brine_value brine_value;
+
+typedef struct brine_vec {
+    brine_value **items;
+    uint32_t len, cap;
+} brine_vec;
+
+/* Operations applied to an opaque object, in order (for dump and the policy). */
+typedef enum brine_opkind { BRINE_OPK_BUILD, BRINE_OPK_EXTEND, BRINE_OPK_SETITEM, BRINE_OPK_ADD } brine_opkind;
+typedef struct brine_objop {
+    brine_opkind kind;
+    brine_value *a, *b;     /* build: a = state; setitem: a, b; add: a */
+    brine_vec items;        /* extend */
+    struct brine_objop *next;
+} brine_objop;
+
+struct brine_value {
+    uint8_t kind;        /* brine_vkind */
+    bool dynamic;        /* GLOBAL: module or name not a constant str */
+    union {
+        bool b;
+        int64_t i;
+        double f;
+        struct { const uint8_t *p; size_t n; } s;  /* STR, BYTES, BIGINT, BYTEARRAY, MEMORYVIEW */
+        brine_vec seq;                             /* TUPLE, LIST, SET, FROZENSET */
+        struct { brine_vec keys, vals; } dict;
+        struct {
+            brine_value *module, *name;            /* STR values (or anything when dynamic) */
+            const char *text;                      /* "module:qualname", NUL-terminated */
+        } g;
+        struct {
+            brine_value *callee;                   /* CALL: callable, NEW: class, PERSID: pid */
+            brine_value *args, *kwargs;            /* kwargs for NEWOBJ_EX only */
+            int64_t code;                          /* EXT */
+        } c;
+    } u;
+    brine_objop *ops, **ops_tail;                  /* GLOBAL, CALL, NEW, PERSID, EXT */
+    size_t bytearray_cap;                          /* BYTEARRAY: 0 while u.s aliases input */
+    /* DICT / SET / FROZENSET: hashes of the keys (items) in order, and an open
+     * addressing table of their positions + 1 (0 = empty slot). */
+    uint64_t *hashes;
+    uint32_t *table;
+    uint32_t tcap, hcap;
+};
+
+bool brine_vec_push(brine_arena *a, brine_vec *v, brine_value *x);
+
+brine_value *brine_value_new(brine_arena *a, brine_vkind kind);
+
+/* True for the opaque kinds: results whose behaviour brine cannot know. */
+static inline bool brine_value_opaque(const brine_value *v)
+{
+    return v->kind == BRINE_V_CALL || v->kind == BRINE_V_NEW || v->kind == BRINE_V_PERSID ||
+           v->kind == BRINE_V_EXT || (v->kind == BRINE_V_GLOBAL && v->dynamic);
+}
+/* Globals and opaque results: anything that is not plain Python data. */
+static inline bool brine_value_is_object(const brine_value *v)
+{
+    return v->kind >= BRINE_V_GLOBAL;
+}
+
+/* Hashing and equality with Python's semantics (1 == 1.0 == True, NaN unequal
+ * unless the same object, frozensets by content). */
+typedef enum brine_hashres {
+    BRINE_HASH_OK,
+    BRINE_HASH_UNHASHABLE, /* CPython raises TypeError */
+    BRINE_HASH_UNKNOWN,    /* contains an opaque value: hashed by identity, uncertain */
+    BRINE_HASH_DEPTH       /* nested deeper than the limit */
+} brine_hashres;
+
+brine_hashres brine_value_hash(const brine_value *v, uint64_t *out, unsigned depth);
+/* -1 when the depth limit was hit, else 0/1. */
+int brine_value_eq(const brine_value *a, const brine_value *b, unsigned depth);
+
+/* Dict and set insertion with Python semantics (first key object kept, value
+ * replaced). Returns 0, or -1 on arena exhaustion. The caller has checked
+ * hashability. */
+int brine_dict_set(brine_arena *a, brine_value *d, brine_value *k, brine_value *v, uint64_t h, unsigned depth);
+int brine_set_add(brine_arena *a, brine_value *s, brine_value *x, uint64_t h, unsigned depth);
+
+/* Operations on opaque objects. */
+brine_objop *brine_value_add_op(brine_arena *a, brine_value *obj, brine_opkind kind);
+
+/* Big integers: minimal LE two's complement in, text out. */
+const char *brine_bigint_hex(brine_arena *a, const uint8_t *p, size_t n);
+/* Normalise LE two's complement bytes into an INT or BIGINT value (copied or aliased). */
+brine_value *brine_int_from_le(brine_arena *a, const uint8_t *p, size_t n, bool alias);
+
+#endif

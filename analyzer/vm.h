@@ -1,0 +1,93 @@
+/* The symbolic pickle VM (internal API). See vm.c for the opcode semantics. */
+#ifndef BRINE_VM_H
+#define BRINE_VM_H
+
+#include "brine.h"
+#include "value.h"
+
+typedef enum brine_op {
+#define BRINE_OP(name, byte, arg, proto) BRINE_OP_##name = byte,
+#include "opcodes.def"
+#undef BRINE_OP
+} brine_op;
+
+/* Name of an opcode byte, or NULL if the byte is not an opcode. */
+const char *brine_op_name(uint8_t byte);
+
+typedef enum brine_evkind {
+    BRINE_EV_IMPORT,
+    BRINE_EV_DYNAMIC_IMPORT,
+    BRINE_EV_CALL,
+    BRINE_EV_BUILD,
+    BRINE_EV_ITEMS,
+    BRINE_EV_PERSID,
+    BRINE_EV_EXT,
+    BRINE_EV_MALFORMED,
+    BRINE_EV_LIMIT,
+    BRINE_EV_TRAILING,
+    BRINE_EV_PICKLE,
+    BRINE_EV_ANOMALY
+} brine_evkind;
+
+const char *brine_evkind_name(brine_evkind k);
+
+typedef struct brine_vm_event {
+    brine_evkind kind;
+    uint64_t offset, opindex;
+    uint8_t opcode;
+    brine_value *target;  /* import/dynamic_import: the global; call: the callee;
+                             build/items: the target; persid: the pid; ext: NULL */
+    brine_value *args;    /* call: the argument tuple; build: the state;
+                             items: a tuple of the items (SETITEMS: k, v, k, v...) */
+    brine_value *kwargs;  /* call by NEWOBJ_EX */
+    brine_value *result;  /* call: the result object; persid: the PERSID object */
+    const char *message;  /* malformed / limit / anomaly text */
+    int64_t number;       /* ext: the code; pickle: its index; trailing: byte count */
+} brine_vm_event;
+
+typedef int (*brine_vm_event_fn)(void *user, const brine_vm_event *ev);
+
+/* One line of the disassembly: called before the opcode runs for its
+ * argument, and the stack depth after it ran. */
+typedef struct brine_vm_trace {
+    uint64_t offset;
+    uint8_t opcode;
+    const char *arg;      /* rendered argument, "" when none */
+    uint64_t depth;       /* stack depth after the opcode (marks not counted) */
+    uint64_t marks;       /* open marks after the opcode */
+    int64_t memo;         /* memo index written (PUT/BINPUT/MEMOIZE) or read, -1 if none */
+    bool memo_put;
+} brine_vm_trace;
+typedef int (*brine_vm_trace_fn)(void *user, const brine_vm_trace *t);
+
+typedef struct brine_vm_result {
+    brine_status status;
+    brine_value *value;      /* the value of the first pickle (when complete) */
+    uint64_t first_end;      /* offset just after the first pickle's STOP */
+    uint64_t error_offset;   /* malformed / limit: opcode offset */
+    uint8_t error_opcode;
+    bool error_at_eof;       /* error while reading an opcode byte past the end */
+    const char *error_message;
+    bool uncertain;
+    uint64_t pickles;
+    bool callback_stopped;
+} brine_vm_result;
+
+#define BRINE_VM_FIRST_ONLY 1u  /* stop after the first pickle (dump) */
+
+typedef struct brine_vm_config {
+    const brine_settings *settings;
+    brine_arena *arena;      /* values live here; the caller frees it */
+    brine_vm_event_fn on_event;
+    brine_vm_trace_fn on_trace;
+    void *user;
+    unsigned flags;
+} brine_vm_config;
+
+/* Run the VM over data[0..len). Returns 0 or BRINE_ERR_NOMEM. */
+int brine_vm_run(const uint8_t *data, size_t len, const brine_vm_config *cfg, brine_vm_result *res);
+
+/* Render a value for an event detail or the disassembly (short, escaped). */
+const char *brine_value_render(brine_arena *a, const brine_value *v, size_t maxlen);
+
+#endif

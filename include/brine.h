@@ -1,0 +1,137 @@
+/*
+ * brine.h - the public API of libbrine, a static analyzer for Python pickles.
+ *
+ * libbrine runs a pickle's opcodes on a symbolic virtual machine that mirrors
+ * CPython's C unpickler (Modules/_pickle.c), imports nothing and executes
+ * nothing, and reports every step that would run code.
+ *
+ * Ownership, in one paragraph: the caller owns every input buffer and must
+ * keep it alive for the duration of a call; libbrine never keeps a pointer to
+ * it after the call returns. Strings handed to a callback (events, findings,
+ * output chunks) are owned by libbrine and valid only during that callback.
+ * Objects returned through `T **out` are owned by the caller and released with
+ * the matching `_destroy`, which accepts NULL. libbrine never prints: all
+ * output goes through callbacks. There is no global state; a compiled policy
+ * is immutable and may be shared by threads.
+ *
+ * Functions return 0 on success or a negative brine_error. A pickle that
+ * CPython would reject is not an error of the API: it is a result
+ * (BRINE_STATUS_MALFORMED) reported through the normal path.
+ */
+#ifndef BRINE_H
+#define BRINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(BRINE_BUILDING_LIBRARY) && defined(__GNUC__)
+#define BRINE_API __attribute__((visibility("default")))
+#else
+#define BRINE_API
+#endif
+
+/** Error codes of the API (negative), never a verdict on a pickle. */
+typedef enum brine_error {
+    BRINE_OK = 0,
+    BRINE_ERR_NOMEM = -1,      /**< an allocation failed */
+    BRINE_ERR_INVALID = -2,    /**< a bad argument (NULL where not allowed, ...) */
+    BRINE_ERR_IO = -3,         /**< a file could not be read */
+    BRINE_ERR_POLICY = -4,     /**< a policy file is invalid (see brine_diag) */
+    BRINE_ERR_CALLBACK = -5    /**< a callback asked to stop */
+} brine_error;
+
+/** @returns a static, human-readable description of a brine_error. */
+BRINE_API const char *brine_strerror(int err);
+
+/** @returns the version string of the library, e.g. "0.1.0". */
+BRINE_API const char *brine_version(void);
+
+/*
+ * Limits. Every resource the VM uses is bounded by one of these; hitting a
+ * limit ends the analysis of the stream with BRINE_STATUS_INCONCLUSIVE, never a
+ * crash and never unbounded memory. brine_settings_default() fills the
+ * documented defaults; a caller may change any field (0 is not "unlimited":
+ * it is a limit of zero).
+ */
+typedef struct brine_settings {
+    uint64_t max_opcodes;  /**< opcodes per stream (default 50,000,000) */
+    uint64_t max_stack;    /**< objects on the VM stack (default 1,000,000) */
+    uint64_t max_marks;    /**< MARKs open at once (default 100,000) */
+    uint64_t max_memo;     /**< memo entries (default 1,000,000) */
+    uint64_t max_bytes;    /**< bytes of values the VM retains (default 256 MiB) */
+    uint64_t max_depth;    /**< nesting depth walked when hashing, comparing or
+                                writing a value (default 2,000) */
+    uint64_t max_output;   /**< nodes written by brine_dump_json (default 10,000,000) */
+    uint64_t max_pickles;  /**< pickles back to back in one stream (default 10,000) */
+} brine_settings;
+
+/** Fill @p s with the default limits. */
+BRINE_API void brine_settings_default(brine_settings *s);
+
+/** Outcome of analysing one pickle stream. */
+typedef enum brine_status {
+    BRINE_STATUS_COMPLETE = 0,     /**< every opcode was modelled */
+    BRINE_STATUS_MALFORMED = 1,    /**< CPython would raise part way */
+    BRINE_STATUS_INCONCLUSIVE = 2  /**< a limit was hit (or input unsupported) */
+} brine_status;
+
+/** @returns "complete", "malformed" or "inconclusive". */
+BRINE_API const char *brine_status_name(brine_status st);
+
+/** Output sink: receives @p len bytes of text. Return 0 to go on, non-zero to stop. */
+typedef int (*brine_write_fn)(void *user, const char *text, size_t len);
+
+/*
+ * Events: every step of the load that could run code, in the order the
+ * unpickler would take it. doc/events.md is the contract for kinds and details.
+ */
+typedef struct brine_event {
+    uint64_t offset;     /**< byte offset of the opcode in the stream */
+    uint64_t opindex;    /**< index of the opcode, counted from the stream start */
+    const char *opcode;  /**< pickletools name of the opcode, e.g. "REDUCE" */
+    const char *kind;    /**< "import", "call", "build", ... (doc/events.md) */
+    const char *detail;  /**< what the event is about, rendered as text */
+} brine_event;
+
+/** Event sink: return 0 to go on, non-zero to stop the analysis. */
+typedef int (*brine_event_fn)(void *user, const brine_event *ev);
+
+/**
+ * Run the symbolic VM over @p data and report every event.
+ * Several pickles back to back are run one after the other.
+ * @param data      the stream (not copied; must stay valid during the call)
+ * @param len       its length in bytes
+ * @param settings  limits, or NULL for the defaults
+ * @param cb        called once per event
+ * @param user      passed to @p cb
+ * @param status    receives the worst status over all pickles (may be NULL)
+ * @returns 0, or a negative brine_error (BRINE_ERR_CALLBACK if @p cb stopped)
+ */
+BRINE_API int brine_events(const uint8_t *data, size_t len, const brine_settings *settings,
+                           brine_event_fn cb, void *user, brine_status *status);
+
+/**
+ * Disassemble @p data in the spirit of pickletools.dis: offset, opcode,
+ * argument, stack depth and memo index per line; the malformation, where
+ * CPython would raise, as the last line. Follows back-to-back pickles.
+ * @returns 0, or a negative brine_error
+ */
+BRINE_API int brine_disasm(const uint8_t *data, size_t len, const brine_settings *settings,
+                           brine_write_fn out, void *user);
+
+/**
+ * Write the value the first pickle in @p data would build, as one line of
+ * canonical JSON (doc/dump-format.md), followed by a newline.
+ * @returns 0, or a negative brine_error
+ */
+BRINE_API int brine_dump_json(const uint8_t *data, size_t len, const brine_settings *settings,
+                              brine_write_fn out, void *user);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* BRINE_H */
