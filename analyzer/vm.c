@@ -1402,12 +1402,12 @@ static int step(vm *m)
     case BRINE_OP_PERSID: r = op_persid(m, false); break;
     case BRINE_OP_BINPERSID: r = op_persid(m, true); break;
     default: {
-        static char msg[40];
+        char *msg = m->res->error_buf;
         uint8_t c = m->op;
         if (c >= 0x20 && c <= 0x7e && c != '\'' && c != '\\')
-            snprintf(msg, sizeof msg, "invalid load key, '%c'.", c);
+            snprintf(msg, sizeof m->res->error_buf, "invalid load key, '%c'.", c);
         else
-            snprintf(msg, sizeof msg, "invalid load key, '\\x%02x'.", c);
+            snprintf(msg, sizeof m->res->error_buf, "invalid load key, '\\x%02x'.", c);
         r = malformed(m, msg);
     }
     }

@@ -68,6 +68,7 @@ typedef struct brine_vm_result {
     uint8_t error_opcode;
     bool error_at_eof;       /* error while reading an opcode byte past the end */
     const char *error_message;
+    char error_buf[48];      /* storage for a formatted error_message */
     bool uncertain;
     uint64_t pickles;
     bool callback_stopped;

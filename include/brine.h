@@ -131,6 +131,119 @@ BRINE_API int brine_disasm(const uint8_t *data, size_t len, const brine_settings
 BRINE_API int brine_dump_json(const uint8_t *data, size_t len, const brine_settings *settings,
                               brine_write_fn out, void *user);
 
+/* ---- policies ------------------------------------------------------------ */
+
+/** A compiled, immutable policy (see doc/policy.md). Shareable by threads. */
+typedef struct brine_policy brine_policy;
+
+/** Where a policy file went wrong: "file:line:column: problem". */
+typedef struct brine_diag {
+    char message[512];
+} brine_diag;
+
+/** Severity of a finding or of a deny entry. */
+typedef enum brine_severity {
+    BRINE_SEVERITY_LOW = 0,
+    BRINE_SEVERITY_MEDIUM = 1,
+    BRINE_SEVERITY_HIGH = 2,
+    BRINE_SEVERITY_CRITICAL = 3
+} brine_severity;
+
+/**
+ * Compile a policy.
+ * @param out      receives the policy (release with brine_policy_destroy)
+ * @param files    policy files to load in order; NULL or empty for the built-in
+ *                 default bundle. A file may `extends:` built-in packs by name
+ *                 ("bundle", "default", "numpy", ...) or other files by path.
+ *                 The built-in `dangerous` pack is always loaded: a name known
+ *                 to run code is never admitted.
+ * @param nfiles   number of entries in @p files
+ * @param diag     receives the error message on BRINE_ERR_POLICY (may be NULL)
+ * @returns 0, BRINE_ERR_POLICY, BRINE_ERR_IO or BRINE_ERR_NOMEM
+ */
+BRINE_API int brine_policy_compile(brine_policy **out, const char *const *files, size_t nfiles, brine_diag *diag);
+
+/** Release a policy (NULL is fine). */
+BRINE_API void brine_policy_destroy(brine_policy *p);
+
+/** Write the effective merged policy as YAML through @p out. @returns 0 or an error. */
+BRINE_API int brine_policy_write(const brine_policy *p, brine_write_fn out, void *user);
+
+/* ---- scanning ------------------------------------------------------------ */
+
+/** The verdict on a stream or a file. */
+typedef enum brine_verdict {
+    BRINE_VERDICT_SAFE = 0,       /**< every step is allowed by the policy */
+    BRINE_VERDICT_SUSPICIOUS = 1, /**< something is not allowed, not known to be dangerous */
+    BRINE_VERDICT_DANGEROUS = 2   /**< known to run code, or a structural red flag */
+} brine_verdict;
+
+/** @returns "safe", "suspicious" or "dangerous". */
+BRINE_API const char *brine_verdict_name(brine_verdict v);
+/** @returns "low", "medium", "high" or "critical". */
+BRINE_API const char *brine_severity_name(brine_severity s);
+
+/** One finding. All strings are valid during the callback only. */
+typedef struct brine_finding {
+    const char *location;   /**< where: "file", later "file!member@0x1a" */
+    uint64_t offset;        /**< byte offset of the opcode in the stream */
+    uint64_t opindex;       /**< index of the opcode in the stream */
+    const char *opcode;     /**< pickletools name of the opcode */
+    const char *kind;       /**< event kind (doc/events.md) */
+    brine_verdict verdict;  /**< SUSPICIOUS or DANGEROUS */
+    brine_severity severity;
+    const char *name;       /**< module:qualname concerned, or "" */
+    const char *call;       /**< the call it appears in, rendered, or "" */
+    const char *rule;       /**< the rule that fired, or "not on the allowlist" */
+    const char *message;    /**< one-line explanation */
+} brine_finding;
+
+/** The result for one pickle stream (a file, later a container member). */
+typedef struct brine_stream_result {
+    const char *location;
+    brine_verdict verdict;
+    brine_status status;
+    const char *error;      /**< malformed/inconclusive: what, else NULL */
+    uint64_t error_offset;
+    uint64_t pickles;       /**< pickles found back to back */
+    uint64_t findings;
+} brine_stream_result;
+
+typedef struct brine_scan_callbacks {
+    int (*finding)(void *user, const brine_finding *f);           /**< may be NULL */
+    int (*stream)(void *user, const brine_stream_result *r);      /**< may be NULL */
+} brine_scan_callbacks;
+
+/**
+ * Scan one pickle stream held in memory against a policy.
+ * @param policy    a compiled policy
+ * @param settings  limits, or NULL for the defaults
+ * @param data,len  the bytes (not copied)
+ * @param location  name used in findings (e.g. the file name)
+ * @param cb,user   receivers of findings and of the stream result (may be NULL)
+ * @param out       receives the overall result (may be NULL)
+ * @returns 0 or a negative brine_error
+ */
+BRINE_API int brine_scan_buffer(const brine_policy *policy, const brine_settings *settings, const uint8_t *data,
+                                size_t len, const char *location, const brine_scan_callbacks *cb, void *user,
+                                brine_stream_result *out);
+
+/**
+ * Learn: accumulate what trusted pickles use, then write the smallest policy
+ * admitting them. Names the policy's deny lists know are refused, never allowed.
+ */
+typedef struct brine_learner brine_learner;
+BRINE_API int brine_learner_create(brine_learner **out, const brine_policy *knowledge);
+BRINE_API void brine_learner_destroy(brine_learner *l);
+/** Add one stream. @returns 0 or an error. */
+BRINE_API int brine_learner_add(brine_learner *l, const brine_settings *settings, const uint8_t *data, size_t len,
+                                const char *location);
+/**
+ * Write the learned policy (YAML) through @p out.
+ * @param refused  receives how many names were refused as dangerous
+ */
+BRINE_API int brine_learner_write(const brine_learner *l, brine_write_fn out, void *user, size_t *refused);
+
 #ifdef __cplusplus
 }
 #endif

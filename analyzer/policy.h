@@ -1,0 +1,127 @@
+/* The compiled policy (internal). policy_yaml.c builds it from YAML (and is the
+ * only file that includes <yaml.h>); policy.c matches names and values. */
+#ifndef BRINE_POLICY_H
+#define BRINE_POLICY_H
+
+#include "brine.h"
+#include "value.h"
+
+enum { BRINE_PERM_IMPORT = 1, BRINE_PERM_CALL = 2, BRINE_PERM_BUILD = 4, BRINE_PERM_ITEMS = 8 };
+
+typedef enum brine_ckind {
+    BRINE_C_ANY,
+    BRINE_C_CONST,
+    BRINE_C_TYPE,
+    BRINE_C_VALUES,
+    BRINE_C_GLOBAL,
+    BRINE_C_TUPLE,
+    BRINE_C_ONE_OF
+} brine_ckind;
+
+/* A YAML scalar in a `values:` list, typed as YAML 1.1 core would. */
+typedef struct brine_scalar {
+    uint8_t kind; /* BRINE_V_NONE, BOOL, INT, FLOAT, STR */
+    int64_t i;
+    double f;
+    char *s;
+    size_t n;
+} brine_scalar;
+
+typedef struct brine_constraint {
+    brine_ckind kind;
+    uint32_t types;  /* TYPE: bit per brine_vkind, plus BRINE_T_GLOBAL/OBJECT */
+    int perm;        /* GLOBAL */
+    brine_scalar *values;
+    size_t nvalues;
+    struct brine_constraint **kids; /* TUPLE / ONE_OF */
+    size_t nkids;
+} brine_constraint;
+
+typedef struct brine_callrule {
+    bool any_args;           /* `call: true` */
+    int64_t arity_min, arity_max; /* -1: unconstrained */
+    brine_constraint **args;
+    size_t nargs;
+    bool kwargs;             /* NEWOBJ_EX keyword arguments allowed */
+    struct brine_callrule *next;
+} brine_callrule;
+
+typedef struct brine_buildrule {
+    brine_constraint *state; /* NULL: any state */
+    struct brine_buildrule *next;
+} brine_buildrule;
+
+typedef struct brine_where {
+    const char *pack, *file;
+    unsigned line, column;
+} brine_where;
+
+typedef struct brine_allow {
+    char *module, *name; /* name "*": any non-dotted name in the module */
+    int perms;
+    brine_callrule *calls;   /* OR of rules; empty with PERM_CALL means any */
+    brine_buildrule *builds;
+    brine_where where;
+    struct brine_allow *next_in_bucket;
+    struct brine_allow *next;
+} brine_allow;
+
+typedef struct brine_deny {
+    char *module, *name; /* name NULL: the module (and submodules if set) */
+    bool submodules;
+    brine_severity severity;
+    char *reason;
+    brine_where where;
+    struct brine_deny *next;
+} brine_deny;
+
+typedef struct brine_persid_rule {
+    char *name;
+    brine_constraint *match;
+    brine_where where;
+    struct brine_persid_rule *next;
+} brine_persid_rule;
+
+typedef struct brine_pack {
+    char *name, *description, *file;
+    char *text; /* the YAML source (for policy show) */
+    struct brine_pack *next;
+} brine_pack;
+
+struct brine_policy {
+    brine_arena arena;  /* everything below lives here */
+    brine_allow **buckets;
+    size_t nbuckets, nallow;
+    brine_allow *allows; /* in load order */
+    brine_deny *denies, **denies_tail;
+    brine_persid_rule *persids, **persids_tail;
+    char **dunders;
+    size_t ndunders, dcap;
+    brine_pack *packs, **packs_tail;
+};
+
+/* Lookup (module and qualname are byte strings, not NUL-terminated). */
+const brine_allow *brine_policy_find(const brine_policy *p, const uint8_t *mod, size_t modn, const uint8_t *name,
+                                     size_t namen);
+const brine_deny *brine_policy_denied(const brine_policy *p, const uint8_t *mod, size_t modn, const uint8_t *name,
+                                      size_t namen);
+const char *brine_policy_dunder(const brine_policy *p, const uint8_t *mod, size_t modn, const uint8_t *name,
+                                size_t namen);
+/* True if the global value is admitted for perm (and not denied). */
+bool brine_policy_global_allows(const brine_policy *p, const brine_value *g, int perm);
+
+/* Does value v satisfy constraint c? (bounded walk; false when over budget) */
+bool brine_constraint_match(const brine_policy *p, const brine_constraint *c, const brine_value *v);
+
+/* Insert an allow entry (merging with an existing one for the same name). */
+brine_allow *brine_policy_allow_entry(brine_policy *p, const char *module, const char *name);
+
+/* Built-in packs (generated from the YAML files in rules/). */
+typedef struct brine_builtin_pack {
+    const char *name;
+    const char *text;
+} brine_builtin_pack;
+extern const brine_builtin_pack brine_builtin_packs[];
+extern const size_t brine_builtin_npacks;
+
+#endif

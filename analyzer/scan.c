@@ -1,0 +1,328 @@
+/* Judging the VM's events against a policy: findings and verdicts
+ * (brine_scan_buffer), and learning a policy from trusted files. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy.h"
+#include "vm.h"
+
+const char *brine_event_detail(brine_arena *scratch, const brine_vm_event *ev, char *num, size_t numlen);
+
+/* ---- judging ---------------------------------------------------------------------- */
+
+typedef struct judge {
+    const brine_policy *p;
+    const char *location;
+    const brine_scan_callbacks *cb;
+    void *user;
+    brine_arena scratch;
+    brine_verdict verdict;
+    uint64_t findings;
+    /* (kind, name) already reported for imports, to keep reports readable */
+    uint64_t *seen;
+    size_t nseen, cap;
+    bool stopped;
+} judge;
+
+static bool seen_before(judge *j, uint64_t h)
+{
+    for (size_t i = 0; i < j->nseen; i++)
+        if (j->seen[i] == h)
+            return true;
+    if (j->nseen == j->cap) {
+        size_t nc = j->cap ? j->cap * 2 : 32;
+        uint64_t *n = realloc(j->seen, nc * sizeof *n);
+        if (!n)
+            return false;
+        j->seen = n;
+        j->cap = nc;
+    }
+    if (j->nseen < 4096)
+        j->seen[j->nseen++] = h;
+    return false;
+}
+
+static const char *fmt(judge *j, const char *f, ...) __attribute__((format(printf, 2, 3)));
+static const char *fmt(judge *j, const char *f, ...)
+{
+    char *buf = brine_arena_alloc(&j->scratch, 600);
+    if (!buf)
+        return "";
+    va_list ap;
+    va_start(ap, f);
+    vsnprintf(buf, 600, f, ap);
+    va_end(ap);
+    return buf;
+}
+
+static int report(judge *j, const brine_vm_event *ev, brine_verdict v, brine_severity sev, const char *name,
+                  const char *call, const char *rule, const char *message)
+{
+    if (v > j->verdict)
+        j->verdict = v;
+    j->findings++;
+    if (!j->cb || !j->cb->finding || j->stopped)
+        return 0;
+    brine_finding f = {j->location, ev->offset, ev->opindex, brine_op_name(ev->opcode), brine_evkind_name(ev->kind),
+                       v, sev, name ? name : "", call ? call : "", rule, message};
+    if (!f.opcode)
+        f.opcode = "?";
+    if (j->cb->finding(j->user, &f)) {
+        j->stopped = true;
+        return -1;
+    }
+    return 0;
+}
+
+static const char *deny_rule(judge *j, const brine_deny *d)
+{
+    return fmt(j, "deny %s%s%s%s (%s, %s:%u)", d->name ? "" : "module ", d->module, d->name ? ":" : "",
+               d->name ? d->name : (d->submodules ? " and submodules" : ""), d->where.pack, d->where.file,
+               d->where.line);
+}
+
+static const char *render(judge *j, const brine_value *v)
+{
+    return brine_value_render(&j->scratch, v, 200);
+}
+
+static const char *call_text(judge *j, const brine_vm_event *ev)
+{
+    if (!ev->args)
+        return "";
+    return fmt(j, "%s%s", render(j, ev->target), render(j, ev->args));
+}
+
+/* Name checks shared by imports and by calls of globals: deny and dunder.
+ * Returns 1 if a finding was made. */
+static int name_red_flags(judge *j, const brine_vm_event *ev, const brine_value *g, const char *name,
+                          const char *call, const char *what)
+{
+    const brine_value *m = g->u.g.module, *n = g->u.g.name;
+    const brine_deny *d = brine_policy_denied(j->p, m->u.s.p, m->u.s.n, n->u.s.p, n->u.s.n);
+    if (d) {
+        if (report(j, ev, BRINE_VERDICT_DANGEROUS, d->severity, name, call, deny_rule(j, d),
+                   fmt(j, "%s %s: %s", what, name, d->reason)) < 0)
+            return -1;
+        return 1;
+    }
+    const char *du = brine_policy_dunder(j->p, m->u.s.p, m->u.s.n, n->u.s.p, n->u.s.n);
+    if (du) {
+        if (report(j, ev, BRINE_VERDICT_DANGEROUS, BRINE_SEVERITY_CRITICAL, name, call,
+                   fmt(j, "dunder_components: %s", du),
+                   fmt(j, "%s %s: the component %s reaches interpreter internals", what, name, du)) < 0)
+            return -1;
+        return 1;
+    }
+    return 0;
+}
+
+/* Which rule of a call entry admits these arguments? NULL if one does, else why not. */
+static const char *call_mismatch(judge *j, const brine_allow *e, const brine_vm_event *ev)
+{
+    if (!e->calls)
+        return NULL;
+    const brine_value *args = ev->args;
+    bool kw = ev->kwargs && !(ev->kwargs->kind == BRINE_V_DICT && ev->kwargs->u.dict.keys.len == 0);
+    const char *why = "the arguments are not a tuple";
+    for (const brine_callrule *r = e->calls; r; r = r->next) {
+        if (kw && !r->kwargs) {
+            why = "keyword arguments are not allowed";
+            continue;
+        }
+        if (args->kind != BRINE_V_TUPLE)
+            continue;
+        int64_t n = args->u.seq.len;
+        if (r->arity_min >= 0 && (n < r->arity_min || n > r->arity_max)) {
+            why = fmt(j, "%" PRId64 " arguments where the policy allows %" PRId64 "%s", n, r->arity_min,
+                      r->arity_max != r->arity_min ? fmt(j, " to %" PRId64, r->arity_max) : "");
+            continue;
+        }
+        bool ok = true;
+        for (size_t i = 0; i < r->nargs && i < (size_t)n && ok; i++) {
+            if (!brine_constraint_match(j->p, r->args[i], args->u.seq.items[i])) {
+                why = fmt(j, "argument %zu (%s) does not satisfy the policy", i + 1,
+                          render(j, args->u.seq.items[i]));
+                ok = false;
+            }
+        }
+        if (ok)
+            return NULL;
+    }
+    return why;
+}
+
+static int judge_import(judge *j, const brine_vm_event *ev)
+{
+    const brine_value *g = ev->target;
+    const char *name = render(j, g);
+    uint64_t h = (uintptr_t)g * 31 + 1;
+    if (seen_before(j, h))
+        return 0;
+    int r = name_red_flags(j, ev, g, name, "", "import of");
+    if (r)
+        return r < 0 ? -1 : 0;
+    const brine_value *m = g->u.g.module, *n = g->u.g.name;
+    if (!brine_policy_find(j->p, m->u.s.p, m->u.s.n, n->u.s.p, n->u.s.n))
+        return report(j, ev, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, name, "", "not on the allowlist",
+                      fmt(j, "import of %s, a name the policy does not allow", name));
+    return 0;
+}
+
+static int judge_call(judge *j, const brine_vm_event *ev)
+{
+    const brine_value *c = ev->target;
+    const char *call = call_text(j, ev);
+    if (c->kind != BRINE_V_GLOBAL || c->dynamic)
+        return report(j, ev, BRINE_VERDICT_DANGEROUS, BRINE_SEVERITY_CRITICAL, render(j, c), call,
+                      "call of a non-global",
+                      fmt(j, "calls %s, which is not a global reference: the callee is computed at load time",
+                          render(j, c)));
+    const char *name = render(j, c);
+    int r = name_red_flags(j, ev, c, name, call, "call of");
+    if (r)
+        return r < 0 ? -1 : 0;
+    const brine_allow *e = brine_policy_find(j->p, c->u.g.module->u.s.p, c->u.g.module->u.s.n, c->u.g.name->u.s.p,
+                                             c->u.g.name->u.s.n);
+    if (!e)
+        return report(j, ev, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, name, call, "not on the allowlist",
+                      fmt(j, "call of %s, a name the policy does not allow", name));
+    if (!(e->perms & BRINE_PERM_CALL))
+        return report(j, ev, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, name, call,
+                      fmt(j, "allow %s:%s (%s, %s:%u) without call", e->module, e->name, e->where.pack,
+                          e->where.file, e->where.line),
+                      fmt(j, "%s may be imported but not called", name));
+    const char *why = call_mismatch(j, e, ev);
+    if (why)
+        return report(j, ev, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, name, call,
+                      fmt(j, "allow %s:%s (%s, %s:%u) call constraints", e->module, e->name, e->where.pack,
+                          e->where.file, e->where.line),
+                      fmt(j, "call of %s: %s", name, why));
+    return 0;
+}
+
+/* BUILD and items on an object: the permission belongs to what made it. */
+static int judge_target(judge *j, const brine_vm_event *ev, int perm)
+{
+    const brine_value *t = ev->target;
+    const char *what = perm == BRINE_PERM_BUILD ? "BUILD" : "adding items";
+    if (t->kind == BRINE_V_GLOBAL && !t->dynamic)
+        return report(j, ev, BRINE_VERDICT_DANGEROUS, BRINE_SEVERITY_CRITICAL, render(j, t), "",
+                      perm == BRINE_PERM_BUILD ? "BUILD on a global" : "items on a global",
+                      fmt(j, "%s on %s itself changes a module, function or class that later code runs", what,
+                          render(j, t)));
+    if (t->kind != BRINE_V_CALL && t->kind != BRINE_V_NEW) {
+        bool bad = t->kind == BRINE_V_EXT || t->kind == BRINE_V_GLOBAL;
+        return report(j, ev, bad ? BRINE_VERDICT_DANGEROUS : BRINE_VERDICT_SUSPICIOUS,
+                      bad ? BRINE_SEVERITY_HIGH : BRINE_SEVERITY_MEDIUM, "", render(j, t), "not on the allowlist",
+                      fmt(j, "%s on %s, an object of unknown type", what, render(j, t)));
+    }
+    const brine_value *maker = t->u.c.callee;
+    if (maker->kind != BRINE_V_GLOBAL || maker->dynamic)
+        return report(j, ev, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, "", render(j, t),
+                      "not on the allowlist", fmt(j, "%s on the result of a computed call", what));
+    const char *name = render(j, maker);
+    const brine_allow *e = brine_policy_find(j->p, maker->u.g.module->u.s.p, maker->u.g.module->u.s.n,
+                                             maker->u.g.name->u.s.p, maker->u.g.name->u.s.n);
+    if (!e || !(e->perms & perm) || !brine_policy_global_allows(j->p, maker, BRINE_PERM_IMPORT))
+        return report(j, ev, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, name, render(j, t),
+                      e ? fmt(j, "allow %s:%s (%s, %s:%u) without %s", e->module, e->name, e->where.pack,
+                              e->where.file, e->where.line, perm == BRINE_PERM_BUILD ? "build" : "items")
+                        : "not on the allowlist",
+                      fmt(j, "%s on an object made by %s is not allowed", what, name));
+    if (perm == BRINE_PERM_BUILD && e->builds) {
+        for (const brine_buildrule *b = e->builds; b; b = b->next)
+            if (brine_constraint_match(j->p, b->state, ev->args))
+                return 0;
+        return report(j, ev, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, name, render(j, t),
+                      fmt(j, "allow %s:%s (%s, %s:%u) build constraint", e->module, e->name, e->where.pack,
+                          e->where.file, e->where.line),
+                      fmt(j, "BUILD state %s for an object made by %s does not satisfy the policy",
+                          render(j, ev->args), name));
+    }
+    return 0;
+}
+
+static int judge_persid(judge *j, const brine_vm_event *ev)
+{
+    for (const brine_persid_rule *r = j->p->persids; r; r = r->next)
+        if (brine_constraint_match(j->p, r->match, ev->target))
+            return 0;
+    return report(j, ev, BRINE_VERDICT_DANGEROUS, BRINE_SEVERITY_HIGH, "", render(j, ev->target),
+                  "persistent id shape",
+                  fmt(j, "persistent id %s fits no persistent_ids shape of the policy", render(j, ev->target)));
+}
+
+static int on_event(void *user, const brine_vm_event *ev)
+{
+    judge *j = user;
+    brine_arena_free(&j->scratch);
+    brine_arena_init(&j->scratch, 1 << 20);
+    switch (ev->kind) {
+    case BRINE_EV_IMPORT: return judge_import(j, ev);
+    case BRINE_EV_DYNAMIC_IMPORT: {
+        char num[32];
+        return report(j, ev, BRINE_VERDICT_DANGEROUS, BRINE_SEVERITY_CRITICAL, "", "", "dynamic import",
+                      fmt(j, "import whose module or name is computed at load time (%s)",
+                          brine_event_detail(&j->scratch, ev, num, sizeof num)));
+    }
+    case BRINE_EV_CALL: return judge_call(j, ev);
+    case BRINE_EV_BUILD: return judge_target(j, ev, BRINE_PERM_BUILD);
+    case BRINE_EV_ITEMS: return judge_target(j, ev, BRINE_PERM_ITEMS);
+    case BRINE_EV_PERSID: return judge_persid(j, ev);
+    case BRINE_EV_EXT:
+        return report(j, ev, BRINE_VERDICT_DANGEROUS, BRINE_SEVERITY_HIGH, "", "", "extension code",
+                      fmt(j, "extension code %" PRId64 ": copyreg's registry, which earlier code can fill, decides "
+                             "what is imported",
+                          ev->number));
+    case BRINE_EV_ANOMALY:
+        return report(j, ev, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_LOW, "", "", "anomaly",
+                      fmt(j, "%s", ev->message));
+    case BRINE_EV_TRAILING:
+        return report(j, ev, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_LOW, "", "", "trailing data",
+                      fmt(j, "%" PRId64 " bytes after the last STOP are not a pickle and were not analysed",
+                          ev->number));
+    default: return 0;
+    }
+}
+
+int brine_scan_buffer(const brine_policy *policy, const brine_settings *settings, const uint8_t *data, size_t len,
+                      const char *location, const brine_scan_callbacks *cb, void *user, brine_stream_result *out)
+{
+    brine_settings def;
+    if (!settings) {
+        brine_settings_default(&def);
+        settings = &def;
+    }
+    if (!policy || (!data && len))
+        return BRINE_ERR_INVALID;
+    judge j = {.p = policy, .location = location ? location : "", .cb = cb, .user = user};
+    brine_arena_init(&j.scratch, 1 << 20);
+    brine_arena arena;
+    brine_arena_init(&arena, settings->max_bytes);
+    brine_vm_config cfg = {.settings = settings, .arena = &arena, .on_event = on_event, .user = &j};
+    brine_vm_result res;
+    int rc = brine_vm_run(data, len, &cfg, &res);
+    brine_stream_result sr = {j.location, j.verdict, res.status, NULL, res.error_offset, res.pickles, j.findings};
+    if (res.status != BRINE_STATUS_COMPLETE)
+        sr.error = res.error_message;
+    if (len == 0) {
+        sr.status = BRINE_STATUS_MALFORMED;
+        sr.error = "empty input: not a pickle";
+    }
+    if (cb && cb->stream && !j.stopped && cb->stream(user, &sr))
+        j.stopped = true;
+    if (out) {
+        *out = sr;
+        out->error = NULL; /* points into static or arena memory only valid here */
+    }
+    brine_arena_free(&arena);
+    brine_arena_free(&j.scratch);
+    free(j.seen);
+    if (rc)
+        return rc;
+    return j.stopped ? BRINE_ERR_CALLBACK : 0;
+}
