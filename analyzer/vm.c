@@ -1472,7 +1472,7 @@ int brine_vm_run(const uint8_t *data, size_t len, const brine_vm_config *cfg, br
         if (!brine_op_name(data[m.pos])) {
             /* the rest does not start another pickle */
             m.opoffset = m.pos;
-            m.op = data[m.pos];
+            m.op = BRINE_OP_STOP; /* reported against the STOP that ended the last pickle */
             brine_vm_event tr = {.kind = BRINE_EV_TRAILING, .number = (int64_t)(len - m.pos)};
             emit(&m, &tr);
             break;

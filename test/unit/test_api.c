@@ -1,0 +1,191 @@
+/* Unit tests of the public API: settings, limits, callbacks, policies. Each
+ * check prints on failure; the last line is `unit-api: N passed, M failed`. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "brine.h"
+
+static int passed, failed;
+
+#define CHECK(cond, ...)                                    \
+    do {                                                    \
+        if (cond) {                                         \
+            passed++;                                       \
+        } else {                                            \
+            failed++;                                       \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__);     \
+            printf(__VA_ARGS__);                            \
+            printf("\n");                                   \
+        }                                                   \
+    } while (0)
+
+typedef struct {
+    char buf[1 << 16];
+    size_t len;
+} sink;
+
+static int to_sink(void *user, const char *t, size_t n)
+{
+    sink *s = user;
+    if (n > sizeof s->buf - 1 - s->len)
+        n = sizeof s->buf - 1 - s->len;
+    memcpy(s->buf + s->len, t, n);
+    s->len += n;
+    s->buf[s->len] = 0;
+    return 0;
+}
+
+static const char *dump(const void *data, size_t len, const brine_settings *s, sink *out)
+{
+    out->len = 0;
+    out->buf[0] = 0;
+    brine_dump_json(data, len, s, to_sink, out);
+    return out->buf;
+}
+
+typedef struct {
+    int n;
+    int stop_after;
+    char kinds[16][32];
+} evlog;
+
+static int on_ev(void *user, const brine_event *ev)
+{
+    evlog *l = user;
+    if (l->n < 16)
+        snprintf(l->kinds[l->n], sizeof l->kinds[0], "%s", ev->kind);
+    l->n++;
+    return l->stop_after && l->n >= l->stop_after;
+}
+
+static void test_limits(void)
+{
+    brine_settings s;
+    brine_settings_default(&s);
+    CHECK(s.max_opcodes == 50000000 && s.max_memo == 1000000 && s.max_depth == 2000, "documented defaults");
+    sink out;
+    /* every limit ends as inconclusive, never a crash */
+    s.max_opcodes = 3;
+    CHECK(strstr(dump("NNNN.", 5, &s, &out), "\"inconclusive\""), "max_opcodes: %s", out.buf);
+    brine_settings_default(&s);
+    s.max_stack = 2;
+    CHECK(strstr(dump("NNN.", 4, &s, &out), "\"inconclusive\""), "max_stack: %s", out.buf);
+    brine_settings_default(&s);
+    s.max_marks = 2;
+    CHECK(strstr(dump("(((N.", 5, &s, &out), "\"inconclusive\""), "max_marks: %s", out.buf);
+    brine_settings_default(&s);
+    s.max_memo = 1;
+    CHECK(strstr(dump("Nq\x00q\x00.", 6, &s, &out), "\"ok\""), "re-storing the same key is fine: %s", out.buf);
+    CHECK(strstr(dump("Nq\x01q\x02.", 6, &s, &out), "\"inconclusive\""), "max_memo: %s", out.buf);
+    brine_settings_default(&s);
+    s.max_bytes = 4096;
+    char big[8192];
+    memset(big, 'N', sizeof big - 2);
+    big[0] = '(';
+    big[sizeof big - 2] = 'l';
+    big[sizeof big - 1] = '.';
+    CHECK(strstr(dump(big, sizeof big, &s, &out), "\"inconclusive\""), "max_bytes: %.200s", out.buf);
+    /* deep nesting: building is iterative; writing is depth-limited */
+    brine_settings_default(&s);
+    size_t n = 100000;
+    char *deep = malloc(2 * n + 2);
+    deep[0] = ')';
+    for (size_t i = 1; i <= n; i++)
+        deep[i] = (char)0x85; /* TUPLE1 */
+    deep[n + 1] = '.';
+    CHECK(strstr(dump(deep, n + 2, &s, &out), "\"inconclusive\""), "max_depth on write: %.200s", out.buf);
+    free(deep);
+    /* billion laughs: shared tuples fan out when written; bounded by max_output */
+    char laugh[64];
+    size_t k = 0;
+    laugh[k++] = 'N';
+    for (int i = 0; i < 40; i++) {
+        laugh[k++] = '2';
+        laugh[k++] = (char)0x86; /* DUP TUPLE2 */
+    }
+    laugh[k++] = '.';
+    s.max_output = 100000;
+    CHECK(strstr(dump(laugh, k, &s, &out), "\"inconclusive\""), "max_output: %.200s", out.buf);
+    /* a huge declared length is checked against what is left */
+    CHECK(strstr(dump("\x8e\xff\xff\xff\xff\xff\xff\xff\x3f.", 10, NULL, &out), "\"malformed\""), "BINBYTES8: %s",
+          out.buf);
+}
+
+static void test_events_api(void)
+{
+    evlog l = {0};
+    brine_status st;
+    const char *p = "cos\nsystem\n(S'true'\ntR.";
+    int r = brine_events((const uint8_t *)p, strlen(p), NULL, on_ev, &l, &st);
+    CHECK(r == 0 && st == BRINE_STATUS_COMPLETE && l.n == 3, "events: r=%d n=%d", r, l.n);
+    CHECK(l.n >= 3 && !strcmp(l.kinds[0], "import") && !strcmp(l.kinds[1], "call") && !strcmp(l.kinds[2], "pickle"),
+          "event order");
+    evlog stop = {.stop_after = 1};
+    r = brine_events((const uint8_t *)p, strlen(p), NULL, on_ev, &stop, &st);
+    CHECK(r == BRINE_ERR_CALLBACK && stop.n == 1, "a callback can stop the scan: r=%d n=%d", r, stop.n);
+    CHECK(brine_events(NULL, 5, NULL, on_ev, &l, NULL) == BRINE_ERR_INVALID, "NULL data is invalid");
+    CHECK(brine_events(NULL, 0, NULL, on_ev, &l, &st) == 0 && st == BRINE_STATUS_MALFORMED, "empty input is malformed");
+    CHECK(!strcmp(brine_strerror(BRINE_ERR_NOMEM), "out of memory"), "strerror");
+}
+
+typedef struct {
+    int findings;
+    char rules[8][200];
+    char msgs[8][300];
+} flog;
+
+static int on_finding(void *user, const brine_finding *f)
+{
+    flog *l = user;
+    if (l->findings < 8) {
+        snprintf(l->rules[l->findings], sizeof l->rules[0], "%s", f->rule);
+        snprintf(l->msgs[l->findings], sizeof l->msgs[0], "%s", f->message);
+    }
+    l->findings++;
+    return 0;
+}
+
+static brine_verdict scan(const brine_policy *p, const char *data, size_t len, flog *l, brine_status *st)
+{
+    brine_scan_callbacks cb = {on_finding, NULL};
+    brine_stream_result r;
+    memset(l, 0, sizeof *l);
+    brine_scan_buffer(p, NULL, (const uint8_t *)data, len, "t", &cb, l, &r);
+    if (st)
+        *st = r.status;
+    return r.verdict;
+}
+
+static void test_policy_api(void)
+{
+    brine_policy *p = NULL;
+    brine_diag d;
+    CHECK(brine_policy_compile(&p, NULL, 0, &d) == 0 && p, "built-in policy compiles: %s", d.message);
+    if (!p)
+        return;
+    flog l;
+    brine_status st;
+    const char *sys = "cos\nsystem\n(S'true'\ntR.";
+    CHECK(scan(p, sys, strlen(sys), &l, &st) == BRINE_VERDICT_DANGEROUS, "os.system is dangerous");
+    CHECK(l.findings >= 1 && strstr(l.rules[0], "deny"), "a deny rule fired: %s", l.rules[0]);
+    CHECK(scan(p, "(K\x01K\x02l.", 7, &l, &st) == BRINE_VERDICT_SAFE && st == BRINE_STATUS_COMPLETE && !l.findings,
+          "plain data is safe");
+    CHECK(scan(p, "\x82\x01.", 3, &l, &st) == BRINE_VERDICT_DANGEROUS && st == BRINE_STATUS_MALFORMED,
+          "EXT is dangerous even though it then fails");
+    CHECK(scan(p, "N.xx", 4, &l, &st) == BRINE_VERDICT_SUSPICIOUS, "trailing bytes are suspicious");
+    brine_policy_destroy(p);
+    brine_policy_destroy(NULL);
+    const char *missing = "/nonexistent/policy.yaml";
+    CHECK(brine_policy_compile(&p, &missing, 1, &d) == BRINE_ERR_IO && strstr(d.message, "nonexistent"),
+          "missing file: %s", d.message);
+}
+
+int main(void)
+{
+    test_limits();
+    test_events_api();
+    test_policy_api();
+    printf("unit-api: %d passed, %d failed\n", passed, failed);
+    return failed != 0;
+}
