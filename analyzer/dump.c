@@ -118,8 +118,16 @@ static void children(dumper *d, const brine_value *v, unsigned depth, visit_fn f
     case BRINE_V_CALL: case BRINE_V_NEW:
         f(d, v->u.c.callee, depth + 1);
         f(d, v->u.c.args, depth + 1);
-        if (v->u.c.kwargs)
+        /* tp_new receives the kwargs as **kwargs, a fresh dict: walk its
+         * entries, not the dict's identity */
+        if (v->u.c.kwargs && v->u.c.kwargs->kind == BRINE_V_DICT) {
+            for (uint32_t i = 0; i < v->u.c.kwargs->u.dict.keys.len && !d->over; i++) {
+                f(d, v->u.c.kwargs->u.dict.keys.items[i], depth + 1);
+                f(d, v->u.c.kwargs->u.dict.vals.items[i], depth + 1);
+            }
+        } else if (v->u.c.kwargs) {
             f(d, v->u.c.kwargs, depth + 1);
+        }
         break;
     case BRINE_V_PERSID:
         f(d, v->u.c.callee, depth + 1);
@@ -330,7 +338,9 @@ static void write_value(dumper *d, const brine_value *v, unsigned depth)
         break;
     case BRINE_V_STR: write_str(d, v->u.s.p, v->u.s.n); break;
     case BRINE_V_BYTES: write_hex(d, "bytes", v->u.s.p, v->u.s.n, NULL); break;
-    case BRINE_V_MEMORYVIEW: write_hex(d, "memoryview", v->u.s.p, v->u.s.n, NULL); break;
+    case BRINE_V_MEMORYVIEW:
+        write_hex(d, "memoryview", brine_value_buffer(v)->u.s.p, brine_value_buffer(v)->u.s.n, NULL);
+        break;
     case BRINE_V_BYTEARRAY:
         write_hex(d, "bytearray", v->u.s.p, v->u.s.n, idtext);
         break;
@@ -376,7 +386,21 @@ static void write_value(dumper *d, const brine_value *v, unsigned depth)
         write_value(d, v->u.c.callee, depth + 1);
         ws(d, ",\"args\":");
         write_value(d, v->u.c.args, depth + 1);
-        if (v->u.c.kwargs) {
+        if (v->u.c.kwargs && v->u.c.kwargs->kind == BRINE_V_DICT) {
+            /* written as the fresh dict __new__ receives; empty means none */
+            const brine_value *kw = v->u.c.kwargs;
+            if (kw->u.dict.keys.len) {
+                ws(d, ",\"kwargs\":{\"dict\":[");
+                for (uint32_t i = 0; i < kw->u.dict.keys.len; i++) {
+                    ws(d, i ? ",[" : "[");
+                    write_value(d, kw->u.dict.keys.items[i], depth + 1);
+                    w(d, ",", 1);
+                    write_value(d, kw->u.dict.vals.items[i], depth + 1);
+                    w(d, "]", 1);
+                }
+                ws(d, "]}");
+            }
+        } else if (v->u.c.kwargs) {
             ws(d, ",\"kwargs\":");
             write_value(d, v->u.c.kwargs, depth + 1);
         }

@@ -130,7 +130,7 @@ static void render(sbuf *b, brine_arena *a, const brine_value *v, int depth)
         break;
     case BRINE_V_MEMORYVIEW:
         puts_(b, "memoryview(");
-        put_quoted(b, v->u.s.p, v->u.s.n, false, "b");
+        put_quoted(b, brine_value_buffer(v)->u.s.p, brine_value_buffer(v)->u.s.n, false, "b");
         puts_(b, ")");
         break;
     case BRINE_V_TUPLE:

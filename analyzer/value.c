@@ -322,7 +322,7 @@ brine_hashres brine_value_hash(const brine_value *v, uint64_t *out, unsigned dep
         return BRINE_HASH_OK;
     case BRINE_V_BYTES:
     case BRINE_V_MEMORYVIEW: /* a read-only memoryview hashes and compares as its bytes */
-        *out = fnv(v->u.s.p, v->u.s.n, 2);
+        *out = fnv(brine_value_buffer(v)->u.s.p, brine_value_buffer(v)->u.s.n, 2);
         return BRINE_HASH_OK;
     case BRINE_V_TUPLE: {
         uint64_t h = 0x345678;
@@ -401,8 +401,11 @@ int brine_value_eq(const brine_value *a, const brine_value *b, unsigned depth)
     }
     bool abytes = a->kind == BRINE_V_BYTES || a->kind == BRINE_V_MEMORYVIEW || a->kind == BRINE_V_BYTEARRAY;
     bool bbytes = b->kind == BRINE_V_BYTES || b->kind == BRINE_V_MEMORYVIEW || b->kind == BRINE_V_BYTEARRAY;
-    if (abytes && bbytes)
+    if (abytes && bbytes) {
+        a = brine_value_buffer(a);
+        b = brine_value_buffer(b);
         return a->u.s.n == b->u.s.n && (a->u.s.n == 0 || memcmp(a->u.s.p, b->u.s.p, a->u.s.n) == 0);
+    }
     bool aset = a->kind == BRINE_V_SET || a->kind == BRINE_V_FROZENSET;
     bool bset = b->kind == BRINE_V_SET || b->kind == BRINE_V_FROZENSET;
     if (aset && bset) {

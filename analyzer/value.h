@@ -95,12 +95,21 @@ struct brine_value {
     } u;
     brine_objop *ops, **ops_tail;                  /* GLOBAL, CALL, NEW, PERSID, EXT */
     size_t bytearray_cap;                          /* BYTEARRAY: 0 while u.s aliases input */
+    struct brine_value *view_of;                   /* MEMORYVIEW: the bytearray it views (NULL: u.s) */
+    bool exported;                                 /* BYTEARRAY: a memoryview of it exists */
     /* DICT / SET / FROZENSET: hashes of the keys (items) in order, and an open
      * addressing table of their positions + 1 (0 = empty slot). */
     uint64_t *hashes;
     uint32_t *table;
     uint32_t tcap, hcap;
 };
+
+/* The bytes of a BYTES/BYTEARRAY/MEMORYVIEW value as they are now (a view
+ * follows later changes of its bytearray, as in CPython). */
+static inline const struct brine_value *brine_value_buffer(const struct brine_value *v)
+{
+    return v->view_of ? v->view_of : v;
+}
 
 bool brine_vec_push(brine_arena *a, brine_vec *v, brine_value *x);
 

@@ -808,6 +808,8 @@ static int do_append(vm *m, size_t x)
     if (brine_value_is_object(list))
         return items_event(m, list, x, BRINE_OPK_EXTEND);
     if (list->kind == BRINE_V_BYTEARRAY) { /* bytearray.extend */
+        if (list->exported) /* BufferError while a view is alive; it may have been freed */
+            m->res->uncertain = true;
         TRY(bytearray_own(m, list, m->sp - x));
         uint8_t *buf = (uint8_t *)list->u.s.p;
         for (size_t i = x; i < m->sp; i++) {
@@ -1142,7 +1144,8 @@ static int op_readonly_buffer(vm *m)
     case BRINE_V_BYTEARRAY: {
         brine_value *mv;
         NEWV(mv, BRINE_V_MEMORYVIEW);
-        mv->u.s = v->u.s; /* a view of the bytearray as it is now */
+        mv->view_of = v; /* a view: it sees later changes of the bytearray */
+        v->exported = true;
         m->stack[m->sp - 1] = mv;
         return 0;
     }
