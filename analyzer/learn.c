@@ -161,6 +161,8 @@ int brine_policy_write(const brine_policy *p, brine_write_fn fn, void *user)
         }
         if (e->perms & BRINE_PERM_ITEMS)
             put(&o, "    items: true\n");
+        if (e->factory)
+            put(&o, "    factory: true\n");
     }
     put(&o, "persistent_ids:%s\n", p->persids ? "" : " []");
     for (const brine_persid_rule *r = p->persids; r; r = r->next) {
@@ -325,10 +327,14 @@ static void shape_of(const brine_value *v, int pos, char *buf, size_t n)
     switch (v->kind) {
     case BRINE_V_STR:
         if (pos == 0 && v->u.s.n < 64) {
-            snprintf(buf, n, "{values: [\"%.*s\"]}", (int)v->u.s.n, (const char *)v->u.s.p);
-            for (char *p = buf + 10; *p && p[1]; p++)
-                if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
-                    *p = '?';
+            char text[64];
+            size_t k = 0;
+            for (size_t i = 0; i < v->u.s.n; i++) {
+                char c = (char)v->u.s.p[i];
+                text[k++] = (c == '"' || c == '\\' || (unsigned char)c < 0x20 || (unsigned char)c >= 0x7f) ? '?' : c;
+            }
+            text[k] = 0;
+            snprintf(buf, n, "{values: [\"%s\"]}", text);
         } else {
             snprintf(buf, n, "{type: str}");
         }
@@ -377,7 +383,16 @@ static int learn_event(void *user, const brine_vm_event *ev)
         const brine_value *t = ev->target;
         int perm = ev->kind == BRINE_EV_BUILD ? BRINE_PERM_BUILD : BRINE_PERM_ITEMS;
         if (t->kind == BRINE_V_CALL || t->kind == BRINE_V_NEW) {
-            note(c, t->u.c.callee, perm);
+            const brine_value *maker = t->u.c.callee;
+            if (maker->kind == BRINE_V_GLOBAL && !maker->dynamic && t->kind == BRINE_V_CALL &&
+                t->u.c.args->kind == BRINE_V_TUPLE && t->u.c.args->u.seq.len >= 1 &&
+                t->u.c.args->u.seq.items[0]->kind == BRINE_V_GLOBAL && !t->u.c.args->u.seq.items[0]->dynamic) {
+                const brine_allow *e = brine_policy_find(l->knowledge, maker->u.g.module->u.s.p, maker->u.g.module->u.s.n,
+                                                         maker->u.g.name->u.s.p, maker->u.g.name->u.s.n);
+                if (e && e->factory)
+                    maker = t->u.c.args->u.seq.items[0]; /* an instance of its first argument */
+            }
+            note(c, maker, perm);
         } else {
             char buf[300];
             snprintf(buf, sizeof buf, "%s on %s", perm == BRINE_PERM_BUILD ? "BUILD" : "items",

@@ -59,6 +59,7 @@ typedef struct brine_where {
 typedef struct brine_allow {
     char *module, *name; /* name "*": any non-dotted name in the module */
     int perms;
+    bool factory;            /* the call returns an instance of its first argument */
     brine_callrule *calls;   /* OR of rules; empty with PERM_CALL means any */
     brine_buildrule *builds;
     brine_where where;

@@ -333,7 +333,7 @@ typedef struct {
     const yaml_node_t *name_node;
     bool has_name;
     int perms;
-    bool call_any, build_any;
+    bool call_any, build_any, factory;
     brine_buildrule *build;
 } allow_ctx;
 
@@ -366,6 +366,8 @@ static int allow_key(loader *L, const yaml_node_t *k, yaml_node_t *v, void *ctx)
         a->has_name = true;
         return 0;
     }
+    if (scalar_is(k, "factory"))
+        return want_bool(L, v, "factory", &a->factory);
     if (scalar_is(k, "items")) {
         bool b;
         int r = want_bool(L, v, "items", &b);
@@ -442,7 +444,7 @@ static int split_name(loader *L, const yaml_node_t *n, char **mod, char **name, 
 static int parse_allow(loader *L, yaml_node_t *n)
 {
     allow_ctx a = {0};
-    static const char *const keys[] = {"name", "call", "build", "items", NULL};
+    static const char *const keys[] = {"name", "call", "build", "items", "factory", NULL};
     int r = each_key(L, n, "an allow entry", keys, allow_key, &a);
     if (r)
         return r;
@@ -466,6 +468,7 @@ static int parse_allow(loader *L, yaml_node_t *n)
     bool had_call_any = (e->perms & BRINE_PERM_CALL) && !e->calls;
     bool had_build_any = (e->perms & BRINE_PERM_BUILD) && !e->builds;
     e->perms |= BRINE_PERM_IMPORT | a.perms;
+    e->factory |= a.factory;
     if (a.call_any || had_call_any) {
         e->calls = NULL;
     } else if (a.call) {

@@ -224,9 +224,22 @@ static int judge_target(judge *j, const brine_vm_event *ev, int perm)
     if (maker->kind != BRINE_V_GLOBAL || maker->dynamic)
         return report(j, ev, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, "", render(j, t),
                       "not on the allowlist", fmt(j, "%s on the result of a computed call", what));
-    const char *name = render(j, maker);
     const brine_allow *e = brine_policy_find(j->p, maker->u.g.module->u.s.p, maker->u.g.module->u.s.n,
                                              maker->u.g.name->u.s.p, maker->u.g.name->u.s.n);
+    /* a factory (copyreg._reconstructor, numpy's _reconstruct, ...) returns an
+     * instance of its first argument: that class's entry decides */
+    for (int hops = 0; e && e->factory && hops < 4 && t->kind == BRINE_V_CALL && t->u.c.args->kind == BRINE_V_TUPLE &&
+                       t->u.c.args->u.seq.len >= 1;
+         hops++) {
+        const brine_value *cls = t->u.c.args->u.seq.items[0];
+        if (cls->kind != BRINE_V_GLOBAL || cls->dynamic)
+            break;
+        maker = cls;
+        e = brine_policy_find(j->p, maker->u.g.module->u.s.p, maker->u.g.module->u.s.n, maker->u.g.name->u.s.p,
+                              maker->u.g.name->u.s.n);
+        break;
+    }
+    const char *name = render(j, maker);
     if (!e || !(e->perms & perm) || !brine_policy_global_allows(j->p, maker, BRINE_PERM_IMPORT))
         return report(j, ev, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, name, render(j, t),
                       e ? fmt(j, "allow %s:%s (%s, %s:%u) without %s", e->module, e->name, e->where.pack,
