@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""The corpus, as data:
+- every raw pickle of corpus/benign is `safe` and `complete` with the default policy;
+- every file of corpus/malicious reaches at least its expected verdict (or
+  status, for the denial-of-service files) and emits each expected event;
+- every file of corpus/malformed is malformed at the offset and opcode where
+  CPython raises.
+Usage: corpus_test.py BRINE. Last line: `corpus: N passed, M failed`.
+"""
+import glob
+import json
+import os
+import re
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RANK = {"safe": 0, "suspicious": 1, "dangerous": 2}
+
+
+def scan(brine, files):
+    out = subprocess.run([brine, "scan", "--quiet"] + files, capture_output=True, text=True, timeout=600).stdout
+    return {m[0]: (m[1], m[2]) for m in re.findall(r"^(\S+): (\w+) \((\w+)\)", out, re.M)}
+
+
+def main():
+    brine = os.path.abspath(sys.argv[1])
+    os.chdir(ROOT)
+    passed = failed = 0
+
+    def check(ok, what):
+        nonlocal passed, failed
+        if ok:
+            passed += 1
+        else:
+            failed += 1
+            print("FAIL " + what)
+
+    benign = sorted(glob.glob("corpus/benign/raw/*.pkl"))
+    res = scan(brine, benign)
+    for f in benign:
+        check(res.get(f) == ("safe", "complete"), "%s: %s, expected safe (complete)" % (f, res.get(f)))
+
+    rows = [l.rstrip("\n").split("\t") for l in open("corpus/malicious/expected.tsv") if not l.startswith("#")]
+    files = sorted(set("corpus/malicious/" + r[0] for r in rows))
+    res = scan(brine, files)
+    events = {}
+    for f in files:
+        out = subprocess.run([brine, "events", f], capture_output=True, text=True, timeout=120).stdout
+        events[f] = set(tuple(l.split("\t")[3:5]) for l in out.splitlines())
+    verdict_checked = set()
+    for name, want, kind, detail in rows:
+        f = "corpus/malicious/" + name
+        got = res.get(f)
+        if f not in verdict_checked:
+            verdict_checked.add(f)
+            if want in RANK:
+                check(got is not None and RANK[got[0]] >= RANK[want], "%s: %s, expected at least %s" % (f, got, want))
+            else:
+                check(got is not None and got[1] == want, "%s: %s, expected status %s" % (f, got, want))
+        if kind != "-":
+            check((kind, detail) in events[f], "%s: no event %s %s; got %s" % (f, kind, detail, sorted(events[f])[:12]))
+
+    rows = [l.rstrip("\n").split("\t") for l in open("corpus/malformed/expected.tsv") if not l.startswith("#")]
+    files = ["corpus/malformed/" + r[0] for r in rows]
+    out = subprocess.run([brine, "dump", "--json"] + files, capture_output=True, text=True, timeout=120).stdout.splitlines()
+    for (name, off, op, msg), line in zip(rows, out):
+        j = json.loads(line)
+        e = j.get("error") or {}
+        got_op = e.get("opcode") or "-"
+        check(j["status"] == "malformed" and e.get("offset") == int(off) and got_op == op,
+              "%s: %s at %s %s, expected malformed at %s %s (CPython: %s)" % (
+                  name, j["status"], e.get("offset"), got_op, off, op, msg))
+    check(len(out) == len(rows), "dump printed %d lines for %d malformed files" % (len(out), len(rows)))
+    print("corpus: %d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
