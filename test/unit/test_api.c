@@ -97,7 +97,7 @@ static void test_limits(void)
     CHECK(strstr(dump(deep, n + 2, &s, &out), "\"inconclusive\""), "max_depth on write: %.200s", out.buf);
     free(deep);
     /* billion laughs: shared tuples fan out when written; bounded by max_output */
-    char laugh[64];
+    char laugh[128];
     size_t k = 0;
     laugh[k++] = 'N';
     for (int i = 0; i < 40; i++) {
