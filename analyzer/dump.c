@@ -135,7 +135,7 @@ static void children(dumper *d, const brine_value *v, unsigned depth, visit_fn f
     default:
         return;
     }
-    for (const brine_objop *op = v->ops; op && !d->over; op = op->next) {
+    for (const brine_objop *op = brine_value_ops(v); op && !d->over; op = op->next) {
         if (op->kind == BRINE_OPK_EXTEND)
             for (uint32_t i = 0; i < op->items.len; i++)
                 f(d, op->items.items[i], depth + 1);
@@ -247,11 +247,12 @@ static void write_seq(dumper *d, const char *key, const brine_vec *s, unsigned d
 
 static void write_ops(dumper *d, const brine_value *v, unsigned depth)
 {
-    if (!v->ops)
+    const brine_objop *first = brine_value_ops(v);
+    if (!first)
         return;
     ws(d, ",\"ops\":[");
-    for (const brine_objop *op = v->ops; op; op = op->next) {
-        if (op != v->ops)
+    for (const brine_objop *op = first; op; op = op->next) {
+        if (op != first)
             w(d, ",", 1);
         switch (op->kind) {
         case BRINE_OPK_BUILD:

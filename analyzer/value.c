@@ -21,7 +21,19 @@ void brine_arena_init(brine_arena *a, uint64_t limit)
     a->limit = limit;
 }
 
+static void *arena_alloc(brine_arena *a, size_t size, bool zero);
+
 void *brine_arena_alloc(brine_arena *a, size_t size)
+{
+    return arena_alloc(a, size, true);
+}
+
+void *brine_arena_alloc_raw(brine_arena *a, size_t size)
+{
+    return arena_alloc(a, size, false);
+}
+
+static void *arena_alloc(brine_arena *a, size_t size, bool zero)
 {
     size = (size + 15) & ~(size_t)15;
     if (size == 0)
@@ -52,7 +64,8 @@ void *brine_arena_alloc(brine_arena *a, size_t size)
     void *p = b->data + b->used;
     b->used += size;
     a->used += size;
-    memset(p, 0, size);
+    if (zero)
+        memset(p, 0, size);
     return p;
 }
 
@@ -80,10 +93,29 @@ brine_value *brine_value_new(brine_arena *a, brine_vkind kind)
 
 static void *grow(brine_arena *a, void *old, size_t oldbytes, size_t newbytes)
 {
-    void *p = brine_arena_alloc(a, newbytes);
+    void *p = brine_arena_alloc_raw(a, newbytes);
     if (p && oldbytes)
         memcpy(p, old, oldbytes);
     return p;
+}
+
+bool brine_vec_reserve(brine_arena *a, brine_vec *v, size_t n)
+{
+    if (n <= (size_t)(v->cap - v->len))
+        return true;
+    if (n > UINT32_MAX / 2 - v->len) {
+        a->exhausted = true;
+        return false;
+    }
+    uint32_t nc = v->len + (uint32_t)n;
+    if (v->cap && nc < v->cap * 2 && v->cap < UINT32_MAX / 4)
+        nc = v->cap * 2; /* geometric, or appending in batches would be quadratic */
+    brine_value **items = grow(a, v->items, v->len * sizeof *items, nc * sizeof *items);
+    if (!items)
+        return false;
+    v->items = items;
+    v->cap = nc;
+    return true;
 }
 
 bool brine_vec_push(brine_arena *a, brine_vec *v, brine_value *x)
@@ -110,10 +142,12 @@ brine_objop *brine_value_add_op(brine_arena *a, brine_value *obj, brine_opkind k
     if (!op)
         return NULL;
     op->kind = kind;
-    if (!obj->ops_tail)
-        obj->ops_tail = &obj->ops;
-    *obj->ops_tail = op;
-    obj->ops_tail = &op->next;
+    if (!obj->x && !(obj->x = brine_arena_alloc(a, sizeof *obj->x)))
+        return NULL;
+    if (!obj->x->ops_tail)
+        obj->x->ops_tail = &obj->x->ops;
+    *obj->x->ops_tail = op;
+    obj->x->ops_tail = &op->next;
     return op;
 }
 
@@ -342,7 +376,7 @@ brine_hashres brine_value_hash(const brine_value *v, uint64_t *out, unsigned dep
     case BRINE_V_FROZENSET: {
         uint64_t h = 0x51ed270b;
         for (uint32_t i = 0; i < v->u.seq.len; i++)
-            h += mix(v->hashes[i]);
+            h += mix(v->x->hashes[i]);
         *out = h;
         return BRINE_HASH_OK;
     }
@@ -412,7 +446,7 @@ int brine_value_eq(const brine_value *a, const brine_value *b, unsigned depth)
         if (a->u.seq.len != b->u.seq.len)
             return 0;
         for (uint32_t i = 0; i < a->u.seq.len; i++) {
-            int r = set_contains(b, a->u.seq.items[i], a->hashes[i], depth - 1);
+            int r = set_contains(b, a->u.seq.items[i], a->x->hashes[i], depth - 1);
             if (r != 1)
                 return r;
         }
@@ -454,14 +488,26 @@ static const brine_vec *ckeys_of(const brine_value *c)
 static int64_t index_find(const brine_value *c, const brine_value *k, uint64_t h, unsigned depth)
 {
     const brine_vec *keys = ckeys_of(c);
-    if (!c->tcap)
+    if (!c->x)
         return -1;
-    uint32_t mask = c->tcap - 1;
+    if (!c->x->tcap) { /* small: no table, the hashes are scanned */
+        for (uint32_t j = 0; j < keys->len; j++) {
+            if (c->x->hashes[j] != h)
+                continue;
+            int r = brine_value_eq(keys->items[j], k, depth);
+            if (r < 0)
+                return -2;
+            if (r)
+                return j;
+        }
+        return -1;
+    }
+    uint32_t mask = c->x->tcap - 1;
     for (uint32_t i = (uint32_t)h & mask;; i = (i + 1) & mask) {
-        uint32_t slot = c->table[i];
+        uint32_t slot = c->x->table[i];
         if (!slot)
             return -1;
-        if (c->hashes[slot - 1] == h) {
+        if (c->x->hashes[slot - 1] == h) {
             int r = brine_value_eq(keys->items[slot - 1], k, depth);
             if (r < 0)
                 return -2;
@@ -477,9 +523,14 @@ static int set_contains(const brine_value *s, const brine_value *x, uint64_t h, 
     return r == -2 ? -1 : r >= 0;
 }
 
-static int index_insert(brine_arena *a, brine_value *c, uint64_t h)
+#define SMALL_INDEX 8 /* containers this small are searched without a table */
+
+static int index_insert(brine_arena *a, brine_value *cv, uint64_t h)
 {
-    brine_vec *keys = keys_of(c);
+    brine_vec *keys = keys_of(cv);
+    if (!cv->x && !(cv->x = brine_arena_alloc(a, sizeof *cv->x)))
+        return -1;
+    brine_vext *c = cv->x;
     uint32_t n = keys->len; /* the new key is already at n - 1 */
     if (c->hcap < n) {
         uint32_t nc = keys->cap;
@@ -490,11 +541,13 @@ static int index_insert(brine_arena *a, brine_value *c, uint64_t h)
         c->hcap = nc;
     }
     c->hashes[n - 1] = h;
+    if (n <= SMALL_INDEX && !c->tcap)
+        return 0;
     if ((uint64_t)n * 2 > c->tcap) {
         uint32_t nc = c->tcap ? c->tcap * 2 : 8;
         while ((uint64_t)n * 2 > nc)
             nc *= 2;
-        uint32_t *t = brine_arena_alloc(a, (size_t)nc * sizeof *t);
+        uint32_t *t = brine_arena_alloc(a, (size_t)nc * sizeof *t); /* zeroed: 0 = empty */
         if (!t)
             return -1;
         c->table = t;

@@ -31,6 +31,8 @@ typedef struct brine_arena {
 void brine_arena_init(brine_arena *a, uint64_t limit);
 /* Zeroed memory, or NULL (with exhausted or nomem set) when over the limit. */
 void *brine_arena_alloc(brine_arena *a, size_t size);
+/* The same without zeroing (for arrays filled right away). */
+void *brine_arena_alloc_raw(brine_arena *a, size_t size);
 void brine_arena_free(brine_arena *a);
 
 /* ---- values ------------------------------------------------------------ */
@@ -73,45 +75,49 @@ typedef struct brine_objop {
     struct brine_objop *next;
 } brine_objop;
 
+/* What only containers with a hash index (dict, set, frozenset) and objects
+ * with operations (global, call, new, persid, ext) need, allocated on first
+ * use so that the common value stays small (48 bytes). */
+typedef struct brine_vext {
+    brine_objop *ops, **ops_tail;  /* objects: operations in the order they ran */
+    uint64_t *hashes;              /* containers: hashes of the keys (items) in order */
+    uint32_t *table;               /* containers: open addressing, positions + 1 (0 = empty) */
+    uint32_t tcap, hcap;
+} brine_vext;
+
 struct brine_value {
     uint8_t kind;        /* brine_vkind */
     bool dynamic;        /* GLOBAL: module or name not a constant str */
+    bool exported;       /* BYTEARRAY: a memoryview of it exists */
     union {
         bool b;
         int64_t i;
         double f;
-        struct { const uint8_t *p; size_t n; } s;  /* STR, BYTES, BIGINT, BYTEARRAY, MEMORYVIEW */
+        struct { const uint8_t *p; size_t n; } s;  /* STR, BYTES, BIGINT, BYTEARRAY */
+        struct { const uint8_t *p; size_t n; size_t cap; } ba; /* BYTEARRAY: cap 0 while p aliases input */
+        struct { struct brine_value *base; } mv;   /* MEMORYVIEW: the bytearray it views */
         brine_vec seq;                             /* TUPLE, LIST, SET, FROZENSET */
         struct { brine_vec keys, vals; } dict;
-        struct {
-            brine_value *module, *name;            /* STR values (or anything when dynamic) */
-            const char *text;                      /* "module:qualname", NUL-terminated */
-        } g;
+        struct { brine_value *module, *name; } g;  /* STR values (or anything when dynamic) */
         struct {
             brine_value *callee;                   /* CALL: callable, NEW: class, PERSID: pid */
             brine_value *args, *kwargs;            /* kwargs for NEWOBJ_EX only */
             int64_t code;                          /* EXT */
         } c;
     } u;
-    brine_objop *ops, **ops_tail;                  /* GLOBAL, CALL, NEW, PERSID, EXT */
-    size_t bytearray_cap;                          /* BYTEARRAY: 0 while u.s aliases input */
-    struct brine_value *view_of;                   /* MEMORYVIEW: the bytearray it views (NULL: u.s) */
-    bool exported;                                 /* BYTEARRAY: a memoryview of it exists */
-    /* DICT / SET / FROZENSET: hashes of the keys (items) in order, and an open
-     * addressing table of their positions + 1 (0 = empty slot). */
-    uint64_t *hashes;
-    uint32_t *table;
-    uint32_t tcap, hcap;
+    brine_vext *x;
 };
 
 /* The bytes of a BYTES/BYTEARRAY/MEMORYVIEW value as they are now (a view
  * follows later changes of its bytearray, as in CPython). */
 static inline const struct brine_value *brine_value_buffer(const struct brine_value *v)
 {
-    return v->view_of ? v->view_of : v;
+    return v->kind == BRINE_V_MEMORYVIEW ? v->u.mv.base : v;
 }
 
 bool brine_vec_push(brine_arena *a, brine_vec *v, brine_value *x);
+/* Make room for n more items (a hint; false on arena exhaustion). */
+bool brine_vec_reserve(brine_arena *a, brine_vec *v, size_t n);
 
 brine_value *brine_value_new(brine_arena *a, brine_vkind kind);
 
@@ -147,6 +153,10 @@ int brine_dict_set(brine_arena *a, brine_value *d, brine_value *k, brine_value *
 int brine_set_add(brine_arena *a, brine_value *s, brine_value *x, uint64_t h, unsigned depth);
 
 /* Operations on opaque objects. */
+static inline const brine_objop *brine_value_ops(const brine_value *v)
+{
+    return v->x ? v->x->ops : NULL;
+}
 brine_objop *brine_value_add_op(brine_arena *a, brine_value *obj, brine_opkind kind);
 
 /* Big integers: minimal LE two's complement in, text out. */

@@ -92,8 +92,10 @@ typedef struct vm {
     int64_t *marks;
     size_t nmarks, mcap;
 
-    memo_slot *memo;
+    memo_slot *memo;       /* sparse part: open addressing on the key */
     size_t mcount, memocap;
+    brine_value **dense;   /* dense part: keys below dcap, as picklers write them */
+    size_t dcap;
     global_slot *globals;
     size_t gcount, gcap;
 
@@ -104,6 +106,7 @@ typedef struct vm {
     bool any_call;      /* a call ran: copyreg.add_extension might have */
     bool stop;          /* reached STOP */
     bool failed;
+    brine_value *none, *vtrue, *vfalse; /* immutable: one each per run */
 
     /* disassembly */
     char argbuf[160];
@@ -225,19 +228,58 @@ static int marker(vm *m, size_t *out)
 
 static brine_value *memo_get(vm *m, int64_t key)
 {
+    if (key >= 0 && (uint64_t)key < m->dcap)
+        return m->dense[key];
     if (!m->memocap || key < 0)
         return NULL;
     size_t mask = m->memocap - 1;
     for (size_t i = (size_t)((uint64_t)key * 0x9e3779b97f4a7c15ULL >> 20) & mask;; i = (i + 1) & mask) {
         if (m->memo[i].key == key)
             return m->memo[i].v;
-        if (m->memo[i].key < 0)
+        if (m->memo[i].key == -1) /* empty; -2 (moved to the dense part) goes on */
             return NULL;
     }
 }
 
+/* Grow the dense part to cover key when keys are dense enough (the memory is
+ * bounded by twice the entry count, itself capped), moving sparse entries in. */
+static bool memo_densify(vm *m, int64_t key)
+{
+    uint64_t want = (uint64_t)key + 1;
+    if (want > 2 * (uint64_t)m->mcount + 1024 || want > 2 * m->lim->max_memo + 1024)
+        return false;
+    size_t nc = m->dcap ? m->dcap : 1024;
+    while (nc < want)
+        nc *= 2;
+    brine_value **n = realloc(m->dense, nc * sizeof *n);
+    if (!n)
+        return false;
+    memset(n + m->dcap, 0, (nc - m->dcap) * sizeof *n);
+    for (size_t j = 0; j < m->memocap; j++) {
+        int64_t k = m->memo[j].key;
+        if (k >= 0 && (uint64_t)k < nc) {
+            n[k] = m->memo[j].v;
+            m->memo[j].key = -2; /* a tombstone keeps probe chains intact */
+        }
+    }
+    m->dense = n;
+    m->dcap = nc;
+    return true;
+}
+
 static int memo_put(vm *m, int64_t key, brine_value *v)
 {
+    m->trace_memo = key;
+    m->trace_put = true;
+    if ((uint64_t)key < m->dcap || memo_densify(m, key)) {
+        if (!m->dense[key]) {
+            if (m->mcount >= m->lim->max_memo)
+                return limit(m, "max_memo: more memo entries than the limit");
+            m->mcount++;
+        }
+        m->dense[key] = v;
+        return 0;
+    }
     if ((m->mcount + 1) * 2 > m->memocap) {
         if (m->mcount >= m->lim->max_memo && !memo_get(m, key))
             return limit(m, "max_memo: more memo entries than the limit");
@@ -260,18 +302,22 @@ static int memo_put(vm *m, int64_t key, brine_value *v)
         m->memocap = nc;
     }
     size_t mask = m->memocap - 1;
-    size_t i = (size_t)((uint64_t)key * 0x9e3779b97f4a7c15ULL >> 20) & mask;
-    while (m->memo[i].key >= 0 && m->memo[i].key != key)
-        i = (i + 1) & mask;
-    if (m->memo[i].key < 0) {
-        if (m->mcount >= m->lim->max_memo)
-            return limit(m, "max_memo: more memo entries than the limit");
-        m->mcount++;
-        m->memo[i].key = key;
+    size_t i = (size_t)((uint64_t)key * 0x9e3779b97f4a7c15ULL >> 20) & mask, free_slot = SIZE_MAX;
+    for (; m->memo[i].key != -1; i = (i + 1) & mask) {
+        if (m->memo[i].key == key) {
+            m->memo[i].v = v;
+            return 0;
+        }
+        if (m->memo[i].key == -2 && free_slot == SIZE_MAX)
+            free_slot = i;
     }
+    if (free_slot != SIZE_MAX)
+        i = free_slot;
+    if (m->mcount >= m->lim->max_memo)
+        return limit(m, "max_memo: more memo entries than the limit");
+    m->mcount++;
+    m->memo[i].key = key;
     m->memo[i].v = v;
-    m->trace_memo = key;
-    m->trace_put = true;
     return 0;
 }
 
@@ -629,7 +675,7 @@ static brine_value *pop_seq(vm *m, size_t start, brine_vkind kind)
         return NULL;
     }
     if (n) {
-        v->u.seq.items = brine_arena_alloc(m->a, n * sizeof(brine_value *));
+        v->u.seq.items = brine_arena_alloc_raw(m->a, n * sizeof(brine_value *));
         if (!v->u.seq.items)
             return NULL;
         memcpy(v->u.seq.items, m->stack + start, n * sizeof(brine_value *));
@@ -652,6 +698,8 @@ static int hash_key(vm *m, const brine_value *k, uint64_t *h)
 
 static int set_fill(vm *m, brine_value *s, brine_value *const *items, size_t n)
 {
+    if (!brine_vec_reserve(m->a, &s->u.seq, n))
+        return arena_fail(m);
     for (size_t i = 0; i < n; i++) {
         uint64_t h;
         TRY(hash_key(m, items[i], &h));
@@ -666,6 +714,8 @@ static int set_fill(vm *m, brine_value *s, brine_value *const *items, size_t n)
 
 static int dict_fill(vm *m, brine_value *d, brine_value *const *items, size_t n)
 {
+    if (!brine_vec_reserve(m->a, &d->u.dict.keys, n / 2) || !brine_vec_reserve(m->a, &d->u.dict.vals, n / 2))
+        return arena_fail(m);
     for (size_t i = 0; i + 1 < n; i += 2) {
         uint64_t h;
         TRY(hash_key(m, items[i], &h));
@@ -732,7 +782,7 @@ static bool is_intlike(const brine_value *v)
 static int bytearray_own(vm *m, brine_value *b, size_t extra)
 {
     size_t need_cap = b->u.s.n + extra;
-    if (b->bytearray_cap >= need_cap)
+    if (b->u.ba.cap >= need_cap)
         return 0;
     size_t nc = need_cap * 2 + 16;
     uint8_t *p = brine_arena_alloc(m->a, nc);
@@ -741,7 +791,7 @@ static int bytearray_own(vm *m, brine_value *b, size_t extra)
     if (b->u.s.n)
         memcpy(p, b->u.s.p, b->u.s.n);
     b->u.s.p = p;
-    b->bytearray_cap = nc;
+    b->u.ba.cap = nc;
     return 0;
 }
 
@@ -799,6 +849,8 @@ static int do_append(vm *m, size_t x)
         return 0; /* nothing to do, whatever the target is */
     brine_value *list = m->stack[x - 1];
     if (list->kind == BRINE_V_LIST) {
+        if (!brine_vec_reserve(m->a, &list->u.seq, m->sp - x))
+            return arena_fail(m);
         for (size_t i = x; i < m->sp; i++)
             if (!brine_vec_push(m->a, &list->u.seq, m->stack[i]))
                 return arena_fail(m);
@@ -1144,7 +1196,7 @@ static int op_readonly_buffer(vm *m)
     case BRINE_V_BYTEARRAY: {
         brine_value *mv;
         NEWV(mv, BRINE_V_MEMORYVIEW);
-        mv->view_of = v; /* a view: it sees later changes of the bytearray */
+        mv->u.mv.base = v; /* a view: it sees later changes of the bytearray */
         v->exported = true;
         m->stack[m->sp - 1] = mv;
         return 0;
@@ -1277,17 +1329,17 @@ static int step(vm *m)
         r = malformed(m, "pickle stream refers to out-of-band data but no *buffers* argument was given");
         break;
     case BRINE_OP_READONLY_BUFFER: r = op_readonly_buffer(m); break;
-    case BRINE_OP_NONE: {
-        brine_value *v = brine_value_new(m->a, BRINE_V_NONE);
-        r = push(m, v);
+    case BRINE_OP_NONE:
+        if (!m->none)
+            m->none = brine_value_new(m->a, BRINE_V_NONE);
+        r = push(m, m->none);
         break;
-    }
     case BRINE_OP_NEWTRUE:
     case BRINE_OP_NEWFALSE: {
-        brine_value *v = brine_value_new(m->a, BRINE_V_BOOL);
-        if (v)
-            v->u.b = m->op == BRINE_OP_NEWTRUE;
-        r = push(m, v);
+        brine_value **slot = m->op == BRINE_OP_NEWTRUE ? &m->vtrue : &m->vfalse;
+        if (!*slot && (*slot = brine_value_new(m->a, BRINE_V_BOOL)))
+            (*slot)->u.b = m->op == BRINE_OP_NEWTRUE;
+        r = push(m, *slot);
         break;
     }
     case BRINE_OP_FLOAT: r = op_float(m, false); break;
@@ -1437,6 +1489,8 @@ static void reset(vm *m)
     if (m->memo)
         for (size_t i = 0; i < m->memocap; i++)
             m->memo[i].key = -1;
+    if (m->dense)
+        memset(m->dense, 0, m->dcap * sizeof *m->dense);
     m->mcount = 0;
     if (m->globals)
         memset(m->globals, 0, m->gcap * sizeof *m->globals);
@@ -1489,6 +1543,7 @@ int brine_vm_run(const uint8_t *data, size_t len, const brine_vm_config *cfg, br
     free(m.stack);
     free(m.marks);
     free(m.memo);
+    free(m.dense);
     free(m.globals);
     return m.a->nomem ? BRINE_ERR_NOMEM : 0;
 }
