@@ -29,6 +29,11 @@ void brine_settings_default(brine_settings *s)
     s->max_depth = 2000;
     s->max_output = 10000000;
     s->max_pickles = 10000;
+    s->max_decompressed = 1u << 30;
+    s->max_ratio = 2000;
+    s->max_archive_depth = 8;
+    s->max_members = 100000;
+    s->max_nested = 1000;
 }
 
 const char *brine_strerror(int err)

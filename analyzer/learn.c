@@ -171,6 +171,8 @@ int brine_policy_write(const brine_policy *p, brine_write_fn fn, void *user)
         put(&o, "\n    match: ");
         put_constraint(&o, r->match);
         put(&o, "\n");
+        if (r->resolves_to >= 0)
+            put(&o, "    resolves_to: %" PRId64 "\n", r->resolves_to);
     }
     put(&o, "deny:%s\n", p->denies ? "" : " []");
     for (const brine_deny *d = p->denies; d; d = d->next) {

@@ -79,6 +79,7 @@ typedef struct brine_deny {
 typedef struct brine_persid_rule {
     char *name;
     brine_constraint *match;
+    int64_t resolves_to; /* the loader returns this element of the id (a global); -1: an opaque object */
     brine_where where;
     struct brine_persid_rule *next;
 } brine_persid_rule;

@@ -564,7 +564,7 @@ static int parse_deny(loader *L, yaml_node_t *n)
 /* ---- persistent ids ------------------------------------------------------------ */
 
 typedef struct {
-    const yaml_node_t *name, *match;
+    const yaml_node_t *name, *match, *resolves;
 } persid_ctx;
 
 static int persid_key(loader *L, const yaml_node_t *k, yaml_node_t *v, void *ctx)
@@ -573,15 +573,17 @@ static int persid_key(loader *L, const yaml_node_t *k, yaml_node_t *v, void *ctx
     persid_ctx *c = ctx;
     if (scalar_is(k, "name"))
         c->name = v;
-    else
+    else if (scalar_is(k, "match"))
         c->match = v;
+    else
+        c->resolves = v;
     return 0;
 }
 
 static int parse_persid(loader *L, yaml_node_t *n)
 {
     persid_ctx c = {0};
-    static const char *const keys[] = {"name", "match", NULL};
+    static const char *const keys[] = {"name", "match", "resolves_to", NULL};
     int r = each_key(L, n, "a persistent_ids entry", keys, persid_key, &c);
     if (r)
         return r;
@@ -593,6 +595,13 @@ static int parse_persid(loader *L, yaml_node_t *n)
     r = want_string(L, c.name, "a name", &e->name);
     if (!r)
         r = parse_constraint(L, (yaml_node_t *)c.match, "match", &e->match);
+    e->resolves_to = -1;
+    if (!r && c.resolves) {
+        r = want_int(L, c.resolves, "resolves_to", &e->resolves_to);
+        if (!r && (e->match->kind != BRINE_C_TUPLE || (size_t)e->resolves_to >= e->match->nkids ||
+                   e->match->kids[e->resolves_to]->kind != BRINE_C_GLOBAL))
+            r = errf(L, c.resolves, "expected resolves_to to index a {global: ...} element of the match tuple");
+    }
     if (r)
         return r;
     e->where.pack = L->packname;

@@ -64,7 +64,7 @@ const char *brine_op_name(uint8_t byte)
 const char *brine_evkind_name(brine_evkind k)
 {
     static const char *const names[] = {"import", "dynamic_import", "call", "build", "items", "persid",
-                                        "ext", "malformed", "limit", "trailing", "pickle", "anomaly"};
+                                        "ext", "malformed", "limit", "trailing", "pickle", "anomaly", "nested"};
     return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "?";
 }
 
@@ -103,6 +103,7 @@ typedef struct vm {
     uint64_t opindex, opoffset;
     uint8_t op;
     uint64_t frame_end; /* 0 when not inside a FRAME */
+    size_t op_end;      /* end of the opcode's own bytes when a reader skipped more */
     bool any_call;      /* a call ran: copyreg.add_extension might have */
     bool stop;          /* reached STOP */
     bool failed;
@@ -622,6 +623,26 @@ static int op_float(vm *m, bool binary)
     return push(m, v);
 }
 
+/* A constant that is itself a pickle will be loaded later by someone
+ * (`pickle.loads(obj['model'])`): the scanner gets to look at it. The test
+ * here is cheap; the scanner decides by running it. */
+static int maybe_nested(vm *m, brine_value *v)
+{
+    if (!(m->cfg->flags & BRINE_VM_NESTED) || v->u.s.n < 4)
+        return 0;
+    const uint8_t *p = v->u.s.p;
+    size_t n = v->u.s.n;
+    bool like = false;
+    if (v->kind == BRINE_V_STR) /* a str holding a pickle: U+0080 then the protocol */
+        like = n >= 3 && p[0] == 0xc2 && p[1] == 0x80 && p[2] <= 5;
+    else
+        like = (p[0] == 0x80 && p[1] <= 5) || (p[n - 1] == '.' && strchr("(c]}", p[0]) && p[0]);
+    if (!like)
+        return 0;
+    brine_vm_event ev = {.kind = BRINE_EV_NESTED, .target = v};
+    return emit(m, &ev);
+}
+
 /* Sized strings: BINSTRING, SHORT_BINSTRING (ASCII str), BINBYTES*, BYTEARRAY8,
  * BINUNICODE* (UTF-8 with surrogatepass). */
 static int op_sized(vm *m, int width, brine_vkind kind, bool signed_size, bool is_ascii)
@@ -642,6 +663,7 @@ static int op_sized(vm *m, int width, brine_vkind kind, bool signed_size, bool i
     v->u.s.p = p;
     v->u.s.n = (size_t)n;
     trace_value(m, v);
+    TRY(maybe_nested(m, v));
     return push(m, v);
 }
 
@@ -660,6 +682,7 @@ static int op_string(vm *m, bool unicode)
     if (r == BRINE_TEXT_ERROR)
         return malformed(m, msg);
     trace_value(m, v);
+    TRY(maybe_nested(m, v));
     return push(m, v);
 }
 
@@ -1115,6 +1138,16 @@ static int op_build(vm *m)
             return arena_fail(m);
         op->a = state;
         trace_value(m, inst);
+        if (m->cfg->after_build) {
+            const char *msg = NULL;
+            m->op_end = m->pos;
+            int64_t used = m->cfg->after_build(m->cfg->user, inst, state, m->data, m->len, m->pos, &msg);
+            if (used < 0)
+                return malformed(m, msg ? msg : "data after BUILD is malformed");
+            if ((uint64_t)used > m->len - m->pos)
+                return malformed(m, "array data runs past the end of the stream");
+            m->pos += (size_t)used;
+        }
         return 0;
     }
     /* Plain data has no __setstate__ and no __dict__: only a None state (and
@@ -1302,6 +1335,7 @@ static int step(vm *m)
         return limit(m, "max_opcodes: more opcodes than the limit");
     }
     m->op = m->data[m->pos++];
+    m->op_end = SIZE_MAX;
     m->argbuf[0] = 0;
     m->trace_memo = -1;
     m->trace_put = false;
@@ -1467,7 +1501,8 @@ static int step(vm *m)
     }
     }
     if (r == 0 && m->frame_end) {
-        if (m->opoffset < m->frame_end && m->pos > m->frame_end && m->op != BRINE_OP_FRAME)
+        size_t end = m->op_end != SIZE_MAX ? m->op_end : m->pos; /* skipped array data is no opcode */
+        if (m->opoffset < m->frame_end && end > m->frame_end && m->op != BRINE_OP_FRAME)
             r = anomaly(m, "opcode crosses the end of a FRAME");
         if (m->pos >= m->frame_end && m->op != BRINE_OP_FRAME)
             m->frame_end = 0;
@@ -1512,6 +1547,7 @@ int brine_vm_run(const uint8_t *data, size_t len, const brine_vm_config *cfg, br
     m.a = cfg->arena;
     m.res = res;
     res->status = BRINE_STATUS_COMPLETE;
+    m.pos = cfg->start <= len ? cfg->start : len;
     for (;;) {
         reset(&m);
         while (!m.stop && !m.failed)

@@ -26,7 +26,8 @@ typedef enum brine_evkind {
     BRINE_EV_LIMIT,
     BRINE_EV_TRAILING,
     BRINE_EV_PICKLE,
-    BRINE_EV_ANOMALY
+    BRINE_EV_ANOMALY,
+    BRINE_EV_NESTED   /* a bytes/str constant that looks like a pickle (target: the constant) */
 } brine_evkind;
 
 const char *brine_evkind_name(brine_evkind k);
@@ -75,6 +76,14 @@ typedef struct brine_vm_result {
 } brine_vm_result;
 
 #define BRINE_VM_FIRST_ONLY 1u  /* stop after the first pickle (dump) */
+#define BRINE_VM_NESTED 2u      /* emit BRINE_EV_NESTED for pickle-like constants */
+
+/* Called after BUILD on an object (joblib: a NumpyArrayWrapper is followed by
+ * raw array bytes or a nested pickle that joblib's unpickler reads directly).
+ * Returns how many bytes at pos the reader consumes (0: none), or -1 with
+ * *msg set when they are malformed. */
+typedef int64_t (*brine_vm_build_hook)(void *user, const brine_value *target, const brine_value *state, const uint8_t *data,
+                                       size_t len, size_t pos, const char **msg);
 
 typedef struct brine_vm_config {
     const brine_settings *settings;
@@ -83,6 +92,8 @@ typedef struct brine_vm_config {
     brine_vm_trace_fn on_trace;
     void *user;
     unsigned flags;
+    brine_vm_build_hook after_build; /* may be NULL */
+    size_t start;                     /* offset where the first pickle begins */
 } brine_vm_config;
 
 /* Run the VM over data[0..len). Returns 0 or BRINE_ERR_NOMEM. */

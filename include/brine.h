@@ -67,6 +67,11 @@ typedef struct brine_settings {
                                 writing a value (default 2,000) */
     uint64_t max_output;   /**< nodes written by brine_dump_json (default 10,000,000) */
     uint64_t max_pickles;  /**< pickles back to back in one stream (default 10,000) */
+    uint64_t max_decompressed; /**< bytes produced by decompression, per file (default 1 GiB) */
+    uint64_t max_ratio;        /**< decompressed/compressed size of one stream (default 2,000) */
+    uint64_t max_archive_depth;/**< containers inside containers (default 8) */
+    uint64_t max_members;      /**< archive members looked at, per file (default 100,000) */
+    uint64_t max_nested;       /**< pickles found inside pickle constants, per file (default 1,000) */
 } brine_settings;
 
 /** Fill @p s with the default limits. */
@@ -200,13 +205,15 @@ typedef struct brine_finding {
 
 /** The result for one pickle stream (a file, later a container member). */
 typedef struct brine_stream_result {
-    const char *location;
+    const char *location;   /**< "file", "file!member", "file!<gzip>", "file@0x20!<nested>" */
+    const char *format;     /**< what the stream is: "pickle", "zip", "npy", "gzip", ... */
     brine_verdict verdict;
     brine_status status;
     const char *error;      /**< malformed/inconclusive: what, else NULL */
     uint64_t error_offset;
     uint64_t pickles;       /**< pickles found back to back */
     uint64_t findings;
+    uint64_t streams;       /**< in the file result: pickle streams scanned */
 } brine_stream_result;
 
 typedef struct brine_scan_callbacks {
@@ -215,7 +222,13 @@ typedef struct brine_scan_callbacks {
 } brine_scan_callbacks;
 
 /**
- * Scan one pickle stream held in memory against a policy.
+ * Scan one file held in memory against a policy. Its content decides what it
+ * is (never its name): a raw pickle, a PyTorch zip or legacy file, a zip, an
+ * npy/npz, a joblib file, a gzip/bz2/xz/lzma/zstd/lz4 stream, a tar or 7z
+ * archive; every pickle inside (including pickles held as bytes constants by
+ * other pickles) is scanned. The stream callback receives each container and
+ * pickle stream with its location; @p out receives the file's result (the
+ * worst verdict and status over all streams).
  * @param policy    a compiled policy
  * @param settings  limits, or NULL for the defaults
  * @param data,len  the bytes (not copied)

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The corpus, as data:
-- every raw pickle of corpus/benign is `safe` and `complete` with the default policy;
+- every file of corpus/benign (raw pickles and the containers the libraries
+  wrote) is `safe` and `complete` with the default policy;
 - every file of corpus/malicious reaches at least its expected verdict (or
   status, for the denial-of-service files) and emits each expected event;
 - every file of corpus/malformed is malformed at the offset and opcode where
@@ -36,7 +37,8 @@ def main():
             failed += 1
             print("FAIL " + what)
 
-    benign = sorted(glob.glob("corpus/benign/raw/*.pkl"))
+    benign = sorted(f for sub in ("raw", "torch", "joblib", "numpy", "pandas")
+                    for f in glob.glob("corpus/benign/%s/*" % sub))
     res = scan(brine, benign)
     for f in benign:
         check(res.get(f) == ("safe", "complete"), "%s: %s, expected safe (complete)" % (f, res.get(f)))

@@ -216,7 +216,16 @@ def render(pack, desc, extends, entries):
     if pack == "torch":
         persid = ("persistent_ids:\n  # torch.save: ('storage', <storage class>, key, location, numel)\n"
                   "  - name: torch-storage\n"
-                  "    match: {tuple: [{values: [storage]}, {global: import}, {type: str}, {type: str}, {type: int}]}\n")
+                  "    match: {tuple: [{values: [storage]}, {global: import}, {type: str}, {type: str}, {type: int}]}\n"
+                  "  # legacy torch.save: ('storage', <storage class>, key, location, numel, view_metadata)\n"
+                  "  - name: torch-legacy-storage\n"
+                  "    match: {tuple: [{values: [storage]}, {global: import}, {type: str}, {type: str}, {type: int}, "
+                  "{one_of: [{type: none}, {tuple: [{type: str}, {type: int}, {type: int}]}]}]}\n"
+                  "  # legacy torch.save of a whole module: ('module', <class>, source file, source); the loader\n"
+                  "  # returns the class itself, so what is done with it is judged as done with the class\n"
+                  "  - name: torch-legacy-module\n"
+                  "    match: {tuple: [{values: [module]}, {global: call}, {type: str}, {type: str}]}\n"
+                  "    resolves_to: 1\n")
     return "\n".join(lines) + "\n" + persid
 
 

@@ -31,6 +31,11 @@ int brine_cli_limit_option(int argc, char **argv, int i, brine_settings *s)
         {"--max-depth", offsetof(brine_settings, max_depth)},
         {"--max-output", offsetof(brine_settings, max_output)},
         {"--max-pickles", offsetof(brine_settings, max_pickles)},
+        {"--max-decompressed", offsetof(brine_settings, max_decompressed)},
+        {"--max-ratio", offsetof(brine_settings, max_ratio)},
+        {"--max-archive-depth", offsetof(brine_settings, max_archive_depth)},
+        {"--max-members", offsetof(brine_settings, max_members)},
+        {"--max-nested", offsetof(brine_settings, max_nested)},
     };
     for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++) {
         if (strcmp(argv[i], opts[k].flag) != 0)
@@ -171,6 +176,7 @@ static const char usage[] =
     "\n"
     "limits (all commands): --max-opcodes N --max-stack N --max-marks N --max-memo N\n"
     "  --max-bytes N --max-depth N --max-output N --max-pickles N\n"
+    "  --max-decompressed N --max-ratio N --max-archive-depth N --max-members N --max-nested N\n"
     "\n"
     "See README.md and doc/ for the formats.\n";
 

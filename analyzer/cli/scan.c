@@ -28,12 +28,23 @@ static int on_finding(void *user, const brine_finding *f)
 
 static int on_stream(void *user, const brine_stream_result *s)
 {
-    (void)user;
-    printf("%s: %s (%s)", s->location, brine_verdict_name(s->verdict), brine_status_name(s->status));
+    text_report *r = user;
+    if (r->quiet && s->status == BRINE_STATUS_COMPLETE && s->verdict == BRINE_VERDICT_SAFE)
+        return 0;
+    printf("  stream %s [%s]: %s (%s)", s->location, s->format, brine_verdict_name(s->verdict),
+           brine_status_name(s->status));
     if (s->error)
         printf(" at 0x%llx: %s", (unsigned long long)s->error_offset, s->error);
     printf("\n");
     return 0;
+}
+
+static void print_file(const brine_stream_result *s)
+{
+    printf("%s: %s (%s)", s->location, brine_verdict_name(s->verdict), brine_status_name(s->status));
+    if (s->error)
+        printf(" at 0x%llx: %s", (unsigned long long)s->error_offset, s->error);
+    printf("\n");
 }
 
 /* Collect repeated --policy FILE options; returns argv entries consumed. */
@@ -127,6 +138,7 @@ int brine_cli_scan(int argc, char **argv)
             ioerr = true;
             continue;
         }
+        print_file(&res);
         unsafe |= res.verdict != BRINE_VERDICT_SAFE;
         incomplete |= res.status != BRINE_STATUS_COMPLETE;
     }

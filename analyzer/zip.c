@@ -1,0 +1,484 @@
+/* Zip archives (PyTorch checkpoints, npz, pandas zip pickles), read by hand.
+ *
+ * Why not libarchive: different readers see different files in one zip, and
+ * the tricks live exactly there. Python's zipfile reads the central directory
+ * and corrects every offset by the bytes found before the archive; PyTorch's
+ * reader (miniz) takes the offsets as written; a streaming reader walks the
+ * local headers. brine needs all three views and every point where they
+ * disagree (names, sizes, flags, CRCs, encryption, duplicates, overlaps,
+ * bytes before or after), which a general-purpose extractor hides.
+ *
+ * Members that cannot hold a pickle (the tensor storages under
+ * <prefix>/data/ of a torch archive) are never read: a multi-gigabyte
+ * checkpoint costs its directory and its pickles.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "container.h"
+
+#define SIG_LOCAL 0x04034b50u
+#define SIG_CENTRAL 0x02014b50u
+#define SIG_EOCD 0x06054b50u
+#define SIG_Z64_LOCATOR 0x07064b50u
+#define SIG_Z64_EOCD 0x06064b50u
+
+static uint16_t u16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint32_t u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t u64(const uint8_t *p)
+{
+    return (uint64_t)u32(p) | (uint64_t)u32(p + 4) << 32;
+}
+
+typedef struct entry {
+    const uint8_t *name;
+    size_t namelen;
+    uint16_t flags, method;
+    uint32_t crc;
+    uint64_t csize, usize, offset; /* offset as written in the central directory */
+    uint64_t data;                 /* where the data starts (Python's view) */
+    bool bad;                      /* its local header is unusable */
+} entry;
+
+typedef struct zipread {
+    brine_ctx *c;
+    const uint8_t *d;
+    size_t n;
+    const char *loc;
+    unsigned depth;
+} zipread;
+
+bool brine_zip_probe(const uint8_t *d, size_t n)
+{
+    /* a local header at the start, or an end-of-central-directory record near
+     * the end (a pickle with a zip appended is a zip too: both are scanned) */
+    if (n >= 4 && u32(d) == SIG_LOCAL)
+        return true;
+    if (n < 22)
+        return false;
+    size_t lo = n > 22 + 65535 ? n - 22 - 65535 : 0;
+    for (size_t i = n - 22 + 1; i-- > lo;)
+        if (u32(d + i) == SIG_EOCD && i + 22 + u16(d + i + 20) <= n)
+            return true;
+    return false;
+}
+
+static int finding(zipread *z, uint64_t off, brine_verdict v, brine_severity sev, const char *rule, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+static int finding(zipread *z, uint64_t off, brine_verdict v, brine_severity sev, const char *rule, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return brine_ctx_finding(z->c, z->loc, off, v, sev, "container", rule, msg);
+}
+
+static char *member_location(zipread *z, const uint8_t *name, size_t len)
+{
+    char *s = malloc(strlen(z->loc) + 1 + len * 4 + 1);
+    if (!s)
+        return NULL;
+    size_t k = (size_t)sprintf(s, "%s!", z->loc);
+    for (size_t i = 0; i < len; i++) {
+        if (name[i] >= 0x20 && name[i] < 0x7f)
+            s[k++] = (char)name[i];
+        else
+            k += (size_t)sprintf(s + k, "\\x%02x", name[i]);
+    }
+    s[k] = 0;
+    return s;
+}
+
+/* Parse the zip64 extra field of a central directory entry. */
+static void zip64_extra(entry *e, const uint8_t *x, size_t xlen)
+{
+    size_t i = 0;
+    while (i + 4 <= xlen) {
+        uint16_t id = u16(x + i), len = u16(x + i + 2);
+        if (i + 4 + len > xlen)
+            return;
+        if (id == 0x0001) {
+            const uint8_t *p = x + i + 4, *end = p + len;
+            if (e->usize == 0xffffffffu && p + 8 <= end)
+                e->usize = u64(p), p += 8;
+            if (e->csize == 0xffffffffu && p + 8 <= end)
+                e->csize = u64(p), p += 8;
+            if (e->offset == 0xffffffffu && p + 8 <= end)
+                e->offset = u64(p);
+            return;
+        }
+        i += 4 + (size_t)len;
+    }
+}
+
+static bool is_tensor_member(const entry *e, const uint8_t *prefix, size_t plen)
+{
+    /* <prefix>/data/<key>: raw storage bytes of a torch archive */
+    return plen && e->namelen > plen + 6 && !memcmp(e->name, prefix, plen) && !memcmp(e->name + plen, "/data/", 6);
+}
+
+static bool name_ends(const entry *e, const char *suffix)
+{
+    size_t k = strlen(suffix);
+    return e->namelen >= k && !memcmp(e->name + e->namelen - k, suffix, k);
+}
+
+/* Inflate a deflated member, capped like every decompression. */
+static uint8_t *inflate_member(zipread *z, const uint8_t *src, size_t csize, uint64_t usize, size_t *out_len,
+                               const char **err)
+{
+    brine_ctx *c = z->c;
+    if (usize > c->s->max_decompressed - c->decompressed || usize > (uint64_t)csize * c->s->max_ratio + 4096) {
+        *err = usize > c->s->max_decompressed - c->decompressed ? "max_decompressed: member too large"
+                                                                 : "max_ratio: member decompression ratio exceeds the limit";
+        return NULL;
+    }
+    uint8_t *buf = malloc(usize ? (size_t)usize : 1);
+    if (!buf) {
+        *err = "out of memory";
+        return NULL;
+    }
+    z_stream s;
+    memset(&s, 0, sizeof s);
+    if (inflateInit2(&s, -MAX_WBITS) != Z_OK) {
+        free(buf);
+        *err = "zlib: cannot initialise";
+        return NULL;
+    }
+    s.next_in = (Bytef *)src;
+    s.avail_in = (uInt)(csize > UINT32_MAX ? UINT32_MAX : csize);
+    s.next_out = buf;
+    s.avail_out = (uInt)(usize > UINT32_MAX ? UINT32_MAX : usize);
+    int r = inflate(&s, Z_FINISH);
+    size_t got = (size_t)s.total_out;
+    inflateEnd(&s);
+    c->decompressed += got;
+    if (r != Z_STREAM_END || got != usize) {
+        free(buf);
+        *err = r == Z_BUF_ERROR || r == Z_OK ? "deflated data larger than its declared size, or truncated"
+                                             : "corrupt deflate data";
+        return NULL;
+    }
+    *out_len = got;
+    return buf;
+}
+
+/* Read one member (if it may hold a pickle) and scan it. */
+static int scan_member(zipread *z, const entry *e, const char *why_hidden)
+{
+    brine_ctx *c = z->c;
+    char *mloc = member_location(z, e->name, e->namelen);
+    if (!mloc)
+        return BRINE_ERR_NOMEM;
+    int r = 0;
+    if (why_hidden)
+        finding(z, e->offset, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_HIGH, "zip readers disagree", "%s: %s", mloc,
+                why_hidden);
+    if (e->flags & 1) {
+        r = brine_ctx_stream(c, mloc, "zip-member", BRINE_VERDICT_SAFE, BRINE_STATUS_INCONCLUSIVE,
+                             "encrypted member: its content cannot be checked", e->offset);
+    } else if (e->method != 0 && e->method != 8) {
+        r = brine_ctx_stream(c, mloc, "zip-member", BRINE_VERDICT_SAFE, BRINE_STATUS_INCONCLUSIVE,
+                             "member compressed with a method brine does not read", e->offset);
+    } else if (e->data > z->n || e->csize > z->n - e->data) {
+        r = brine_ctx_stream(c, mloc, "zip-member", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED,
+                             "member data runs past the end of the file", e->offset);
+    } else {
+        const uint8_t *p = z->d + e->data;
+        size_t len = (size_t)e->csize;
+        uint8_t *owned = NULL;
+        const char *err = NULL;
+        if (e->method == 8) {
+            owned = inflate_member(z, p, len, e->usize, &len, &err);
+            p = owned;
+        } else if (e->csize != e->usize) {
+            err = "stored member whose sizes disagree";
+        }
+        if (err) {
+            r = brine_ctx_stream(c, mloc, "zip-member", BRINE_VERDICT_SAFE,
+                                 strncmp(err, "max_", 4) ? BRINE_STATUS_MALFORMED : BRINE_STATUS_INCONCLUSIVE, err,
+                                 e->offset);
+        } else {
+            /* zipfile checks the CRC when it reads a member; a loader that
+             * does not reads the same bytes anyway */
+            uLong crc = crc32(0L, Z_NULL, 0);
+            for (size_t off = 0; off < len; off += 1u << 30)
+                crc = crc32(crc, p + off, (uInt)(len - off > (1u << 30) ? (1u << 30) : len - off));
+            if ((uint32_t)crc != e->crc)
+                finding(z, e->offset, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, "zip CRC",
+                        "%s: CRC-32 does not match the directory (zipfile refuses it, other readers may not)", mloc);
+            r = brine_scan_blob(c, p, len, mloc, z->depth + 1,
+                                name_ends(e, ".pkl") || name_ends(e, ".pickle") || name_ends(e, ".npy"));
+        }
+        free(owned);
+    }
+    free(mloc);
+    return r;
+}
+
+/* Fill the data offset of an entry from its local header; compare the two. */
+static void check_local(zipread *z, entry *e, int64_t concat)
+{
+    uint64_t lh = e->offset + (uint64_t)concat;
+    char *mloc = member_location(z, e->name, e->namelen);
+    const char *where = mloc ? mloc : z->loc;
+    if (lh > z->n || z->n - lh < 30 || u32(z->d + lh) != SIG_LOCAL) {
+        finding(z, lh, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, "zip structure",
+                "%s: the directory points at no local header", where);
+        e->bad = true;
+        free(mloc);
+        return;
+    }
+    const uint8_t *h = z->d + lh;
+    uint16_t flags = u16(h + 6), method = u16(h + 8), nlen = u16(h + 26), xlen = u16(h + 28);
+    uint32_t csize = u32(h + 18), usize = u32(h + 22);
+    if (z->n - lh - 30 < (size_t)nlen + xlen) {
+        e->bad = true;
+        free(mloc);
+        return;
+    }
+    if (nlen != e->namelen || memcmp(h + 30, e->name, nlen))
+        finding(z, lh, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_HIGH, "zip readers disagree",
+                "%s: the local header names another file (%.*s): zipfile refuses it, offset readers load it", where,
+                nlen > 100 ? 100 : nlen, (const char *)(h + 30));
+    if (flags != e->flags)
+        finding(z, lh, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_LOW, "zip readers disagree",
+                "%s: flags differ between the local header (0x%x) and the directory (0x%x)", where, flags, e->flags);
+    if (method != e->method)
+        finding(z, lh, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_HIGH, "zip readers disagree",
+                "%s: compression method differs between the local header and the directory", where);
+    if (!(flags & 8) && csize != 0xffffffffu && (csize != e->csize || usize != e->usize))
+        finding(z, lh, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, "zip readers disagree",
+                "%s: sizes differ between the local header and the directory", where);
+    if ((flags & ~0x0808u) & 0xfff7u)
+        finding(z, lh, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_LOW, "zip flags",
+                "%s: unusual flag bits 0x%x (encryption, patches or strong encryption)", where, flags);
+    e->data = lh + 30 + nlen + xlen;
+    free(mloc);
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+    const uint64_t *x = a, *y = b;
+    return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+int brine_zip_scan(brine_ctx *c, const uint8_t *d, size_t n, const char *loc, unsigned depth)
+{
+    zipread z = {c, d, n, loc, depth};
+    int r = 0;
+    /* the end-of-central-directory record: the last one whose comment ends
+     * the file, else the last one at all */
+    size_t lo = n > 22 + 65535 ? n - 22 - 65535 : 0, eocd = SIZE_MAX;
+    for (size_t i = n >= 22 ? n - 22 + 1 : 0; i-- > lo;) {
+        if (u32(d + i) != SIG_EOCD)
+            continue;
+        if (i + 22 + u16(d + i + 20) == n) {
+            eocd = i;
+            break;
+        }
+        if (eocd == SIZE_MAX && i + 22 + u16(d + i + 20) <= n)
+            eocd = i;
+    }
+    if (eocd == SIZE_MAX) {
+        /* local headers but no directory: a streamed or truncated zip;
+         * zipfile and miniz cannot open it; the pickle view may */
+        r = brine_ctx_stream(c, loc, "zip", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED,
+                             "zip local header without a central directory", 0);
+        if (brine_looks_like_pickle(d, n))
+            r = brine_scan_pickle(c, d, n, 0, loc, depth, 0, NULL);
+        return r;
+    }
+    const uint8_t *e = d + eocd;
+    uint64_t entries = u16(e + 10), cd_size = u32(e + 12), cd_off = u32(e + 16);
+    size_t dir_end = eocd; /* where the directory must end */
+    if (eocd >= 20 && u32(d + eocd - 20) == SIG_Z64_LOCATOR) {
+        uint64_t z64 = u64(d + eocd - 20 + 8);
+        /* the zip64 record sits right before its locator (after any prefix) */
+        size_t z64pos = eocd - 20 >= 56 ? eocd - 20 - 56 : SIZE_MAX;
+        if (z64pos != SIZE_MAX && u32(d + z64pos) == SIG_Z64_EOCD) {
+            entries = u64(d + z64pos + 32);
+            cd_size = u64(d + z64pos + 40);
+            cd_off = u64(d + z64pos + 48);
+            dir_end = z64pos;
+        } else if (z64 < n && n - z64 >= 56 && u32(d + z64) == SIG_Z64_EOCD) {
+            entries = u64(d + z64 + 32);
+            cd_size = u64(d + z64 + 40);
+            cd_off = u64(d + z64 + 48);
+            dir_end = (size_t)z64;
+        }
+    }
+    if (cd_size > dir_end) {
+        return brine_ctx_stream(c, loc, "zip", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED,
+                                "zip central directory larger than the file", eocd);
+    }
+    size_t cd_start = dir_end - (size_t)cd_size;
+    /* zipfile's "concat": bytes before the archive shift every offset */
+    int64_t concat = (int64_t)cd_start - (int64_t)cd_off;
+    if (concat < 0)
+        return brine_ctx_stream(c, loc, "zip", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED,
+                                "zip central directory offset points past its position", eocd);
+    size_t tail = eocd + 22 + u16(e + 20);
+    if (tail < n) {
+        finding(&z, tail, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, "zip trailing data",
+                "%zu bytes after the end of the zip archive", n - tail);
+        if (brine_looks_like_pickle(d + tail, n - tail)) {
+            char at[32];
+            snprintf(at, sizeof at, "@0x%zx", tail);
+            char *tl = brine_location(loc, "", at);
+            if (tl)
+                brine_scan_pickle(c, d, n, tail, tl, depth, 0, NULL);
+            free(tl);
+        }
+    }
+    /* parse the directory */
+    if (entries > c->s->max_members || entries > cd_size / 46 + 1) {
+        return brine_ctx_stream(c, loc, "zip", BRINE_VERDICT_SAFE,
+                                entries > c->s->max_members ? BRINE_STATUS_INCONCLUSIVE : BRINE_STATUS_MALFORMED,
+                                entries > c->s->max_members ? "max_members: more zip members than the limit"
+                                                            : "zip directory entry count does not fit its size",
+                                eocd);
+    }
+    entry *ents = calloc(entries ? (size_t)entries : 1, sizeof *ents);
+    if (!ents)
+        return BRINE_ERR_NOMEM;
+    size_t p = cd_start, ne = 0;
+    for (uint64_t i = 0; i < entries; i++) {
+        if (p > dir_end || dir_end - p < 46 || u32(d + p) != SIG_CENTRAL) {
+            brine_ctx_stream(c, loc, "zip", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED, "corrupt zip central directory",
+                             p);
+            break;
+        }
+        entry *en = &ents[ne];
+        en->flags = u16(d + p + 8);
+        en->method = u16(d + p + 10);
+        en->crc = u32(d + p + 16);
+        en->csize = u32(d + p + 20);
+        en->usize = u32(d + p + 24);
+        uint16_t nlen = u16(d + p + 28), xlen = u16(d + p + 30), clen = u16(d + p + 32);
+        en->offset = u32(d + p + 42);
+        if (dir_end - p - 46 < (size_t)nlen + xlen + clen) {
+            brine_ctx_stream(c, loc, "zip", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED, "corrupt zip central directory",
+                             p);
+            break;
+        }
+        en->name = d + p + 46;
+        en->namelen = nlen;
+        zip64_extra(en, d + p + 46 + nlen, xlen);
+        p += 46 + (size_t)nlen + xlen + clen;
+        ne++;
+    }
+    c->members += ne;
+    if (concat > 0) {
+        finding(&z, 0, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_HIGH, "zip readers disagree",
+                "%" PRId64 " bytes before the zip archive: Python's zipfile shifts every offset by them, PyTorch's reader "
+                "does not",
+                concat);
+        /* the other reading of the same file: whatever precedes the archive */
+        if (brine_looks_like_pickle(d, (size_t)concat) || (concat >= 2 && d[0] == 0x80 && d[1] <= 5)) {
+            char *pl = brine_location(loc, "", "!<before-zip>");
+            if (pl)
+                brine_scan_pickle(c, d, (size_t)concat, 0, pl, depth, 0, NULL);
+            free(pl);
+        }
+    }
+    /* the torch layout: <prefix>/data.pkl names the prefix whose data/ holds tensors */
+    const uint8_t *prefix = NULL;
+    size_t plen = 0;
+    bool torchscript = false;
+    for (size_t i = 0; i < ne; i++) {
+        const uint8_t *slash = memchr(ents[i].name, '/', ents[i].namelen);
+        if (slash && ents[i].namelen - (size_t)(slash - ents[i].name) == 9 && !memcmp(slash, "/data.pkl", 9)) {
+            prefix = ents[i].name;
+            plen = (size_t)(slash - ents[i].name);
+        }
+        if (slash && ents[i].namelen - (size_t)(slash - ents[i].name) > 6 && !memcmp(slash, "/code/", 6))
+            torchscript = true;
+    }
+    /* duplicates */
+    for (size_t i = 0; i < ne; i++)
+        for (size_t k = i + 1; k < ne && k < i + 4096; k++)
+            if (ents[i].namelen == ents[k].namelen && !memcmp(ents[i].name, ents[k].name, ents[i].namelen)) {
+                char *ml = member_location(&z, ents[i].name, ents[i].namelen);
+                finding(&z, ents[k].offset, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_HIGH, "zip readers disagree",
+                        "%s: the name appears twice; readers differ on which one they load", ml ? ml : "?");
+                free(ml);
+                break;
+            }
+    for (size_t i = 0; i < ne; i++)
+        check_local(&z, &ents[i], concat);
+    /* overlapping members */
+    uint64_t *ranges = calloc(ne ? ne * 2 : 2, sizeof *ranges);
+    if (ranges) {
+        size_t k = 0;
+        for (size_t i = 0; i < ne; i++)
+            if (!ents[i].bad) {
+                ranges[2 * k] = ents[i].offset + (uint64_t)concat;
+                ranges[2 * k + 1] = ents[i].data + ents[i].csize;
+                k++;
+            }
+        qsort(ranges, k, 2 * sizeof *ranges, cmp_range);
+        for (size_t i = 1; i < k; i++)
+            if (ranges[2 * i] < ranges[2 * i - 1]) {
+                finding(&z, ranges[2 * i], BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_HIGH, "zip structure",
+                        "members overlap (several names share bytes: a zip bomb or a reader trick)");
+                break;
+            }
+        free(ranges);
+    }
+    if (torchscript)
+        finding(&z, 0, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_HIGH, "TorchScript code",
+                "a TorchScript archive: its code/ members are Python code that torch.jit.load (and torch.load, which "
+                "forwards to it) compiles and runs");
+    for (size_t i = 0; i < ne && !c->stopped; i++) {
+        entry *en = &ents[i];
+        if (en->bad || is_tensor_member(en, prefix, plen))
+            continue;
+        if (torchscript && plen && en->namelen > plen + 6 && !memcmp(en->name + plen, "/code/", 6))
+            continue; /* reported above as code */
+        r = scan_member(&z, en, NULL);
+    }
+    /* the local-header view: walk the headers from the start of the archive */
+    size_t w = (size_t)concat;
+    while (!c->stopped && w <= n - 30 && n >= 30 && u32(d + w) == SIG_LOCAL) {
+        const uint8_t *h = d + w;
+        uint16_t flags = u16(h + 6), nlen = u16(h + 26), xlen = u16(h + 28);
+        uint64_t csize = u32(h + 18);
+        if (n - w - 30 < (size_t)nlen + xlen)
+            break;
+        bool known = false;
+        for (size_t i = 0; i < ne && !known; i++)
+            known = ents[i].offset + (uint64_t)concat == w;
+        if (!known) {
+            entry hidden = {h + 30, nlen, flags, u16(h + 8), u32(h + 14), csize, u32(h + 22), w - (size_t)concat,
+                            w + 30 + nlen + xlen, false};
+            r = scan_member(&z, &hidden, "a member only the local headers show (central-directory readers skip it)");
+        }
+        if (flags & 8 && csize == 0)
+            break; /* sizes in a data descriptor: the walk cannot go on */
+        uint64_t next = w + 30 + (uint64_t)nlen + xlen + csize;
+        if (next > n)
+            break;
+        w = (size_t)next;
+        if (flags & 8) /* data descriptor, with or without its signature */
+            w += (n - w >= 4 && u32(d + w) == 0x08074b50u) ? 16 : 12;
+    }
+    free(ents);
+    if (!c->stopped)
+        brine_ctx_stream(c, loc, prefix ? "torch-zip" : "zip", BRINE_VERDICT_SAFE, BRINE_STATUS_COMPLETE, NULL, 0);
+    return c->stopped ? BRINE_ERR_CALLBACK : r;
+}
