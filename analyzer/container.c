@@ -520,7 +520,7 @@ int brine_scan_blob(brine_ctx *c, const uint8_t *d, size_t n, const char *loc, u
     if (top || brine_looks_like_pickle(d, n)) {
         size_t end = 0;
         int r = brine_scan_pickle(c, d, n, 0, loc, depth, BRINE_PICKLE_JOBLIB, &end);
-        if (top && c->pickles == 0 && c->status == BRINE_STATUS_MALFORMED && n) {
+        if (top && depth == 0 && c->pickles == 0 && c->status == BRINE_STATUS_MALFORMED && n) {
             char buf[200];
             const char *hint = magic_hint(d, n, buf, sizeof buf);
             if (hint) {

@@ -63,6 +63,21 @@ def main():
         if kind != "-":
             check((kind, detail) in events[f], "%s: no event %s %s; got %s" % (f, kind, detail, sorted(events[f])[:12]))
 
+    # THREATS.md D: container tricks; the scan output must show the expected text
+    rows = [l.rstrip("\n").split("\t") for l in open("corpus/malicious/containers/expected.tsv")
+            if not l.startswith("#")]
+    for name, want, text in rows:
+        f = "corpus/malicious/containers/" + name
+        r = subprocess.run([brine, "scan", f], capture_output=True, text=True, timeout=120)
+        m = re.search(r"^%s: (\w+) \((\w+)\)" % re.escape(f), r.stdout, re.M)
+        got = (m.group(1), m.group(2)) if m else None
+        if want in RANK:
+            ok = got is not None and RANK[got[0]] >= RANK[want] and r.returncode == 1
+        else:
+            ok = got is not None and got[1] == want and r.returncode in (1, 3)
+        check(ok and text in r.stdout, "%s: %s (exit %d), expected %s and %r in:\n%s" % (
+            f, got, r.returncode, want, text, r.stdout[-1500:]))
+
     rows = [l.rstrip("\n").split("\t") for l in open("corpus/malformed/expected.tsv") if not l.startswith("#")]
     files = ["corpus/malformed/" + r[0] for r in rows]
     out = subprocess.run([brine, "dump", "--json"] + files, capture_output=True, text=True, timeout=120).stdout.splitlines()
