@@ -132,6 +132,8 @@ static void children(dumper *d, const brine_value *v, unsigned depth, visit_fn f
     case BRINE_V_PERSID:
         f(d, v->u.c.callee, depth + 1);
         break;
+    case BRINE_V_EXT:
+        break; /* no children but its operations */
     default:
         return;
     }
@@ -289,6 +291,10 @@ static void write_value(dumper *d, const brine_value *v, unsigned depth)
     char tmp[64];
     if (d->over || d->stopped)
         return;
+    if (depth > d->max_depth) { /* a backstop: the counting pass bounds depth already */
+        d->over = true;
+        return;
+    }
     if (has_identity(v)) {
         struct idslot *s = slot_of(d, v);
         if (!s)
