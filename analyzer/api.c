@@ -36,6 +36,14 @@ void brine_settings_default(brine_settings *s)
     s->max_nested = 1000;
 }
 
+const brine_settings *brine_settings_or_default(const brine_settings *s, brine_settings *def)
+{
+    if (s)
+        return s;
+    brine_settings_default(def);
+    return def;
+}
+
 const char *brine_strerror(int err)
 {
     switch (err) {
@@ -115,10 +123,7 @@ int brine_events(const uint8_t *data, size_t len, const brine_settings *settings
                  brine_status *status)
 {
     brine_settings def;
-    if (!settings) {
-        brine_settings_default(&def);
-        settings = &def;
-    }
+    settings = brine_settings_or_default(settings, &def);
     if (!cb || (!data && len))
         return BRINE_ERR_INVALID;
     brine_arena arena;
@@ -200,10 +205,7 @@ static int on_disasm_event(void *user, const brine_vm_event *ev)
 int brine_disasm(const uint8_t *data, size_t len, const brine_settings *settings, brine_write_fn out, void *user)
 {
     brine_settings def;
-    if (!settings) {
-        brine_settings_default(&def);
-        settings = &def;
-    }
+    settings = brine_settings_or_default(settings, &def);
     if (!out || (!data && len))
         return BRINE_ERR_INVALID;
     brine_arena arena;

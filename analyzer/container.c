@@ -537,10 +537,7 @@ int brine_scan_buffer(const brine_policy *policy, const brine_settings *settings
                       const char *location, const brine_scan_callbacks *cb, void *user, brine_stream_result *out)
 {
     brine_settings def;
-    if (!settings) {
-        brine_settings_default(&def);
-        settings = &def;
-    }
+    settings = brine_settings_or_default(settings, &def);
     if (!policy || (!data && len))
         return BRINE_ERR_INVALID;
     brine_ctx c = {.policy = policy, .s = settings, .cb = cb, .user = user};

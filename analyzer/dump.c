@@ -443,10 +443,7 @@ static const char *status_json(brine_status st)
 int brine_dump_json(const uint8_t *data, size_t len, const brine_settings *settings, brine_write_fn out, void *user)
 {
     brine_settings def;
-    if (!settings) {
-        brine_settings_default(&def);
-        settings = &def;
-    }
+    settings = brine_settings_or_default(settings, &def);
     if (!out || (!data && len))
         return BRINE_ERR_INVALID;
     brine_arena arena;

@@ -430,10 +430,7 @@ int brine_learner_add(brine_learner *l, const brine_settings *settings, const ui
 {
     (void)location;
     brine_settings def;
-    if (!settings) {
-        brine_settings_default(&def);
-        settings = &def;
-    }
+    settings = brine_settings_or_default(settings, &def);
     if (!l || (!data && len))
         return BRINE_ERR_INVALID;
     lctx c = {.l = l};

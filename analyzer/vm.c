@@ -426,40 +426,50 @@ static int cmp_str(const brine_value *v, const char *s)
     return v->u.s.n < n ? -1 : v->u.s.n > n;
 }
 
-/* _pickle.Unpickler.find_class name mapping for protocols below 3. */
+/* Binary search of a table sorted in strcmp order; cmp() compares the wanted
+ * name with entry i. */
+static size_t table_find(size_t n, int (*cmp)(const void *want, size_t i), const void *want)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = cmp(want, mid);
+        if (!c)
+            return mid;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return SIZE_MAX;
+}
+
+static int cmp_name_entry(const void *want, size_t i)
+{
+    brine_value *const *mn = want;
+    int c = cmp_str(mn[0], brine_compat_names[i].module);
+    return c ? c : cmp_str(mn[1], brine_compat_names[i].name);
+}
+
+static int cmp_module_entry(const void *want, size_t i)
+{
+    return cmp_str(want, brine_compat_modules[i].module);
+}
+
+/* _pickle.Unpickler.find_class name mapping for protocols below 3:
+ * NAME_MAPPING on the pair first, else IMPORT_MAPPING on the module. */
 static void compat_map(vm *m, brine_value **module, brine_value **name)
 {
-    size_t lo = 0, hi = sizeof brine_compat_names / sizeof brine_compat_names[0];
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        const struct brine_compat_name *e = &brine_compat_names[mid];
-        int c = cmp_str(*module, e->module);
-        if (!c)
-            c = cmp_str(*name, e->name);
-        if (!c) {
-            *module = cstr_value(m, e->to_module);
-            *name = cstr_value(m, e->to_name);
-            return;
-        }
-        if (c < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
+    brine_value *pair[2] = {*module, *name};
+    size_t i = table_find(sizeof brine_compat_names / sizeof brine_compat_names[0], cmp_name_entry, pair);
+    if (i != SIZE_MAX) {
+        *module = cstr_value(m, brine_compat_names[i].to_module);
+        *name = cstr_value(m, brine_compat_names[i].to_name);
+        return;
     }
-    lo = 0;
-    hi = sizeof brine_compat_modules / sizeof brine_compat_modules[0];
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int c = cmp_str(*module, brine_compat_modules[mid].module);
-        if (!c) {
-            *module = cstr_value(m, brine_compat_modules[mid].to_module);
-            return;
-        }
-        if (c < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
+    i = table_find(sizeof brine_compat_modules / sizeof brine_compat_modules[0], cmp_module_entry, *module);
+    if (i != SIZE_MAX)
+        *module = cstr_value(m, brine_compat_modules[i].to_module);
 }
 
 static uint64_t name_hash(const brine_value *mod, const brine_value *name)

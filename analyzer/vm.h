@@ -99,6 +99,9 @@ typedef struct brine_vm_config {
 /* Run the VM over data[0..len). Returns 0 or BRINE_ERR_NOMEM. */
 int brine_vm_run(const uint8_t *data, size_t len, const brine_vm_config *cfg, brine_vm_result *res);
 
+/* The caller's settings, or the defaults written into *def. */
+const brine_settings *brine_settings_or_default(const brine_settings *s, brine_settings *def);
+
 /* Render a value for an event detail or the disassembly (short, escaped). */
 const char *brine_value_render(brine_arena *a, const brine_value *v, size_t maxlen);
 
