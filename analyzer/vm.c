@@ -1253,59 +1253,54 @@ static int op_readonly_buffer(vm *m)
     }
 }
 
-static int op_put(vm *m, int width)
+/* The memo index of PUT/GET (a text line), BINPUT/BINGET (width 1) or
+ * LONG_BINPUT/LONG_BINGET (width 4). PUT checks the stack between reading
+ * its line and parsing it, as load_put does. */
+static int memo_index(vm *m, int width, bool put, int64_t *idx)
 {
-    int64_t idx;
     if (width == 0) {
         const uint8_t *line;
         size_t len;
         TRY(readline(m, &line, &len));
         if (len < 2)
             return bad_readline(m);
-        if (m->sp <= m->fence)
+        if (put && m->sp <= m->fence)
             return underflow(m);
         bool neg;
         const char *msg = NULL;
-        if (brine_text_index(line, len, &idx, &neg, &msg) != BRINE_TEXT_OK)
+        if (brine_text_index(line, len, idx, &neg, &msg) != BRINE_TEXT_OK)
             return malformed(m, msg);
         if (neg)
-            return malformed(m, "negative PUT argument");
-    } else if (width < 0) { /* MEMOIZE */
-        if (m->sp <= m->fence)
-            return underflow(m);
-        idx = (int64_t)m->mcount;
+            return malformed(m, put ? "negative PUT argument" : "Memo value not found at index");
     } else {
-        if (m->sp <= m->fence)
+        if (put && m->sp <= m->fence)
             return underflow(m);
         const uint8_t *p;
         TRY(need(m, (size_t)width, &p));
-        idx = (int64_t)le(p, width);
+        *idx = (int64_t)le(p, width);
     }
-    trace_arg(m, "%lld", (long long)idx);
+    trace_arg(m, "%lld", (long long)*idx);
+    return 0;
+}
+
+static int op_put(vm *m, int width)
+{
+    int64_t idx;
+    if (width < 0) { /* MEMOIZE: the next index is the number of entries */
+        if (m->sp <= m->fence)
+            return underflow(m);
+        idx = (int64_t)m->mcount;
+        trace_arg(m, "%lld", (long long)idx);
+    } else {
+        TRY(memo_index(m, width, true, &idx));
+    }
     return memo_put(m, idx, m->stack[m->sp - 1]);
 }
 
 static int op_get(vm *m, int width)
 {
     int64_t idx;
-    if (width == 0) {
-        const uint8_t *line;
-        size_t len;
-        TRY(readline(m, &line, &len));
-        if (len < 2)
-            return bad_readline(m);
-        bool neg;
-        const char *msg = NULL;
-        if (brine_text_index(line, len, &idx, &neg, &msg) != BRINE_TEXT_OK)
-            return malformed(m, msg);
-        if (neg)
-            return malformed(m, "Memo value not found at index");
-    } else {
-        const uint8_t *p;
-        TRY(need(m, (size_t)width, &p));
-        idx = (int64_t)le(p, width);
-    }
-    trace_arg(m, "%lld", (long long)idx);
+    TRY(memo_index(m, width, false, &idx));
     m->trace_memo = idx;
     brine_value *v = memo_get(m, idx);
     if (!v)
