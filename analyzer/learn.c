@@ -204,6 +204,7 @@ typedef struct learned {
     int perms;
     int64_t amin, amax;
     bool kwargs;
+    bool factory; /* the knowledge policy says its result is an instance of its first argument */
     struct learned *next;
 } learned;
 
@@ -391,8 +392,12 @@ static int learn_event(void *user, const brine_vm_event *ev)
                 t->u.c.args->u.seq.items[0]->kind == BRINE_V_GLOBAL && !t->u.c.args->u.seq.items[0]->dynamic) {
                 const brine_allow *e = brine_policy_find(l->knowledge, maker->u.g.module->u.s.p, maker->u.g.module->u.s.n,
                                                          maker->u.g.name->u.s.p, maker->u.g.name->u.s.n);
-                if (e && e->factory)
+                if (e && e->factory) {
+                    learned *f = note(c, maker, BRINE_PERM_CALL);
+                    if (f)
+                        f->factory = true;
                     maker = t->u.c.args->u.seq.items[0]; /* an instance of its first argument */
+                }
             }
             note(c, maker, perm);
         } else {
@@ -472,6 +477,8 @@ int brine_learner_write(const brine_learner *l, brine_write_fn fn, void *user, s
             put(&o, "    build: true\n");
         if (e->perms & BRINE_PERM_ITEMS)
             put(&o, "    items: true\n");
+        if (e->factory)
+            put(&o, "    factory: true\n");
     }
     if (l->nshapes) {
         put(&o, "persistent_ids:\n");

@@ -186,6 +186,16 @@ for comp in (None, ("zlib", 3), ("gzip", 3), ("bz2", 3), ("lzma", 3), ("xz", 3))
     joblib.dump(jobj, buf, compress=comp if comp else 0)
     tag = comp[0] if comp else "plain"
     out("joblib", "model_%s.joblib" % tag, buf.getvalue(), "joblib" if not comp else "joblib-" + tag, "joblib.dump compress=%s" % (comp,))
+# lz4 and zstd: joblib writes the LZ4 frame format (python-lz4, not packaged
+# for Debian here) and pandas zstd needs python-zstandard; the lz4 and zstd
+# commands write the same formats
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+
+plain_joblib = open(os.path.join(HERE, "joblib", "model_plain.joblib"), "rb").read()
+if shutil.which("lz4"):
+    out("joblib", "model_lz4.joblib", subprocess.run(["lz4", "-c"], input=plain_joblib, capture_output=True,
+                                                     check=True).stdout, "joblib-lz4", "lz4 frame of joblib.dump")
 buf = io.BytesIO()
 np.save(buf, np.arange(6.0).reshape(2, 3))
 out("numpy", "plain.npy", buf.getvalue(), "npy", "np.save float array")
@@ -201,6 +211,11 @@ for comp in (None, "gzip", "bz2", "xz", "zip"):
     os.makedirs(os.path.dirname(p), exist_ok=True)
     frames["df"].to_pickle(p, compression=comp)
     manifest.append(("pandas/" + os.path.basename(p), "pandas-" + (comp or "plain"), "DataFrame.to_pickle compression=%s" % comp))
+
+if shutil.which("zstd"):
+    plain_frame = open(os.path.join(HERE, "pandas", "frame_plain.pkl"), "rb").read()
+    out("pandas", "frame_zstd.pkl", subprocess.run(["zstd", "-c"], input=plain_frame, capture_output=True,
+                                                   check=True).stdout, "pandas-zstd", "zstd of DataFrame.to_pickle")
 
 with open(os.path.join(HERE, "MANIFEST.tsv"), "w") as f:
     f.write("# path\tkind\thow it was made (numpy %s, torch %s, sklearn %s, pandas %s, joblib %s)\n" % (
