@@ -469,6 +469,12 @@ static int scan_torch_legacy(brine_ctx *c, const uint8_t *d, size_t n, const cha
     return r;
 }
 
+bool brine_looks_like_container(const uint8_t *d, size_t n)
+{
+    return brine_zip_probe(d, n) || brine_npy_probe(d, n) || torch_legacy_probe(d, n) || archive_probe(d, n) ||
+           compression_probe(d, n) != COMP_NONE;
+}
+
 /* ---- the reader table --------------------------------------------------------------------- */
 
 typedef struct brine_reader {
@@ -509,13 +515,27 @@ int brine_scan_blob(brine_ctx *c, const uint8_t *d, size_t n, const char *loc, u
     if (depth > c->s->max_archive_depth)
         return brine_ctx_stream(c, loc, "?", BRINE_VERDICT_SAFE, BRINE_STATUS_INCONCLUSIVE,
                                 "max_archive_depth: containers nested deeper than the limit", 0);
+    if (torch_legacy_probe(d, n))
+        return scan_torch_legacy(c, d, n, loc, depth);
+    if (n >= 2 && d[0] == 0x80 && d[1] <= 5) {
+        /* it starts as a pickle: that is one reading. A zip whose end record
+         * lies after the pickle's STOP (a zip appended) is another one, read
+         * too; a zip inside the pickle's own bytes is a constant, and the
+         * nested scan takes it. */
+        size_t end = 0;
+        int r = brine_scan_pickle(c, d, n, 0, loc, depth, BRINE_PICKLE_JOBLIB, &end);
+        if (end && end < n && brine_zip_probe(d + end, n - end) && !c->stopped) {
+            c->zip_prefix_scanned = true;
+            r = brine_zip_scan(c, d, n, loc, depth);
+            c->zip_prefix_scanned = false;
+        }
+        return r;
+    }
     for (size_t i = 0; i < sizeof READERS / sizeof READERS[0]; i++)
         if (READERS[i].probe(d, n))
             return READERS[i].scan(c, d, n, loc, depth);
     comp_kind k = compression_probe(d, n);
-    /* a pickle is checked before zlib: a protocol 0 pickle never starts with a
-     * zlib header byte, but be explicit about the order */
-    if (k != COMP_NONE && !(n >= 2 && d[0] == 0x80 && d[1] <= 5))
+    if (k != COMP_NONE)
         return scan_compressed(c, d, n, loc, depth, k);
     if (top || brine_looks_like_pickle(d, n)) {
         size_t end = 0;

@@ -34,6 +34,7 @@ typedef struct brine_ctx {
     bool stopped;
     bool nomem;
     char hint[320];         /* libmagic's word on unknown content, for the error */
+    bool zip_prefix_scanned; /* the bytes before a zip were already scanned as a pickle */
 } brine_ctx;
 
 /* Scan bytes whose format is unknown. top: the file itself (unknown content
@@ -70,6 +71,9 @@ bool brine_zip_probe(const uint8_t *d, size_t n);
 int brine_zip_scan(brine_ctx *c, const uint8_t *d, size_t n, const char *loc, unsigned depth);
 bool brine_npy_probe(const uint8_t *d, size_t n);
 int brine_npy_scan(brine_ctx *c, const uint8_t *d, size_t n, const char *loc, unsigned depth);
+
+/* Is this a container brine reads (zip, npy, legacy torch, tar/7z, compressed)? */
+bool brine_looks_like_container(const uint8_t *d, size_t n);
 
 /* Heuristic used by readers for members: could these bytes be a pickle? */
 bool brine_looks_like_pickle(const uint8_t *d, size_t n);

@@ -312,7 +312,7 @@ static int judge_nested(judge *j, const brine_vm_event *ev)
     size_t n = v->u.s.n;
     uint8_t *copy = NULL;
     if (v->kind == BRINE_V_STR) { /* the str's code points as latin-1 bytes, as .encode('latin-1') */
-        copy = malloc(n);
+        copy = calloc(1, n ? n : 1);
         if (!copy)
             return 0;
         size_t k = 0;
@@ -328,6 +328,17 @@ static int judge_nested(judge *j, const brine_vm_event *ev)
         p = copy;
         n = k;
     }
+    if (brine_looks_like_container(p, n) && !(p[0] == 0x80 && n > 1 && p[1] <= 5)) {
+        /* a zip, npy or compressed stream held as bytes: read it as one */
+        c->nested++;
+        char at[40];
+        snprintf(at, sizeof at, "@0x%" PRIx64 "!<nested>", ev->offset - j->base);
+        char *loc = brine_location(j->location, "", at);
+        int r = loc ? brine_scan_blob(c, p, n, loc, j->depth + 1, false) : 0;
+        free(loc);
+        free(copy);
+        return r < 0 && c->stopped ? -1 : 0;
+    }
     /* is it a pickle at all? a constant that fails at its first opcode is not */
     brine_settings probe_s = *c->s;
     brine_arena a;
@@ -341,7 +352,7 @@ static int judge_nested(judge *j, const brine_vm_event *ev)
     if (pickle) {
         c->nested++;
         char at[40];
-        snprintf(at, sizeof at, "@0x%" PRIx64 "!<nested>", ev->offset);
+        snprintf(at, sizeof at, "@0x%" PRIx64 "!<nested>", ev->offset - j->base);
         char *loc = brine_location(j->location, "", at);
         if (loc) {
             r = brine_scan_pickle(c, p, n, 0, loc, j->depth + 1, 0, NULL);
@@ -546,8 +557,8 @@ static int scan_pickle(brine_ctx *c, const uint8_t *data, size_t len, size_t sta
                            .after_build = (flags & BRINE_PICKLE_JOBLIB) ? joblib_after_build : NULL, .start = start};
     brine_vm_result res;
     int rc = brine_vm_run(data, len, &cfg, &res);
-    if (end)
-        *end = res.status == BRINE_STATUS_COMPLETE && res.pickles ? (size_t)res.first_end : start;
+    if (end) /* where the analysed pickles end (FIRST_ONLY: the first one) */
+        *end = res.status == BRINE_STATUS_COMPLETE && res.pickles ? (size_t)res.last_end : start;
     brine_status st = res.status;
     const char *err = st != BRINE_STATUS_COMPLETE ? res.error_message : NULL;
     if (st == BRINE_STATUS_MALFORMED && err == res.error_buf)

@@ -645,8 +645,11 @@ static int maybe_nested(vm *m, brine_value *v)
     bool like = false;
     if (v->kind == BRINE_V_STR) /* a str holding a pickle: U+0080 then the protocol */
         like = n >= 3 && p[0] == 0xc2 && p[1] == 0x80 && p[2] <= 5;
-    else
-        like = (p[0] == 0x80 && p[1] <= 5) || (p[n - 1] == '.' && strchr("(c]}", p[0]) && p[0]);
+    else /* a pickle, or a container that may hold one (zip, npy, compressed) */
+        like = (p[0] == 0x80 && p[1] <= 5) || (p[n - 1] == '.' && strchr("(c]}", p[0]) && p[0]) ||
+               !memcmp(p, "PK\x03\x04", 4) || !memcmp(p, "\x93NUMPY", n >= 6 ? 6 : n) ||
+               (p[0] == 0x1f && p[1] == 0x8b) || !memcmp(p, "BZh", 3) || !memcmp(p, "\xfd" "7zXZ", 4) ||
+               !memcmp(p, "\x28\xb5\x2f\xfd", 4) || !memcmp(p, "\x04\x22\x4d\x18", 4);
     if (!like)
         return 0;
     brine_vm_event ev = {.kind = BRINE_EV_NESTED, .target = v};
@@ -1540,6 +1543,22 @@ static void reset(vm *m)
     m->stop = false;
 }
 
+/* Does another pickle start at pos? One that CPython would reject at its very
+ * first opcode is not a pickle but trailing data (a zip appended to a pickle
+ * starts with 'P', PERSID, say); anything that gets further is a pickle, and
+ * is analysed as one even if it breaks later. A silent run decides. */
+static bool starts_pickle(const vm *m, size_t pos)
+{
+    brine_settings s = *m->lim;
+    brine_arena a;
+    brine_arena_init(&a, s.max_bytes);
+    brine_vm_config cfg = {.settings = &s, .arena = &a, .flags = BRINE_VM_FIRST_ONLY, .start = pos};
+    brine_vm_result r;
+    brine_vm_run(m->data, m->len, &cfg, &r);
+    brine_arena_free(&a);
+    return !(r.status == BRINE_STATUS_MALFORMED && r.error_offset == pos);
+}
+
 int brine_vm_run(const uint8_t *data, size_t len, const brine_vm_config *cfg, brine_vm_result *res)
 {
     vm m;
@@ -1565,9 +1584,10 @@ int brine_vm_run(const uint8_t *data, size_t len, const brine_vm_config *cfg, br
             break;
         if (res->pickles++ == 0)
             res->first_end = m.pos;
+        res->last_end = m.pos;
         if (m.pos >= len || (cfg->flags & BRINE_VM_FIRST_ONLY))
             break;
-        if (!brine_op_name(data[m.pos])) {
+        if (!brine_op_name(data[m.pos]) || !starts_pickle(&m, m.pos)) {
             /* the rest does not start another pickle */
             m.opoffset = m.pos;
             m.op = BRINE_OP_STOP; /* reported against the STOP that ended the last pickle */

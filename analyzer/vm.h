@@ -65,6 +65,7 @@ typedef struct brine_vm_result {
     brine_status status;
     brine_value *value;      /* the value of the first pickle (when complete) */
     uint64_t first_end;      /* offset just after the first pickle's STOP */
+    uint64_t last_end;       /* offset just after the last complete pickle's STOP */
     uint64_t error_offset;   /* malformed / limit: opcode offset */
     uint8_t error_opcode;
     bool error_at_eof;       /* error while reading an opcode byte past the end */

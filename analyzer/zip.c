@@ -389,7 +389,8 @@ int brine_zip_scan(brine_ctx *c, const uint8_t *d, size_t n, const char *loc, un
                 "does not",
                 concat);
         /* the other reading of the same file: whatever precedes the archive */
-        if (brine_looks_like_pickle(d, (size_t)concat) || (concat >= 2 && d[0] == 0x80 && d[1] <= 5)) {
+        if (!c->zip_prefix_scanned &&
+            (brine_looks_like_pickle(d, (size_t)concat) || (concat >= 2 && d[0] == 0x80 && d[1] <= 5))) {
             char *pl = brine_location(loc, "", "!<before-zip>");
             if (pl)
                 brine_scan_pickle(c, d, (size_t)concat, 0, pl, depth, 0, NULL);

@@ -209,6 +209,12 @@ deep = PAYLOAD
 for _ in range(3):
     deep = b"\x80\x04C" + bytes([len(deep)]) + deep + b"." if len(deep) < 256 else deep
 emit("D-nested-three-deep.pkl", deep, "dangerous", "<nested>@")
+npz = io.BytesIO()
+with zipfile.ZipFile(npz, "w") as zz:
+    zz.writestr("arr_0.npy", npy("|O", "(1,)", PAYLOAD))
+blob = npz.getvalue()
+emit("D-nested-npz-in-pickle.pkl", b"\x80\x04}\x94\x8c\x03npz\x94B" + struct.pack("<I", len(blob)) + blob + b"s.",
+     "dangerous", "!<nested>!arr_0.npy")
 
 # ---- E: a decompression bomb ------------------------------------------------------------------------------
 emit("E-bomb.bz2", bz2.compress(b"\0" * (256 << 20)), "inconclusive", "max_ratio")
