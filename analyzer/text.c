@@ -153,9 +153,9 @@ static brine_textres py_long_from_string(brine_arena *a, const uint8_t *s, size_
         }
         magn = x.n * 4;
         mag = (uint8_t *)x.l; /* little-endian host assumed, checked in meson.build */
-        if (!magn) {
-            static uint8_t zero = 0;
-            mag = &zero;
+        if (!magn) { /* zero: one zero byte */
+            if (!(mag = brine_arena_alloc(a, 1)))
+                return BRINE_TEXT_NOMEM;
             magn = 1;
         }
     } else {
