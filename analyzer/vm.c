@@ -1036,6 +1036,12 @@ static int op_newobj(vm *m, bool ex)
             return malformed(m, "NEWOBJ_EX kwargs argument must be a dict");
         m->res->uncertain = true;
     }
+    if (ex && kwargs->kind == BRINE_V_DICT)
+        for (uint32_t i = 0; i < kwargs->u.dict.keys.len; i++)
+            if (kwargs->u.dict.keys.items[i]->kind != BRINE_V_STR)
+                /* a Python __new__ raises "keywords must be strings"; a C
+                 * type's tp_new (dict, say) takes them: the class decides */
+                m->res->uncertain = true;
     return call_event(m, cls, args, kwargs, BRINE_V_NEW);
 }
 
