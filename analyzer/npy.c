@@ -23,7 +23,8 @@ typedef struct {
     bool object;       /* a type string of descr is an object type */
     bool bad;
     int64_t count;     /* product of shape */
-    uint64_t itemsize; /* sum over a structured descr (approximate for nested) */
+    uint64_t itemsize; /* sum over a structured descr */
+    bool unsized;      /* a field has a shape: the item size is not just the sum */
     int depth;
 } lit;
 
@@ -72,6 +73,7 @@ static bool parse_seq(lit *l, char close, int role)
 {
     l->p++;
     int64_t product = 1;
+    int index = 0;
     for (;;) {
         skip_ws(l);
         if (l->p < l->end && *l->p == close) {
@@ -87,9 +89,18 @@ static bool parse_seq(lit *l, char close, int role)
                 return false;
             product *= v;
             l->p = e;
-        } else if (!parse_value(l, role == 1 ? 1 : 0)) {
-            return false;
+        } else {
+            /* in descr, a list holds fields and a field is a tuple (name,
+             * type[, shape]): only the type is a type string; a name, even
+             * one that reads "O" or "b", is not. A field shape makes the
+             * item size more than the sum of types: then it is not checked. */
+            int sub = role == 1 ? (close == ')' ? (index == 1 ? 1 : 0) : 1) : 0;
+            if (role == 1 && close == ')' && index == 2)
+                l->unsized = true;
+            if (!parse_value(l, sub))
+                return false;
         }
+        index++;
         skip_ws(l);
         if (l->p < l->end && *l->p == ',')
             l->p++;
@@ -180,7 +191,7 @@ int brine_npy_scan(brine_ctx *c, const uint8_t *d, size_t n, const char *loc, un
     if (hlen > n - start)
         return brine_ctx_stream(c, loc, "npy", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED,
                                 ".npy header runs past the end", 8);
-    lit l = {(const char *)d + start, (const char *)d + start + hlen, false, false, 1, 0, 0};
+    lit l = {(const char *)d + start, (const char *)d + start + hlen, false, false, 1, 0, false, 0};
     bool fortran = false;
     if (!parse_header(&l, &fortran))
         return brine_ctx_stream(c, loc, "npy", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED,
@@ -194,6 +205,8 @@ int brine_npy_scan(brine_ctx *c, const uint8_t *d, size_t n, const char *loc, un
         free(pl);
         return r;
     }
+    if (l.unsized)
+        l.itemsize = 0; /* no size checks */
     uint64_t need = (uint64_t)l.count * l.itemsize;
     if (l.itemsize && need <= n - data && n - data > need) {
         brine_ctx_finding(c, loc, data + need, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_LOW, "trailing", "trailing data",

@@ -344,7 +344,7 @@ def self_test(count, seed):
     print("CPython: %s; %d compared with plain pickle.loads" % (
         ", ".join("%s %d" % kv for kv in sorted(statuses.items())), plain))
     me = [sys.executable, os.path.abspath(__file__), "--fake-brine"]
-    p, f, _ = diff(me + ["honest"], count, seed, title="pipeline-honest")
+    p, f, _ = diff(me + ["honest"], count, seed, title="  pipeline honest")
     check(f == 0 and p > 0, "the pipeline fails %d inputs with an honest stand-in" % f)
     _, f, caught = diff(me + ["liar"], count, seed, title="pipeline-liar (failures expected)", quiet=True)
     lies = sorted(name for name, st in status_of.items()
