@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write analyzer/compat_pickle.h from the installed Lib/_compat_pickle.py.
+"""Write analyzer/vm/compat_pickle.h from the installed Lib/_compat_pickle.py.
 
 CPython's C unpickler maps Python 2 names with _compat_pickle.NAME_MAPPING (a
 (module, name) pair) and, failing that, IMPORT_MAPPING (the module alone) when

@@ -49,10 +49,12 @@ def main():
     brine, shared = sys.argv[1], sys.argv[2]
     d = json.load(open(shared))
     must = list(THREATS_A)
-    # joblib and uuid are denied name by name (see rules/dangerous.yaml): joblib
-    # files need joblib.numpy_pickle's wrappers, and uuid.UUID is plain data
+    # joblib, uuid and types are denied name by name (see rules/dangerous.yaml):
+    # joblib files need joblib.numpy_pickle's wrappers, uuid.UUID and
+    # types.SimpleNamespace are plain data; their code-running names are listed
+    must += ["types:%s" % n for n in ("CodeType", "FunctionType", "LambdaType", "MethodType", "CellType")]
     for m in d["modules"]:
-        if m in ("joblib", "uuid"):
+        if m in ("joblib", "uuid", "types"):
             continue
         must += ["%s:anything" % m, "%s.sub:anything" % m]
     for b in d["builtins"]:
