@@ -72,6 +72,8 @@ typedef struct brine_settings {
     uint64_t max_archive_depth;/**< containers inside containers (default 8) */
     uint64_t max_members;      /**< archive members looked at, per file (default 100,000) */
     uint64_t max_nested;       /**< pickles found inside pickle constants, per file (default 1,000) */
+    uint64_t max_input_bytes;  /**< bytes read from a non-regular input (pipe, stdin, device)
+                                    (default 4 GiB) */
 } brine_settings;
 
 /** Fill @p s with the default limits. */
@@ -171,6 +173,16 @@ BRINE_API int brine_policy_compile(brine_policy **out, const char *const *files,
 /** Release a policy (NULL is fine). */
 BRINE_API void brine_policy_destroy(brine_policy *p);
 
+/**
+ * The identity of a compiled policy, so that a registry knows which results a
+ * policy change invalidates: a hash of the effective merged policy as
+ * brine_policy_write prints it (16 hex digits and a NUL in @p hex) and the
+ * packs it came from, comma-separated, in load order (in @p packs, truncated
+ * to @p packs_size). Either output may be NULL.
+ * @returns 0 or a negative brine_error
+ */
+BRINE_API int brine_policy_identity(const brine_policy *p, char hex[17], char *packs, size_t packs_size);
+
 /** Write the effective merged policy as YAML through @p out. @returns 0 or an error. */
 BRINE_API int brine_policy_write(const brine_policy *p, brine_write_fn out, void *user);
 
@@ -188,25 +200,53 @@ BRINE_API const char *brine_verdict_name(brine_verdict v);
 /** @returns "low", "medium", "high" or "critical". */
 BRINE_API const char *brine_severity_name(brine_severity s);
 
+/**
+ * Where a stream sits: the chain from the file down to the stream. Step 0 is
+ * the file itself; each further step is one container (a zip member, a
+ * decompressed stream, a pickle held as a constant inside another pickle, a
+ * region at an offset such as the bytes before a zip). Valid during the
+ * callback only.
+ */
+typedef struct brine_location_step {
+    const char *kind;    /**< "file", "member", "decompressed", "nested", "region" */
+    const char *format;  /**< format of the container this step is read from:
+                              "zip", "tar", "gzip", "pickle", "npy", ... ("" for the file) */
+    const char *name;    /**< member name (non-printable bytes as \xNN), a tag such
+                              as "<gzip>" or "<nested>", or the file's name */
+    uint64_t offset;     /**< where the step starts in its parent (bytes) */
+} brine_location_step;
+
+typedef struct brine_location {
+    const char *text;                 /**< flat form: "model.pt!archive/data.pkl", "x.pkl@0x20!<nested>" */
+    size_t depth;                     /**< number of steps (at least 1) */
+    const brine_location_step *steps; /**< steps[0] is the file */
+} brine_location;
+
 /** One finding. All strings are valid during the callback only. */
 typedef struct brine_finding {
-    const char *location;   /**< where: "file", later "file!member@0x1a" */
+    const char *location;   /**< where: "file", "file!member", "file@0x1a!<nested>" (= where->text) */
     uint64_t offset;        /**< byte offset of the opcode in the stream */
     uint64_t opindex;       /**< index of the opcode in the stream */
-    const char *opcode;     /**< pickletools name of the opcode */
-    const char *kind;       /**< event kind (doc/events.md) */
+    const char *opcode;     /**< pickletools name of the opcode, "-" for a container finding */
+    const char *kind;       /**< event kind (doc/events.md) or "container", "trailing", ... */
     brine_verdict verdict;  /**< SUSPICIOUS or DANGEROUS */
     brine_severity severity;
     const char *name;       /**< module:qualname concerned, or "" */
     const char *call;       /**< the call it appears in, rendered, or "" */
     const char *rule;       /**< the rule that fired, or "not on the allowlist" */
     const char *message;    /**< one-line explanation */
+    const brine_location *where; /**< the structured location of the stream */
+    const char *rule_id;    /**< stable identifier of the rule kind, e.g. "deny",
+                                 "not-allowed", "call-constraint", "zip-disagree" */
+    const char *rule_pack;  /**< pack of the policy entry that fired, or "" */
+    const char *rule_file;  /**< its file ("<builtin>/rules/dangerous.yaml"), or "" */
+    unsigned rule_line;     /**< its line, or 0 */
 } brine_finding;
 
-/** The result for one pickle stream (a file, later a container member). */
+/** The result for one stream (a container, a pickle stream) or for the whole file. */
 typedef struct brine_stream_result {
     const char *location;   /**< "file", "file!member", "file!<gzip>", "file@0x20!<nested>" */
-    const char *format;     /**< what the stream is: "pickle", "zip", "npy", "gzip", ... */
+    const char *format;     /**< what the stream is: "pickle", "zip", "npy", "gzip", ...; "file" for the file */
     brine_verdict verdict;
     brine_status status;
     const char *error;      /**< malformed/inconclusive: what, else NULL */
@@ -214,11 +254,22 @@ typedef struct brine_stream_result {
     uint64_t pickles;       /**< pickles found back to back */
     uint64_t findings;
     uint64_t streams;       /**< in the file result: pickle streams scanned */
+    const brine_location *where; /**< structured location (NULL in the file result) */
 } brine_stream_result;
+
+/** How a global is used by a load, for inventories. */
+typedef enum brine_use {
+    BRINE_USE_IMPORT = 0, /**< imported (GLOBAL, STACK_GLOBAL, INST, ...) */
+    BRINE_USE_CALL = 1,   /**< called (REDUCE, INST, OBJ, NEWOBJ, NEWOBJ_EX) */
+    BRINE_USE_BUILD = 2,  /**< BUILD on an object it made */
+    BRINE_USE_ITEMS = 3   /**< items added to an object it made */
+} brine_use;
 
 typedef struct brine_scan_callbacks {
     int (*finding)(void *user, const brine_finding *f);           /**< may be NULL */
     int (*stream)(void *user, const brine_stream_result *r);      /**< may be NULL */
+    /** every use of a global, judged or not (for inventories); may be NULL */
+    int (*global)(void *user, const brine_location *where, const char *name, brine_use use);
 } brine_scan_callbacks;
 
 /**
@@ -240,6 +291,45 @@ typedef struct brine_scan_callbacks {
 BRINE_API int brine_scan_buffer(const brine_policy *policy, const brine_settings *settings, const uint8_t *data,
                                 size_t len, const char *location, const brine_scan_callbacks *cb, void *user,
                                 brine_stream_result *out);
+
+/* ---- the scanner object -------------------------------------------------- */
+
+/**
+ * A scanner: one per thread, over one shared, immutable compiled policy (the
+ * shape of YARA's scanner). It owns its settings, callbacks and reusable
+ * memory; it is not thread-safe itself, the policy is.
+ */
+typedef struct brine_scanner brine_scanner;
+
+/**
+ * @param out       receives the scanner (release with brine_scanner_destroy)
+ * @param policy    a compiled policy; it must outlive the scanner
+ * @param settings  limits, copied; NULL for the defaults
+ * @returns 0, BRINE_ERR_INVALID or BRINE_ERR_NOMEM
+ */
+BRINE_API int brine_scanner_create(brine_scanner **out, const brine_policy *policy, const brine_settings *settings);
+/** Release a scanner (NULL is fine). */
+BRINE_API void brine_scanner_destroy(brine_scanner *s);
+/** Set the receivers of findings, streams and globals (@p cb is copied; NULL clears). */
+BRINE_API void brine_scanner_set_callbacks(brine_scanner *s, const brine_scan_callbacks *cb, void *user);
+
+/**
+ * Scan bytes held in memory (see brine_scan_buffer for what is found).
+ * @param name  the file's name, used as step 0 of every location
+ * @param out   receives the file's result (may be NULL)
+ * @returns 0 or a negative brine_error; BRINE_ERR_NOMEM means the result is
+ *          not complete (it is also reported as inconclusive in @p out)
+ */
+BRINE_API int brine_scanner_scan_buffer(brine_scanner *s, const uint8_t *data, size_t len, const char *name,
+                                        brine_stream_result *out);
+/**
+ * Scan a file by path. Regular files are read safely against truncation while
+ * scanning; FIFOs, character devices and sockets are read up to
+ * max_input_bytes; directories are refused (BRINE_ERR_IO, errno kept).
+ */
+BRINE_API int brine_scanner_scan_file(brine_scanner *s, const char *path, brine_stream_result *out);
+/** Scan an open file descriptor (not closed); @p name names it in locations. */
+BRINE_API int brine_scanner_scan_fd(brine_scanner *s, int fd, const char *name, brine_stream_result *out);
 
 /**
  * Learn: accumulate what trusted pickles use, then write the smallest policy

@@ -64,7 +64,7 @@ int brine_ctx_stream(brine_ctx *c, const char *location, const char *format, bri
 void brine_ctx_merge(brine_ctx *c, brine_verdict v, brine_status st, const char *error, uint64_t error_offset);
 
 /* "parent" + sep + "child", malloc'd (NULL on failure). */
-char *brine_location(const char *parent, const char *sep, const char *child);
+char *brine_loc_join(const char *parent, const char *sep, const char *child);
 
 /* Readers. */
 bool brine_zip_probe(const uint8_t *d, size_t n);

@@ -16,7 +16,7 @@
 
 /* ---- the context ------------------------------------------------------------------ */
 
-char *brine_location(const char *parent, const char *sep, const char *child)
+char *brine_loc_join(const char *parent, const char *sep, const char *child)
 {
     size_t a = strlen(parent), b = strlen(sep), n = strlen(child);
     char *s = malloc(a + b + n + 1);
@@ -229,7 +229,7 @@ static int scan_compressed(brine_ctx *c, const uint8_t *d, size_t n, const char 
 {
     char tag[16];
     snprintf(tag, sizeof tag, "<%s>", COMP_NAMES[k]);
-    char *inner = brine_location(loc, "!", tag);
+    char *inner = brine_loc_join(loc, "!", tag);
     if (!inner)
         return BRINE_ERR_NOMEM;
     outbuf o = {0};
@@ -285,7 +285,7 @@ static int scan_archive(brine_ctx *c, const uint8_t *d, size_t n, const char *lo
         if (archive_entry_filetype(e) != AE_IFREG)
             continue;
         const char *name = archive_entry_pathname(e);
-        char *mloc = brine_location(loc, "!", name ? name : "?");
+        char *mloc = brine_loc_join(loc, "!", name ? name : "?");
         if (!mloc)
             break;
         if (archive_entry_is_encrypted(e)) {
@@ -392,7 +392,7 @@ static int scan_torch_legacy(brine_ctx *c, const uint8_t *d, size_t n, const cha
         size_t end = pos;
         char tag[24];
         snprintf(tag, sizeof tag, "@0x%zx", pos);
-        char *ploc = brine_location(loc, "", i ? tag : "");
+        char *ploc = brine_loc_join(loc, "", i ? tag : "");
         if (!ploc)
             return BRINE_ERR_NOMEM;
         r = brine_scan_pickle(c, d, n, pos, ploc, depth, BRINE_PICKLE_FIRST_ONLY, &end);
@@ -446,7 +446,7 @@ static int scan_torch_legacy(brine_ctx *c, const uint8_t *d, size_t n, const cha
                     return brine_ctx_stream(c, loc, "torch-legacy", BRINE_VERDICT_SAFE, BRINE_STATUS_INCONCLUSIVE,
                                             "legacy torch storages do not match their keys", end);
                 if (at < n) {
-                    char *tloc = brine_location(loc, "", "");
+                    char *tloc = brine_loc_join(loc, "", "");
                     r = brine_ctx_finding(c, tloc ? tloc : loc, at, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM,
                                           "trailing", "trailing data",
                                           "bytes after the last storage of a legacy torch file: torch.load never reads "
@@ -454,7 +454,7 @@ static int scan_torch_legacy(brine_ctx *c, const uint8_t *d, size_t n, const cha
                     free(tloc);
                     if (brine_looks_like_pickle(d + at, n - at)) {
                         snprintf(tag, sizeof tag, "@0x%zx", at);
-                        char *xloc = brine_location(loc, "", tag);
+                        char *xloc = brine_loc_join(loc, "", tag);
                         if (xloc)
                             brine_scan_pickle(c, d, n, at, xloc, depth, 0, NULL);
                         free(xloc);

@@ -200,7 +200,7 @@ int brine_npy_scan(brine_ctx *c, const uint8_t *d, size_t n, const char *loc, un
     if (l.object) { /* np.load(allow_pickle=True) unpickles what follows */
         char at[32];
         snprintf(at, sizeof at, "@0x%zx", data);
-        char *pl = brine_location(loc, "", at);
+        char *pl = brine_loc_join(loc, "", at);
         int r = pl ? brine_scan_pickle(c, d, n, data, pl, depth, BRINE_PICKLE_FIRST_ONLY, NULL) : BRINE_ERR_NOMEM;
         free(pl);
         return r;
@@ -214,7 +214,7 @@ int brine_npy_scan(brine_ctx *c, const uint8_t *d, size_t n, const char *loc, un
         if (brine_looks_like_pickle(d + data + need, n - data - need)) {
             char at[32];
             snprintf(at, sizeof at, "@0x%" PRIx64, (uint64_t)(data + need));
-            char *al = brine_location(loc, "", at);
+            char *al = brine_loc_join(loc, "", at);
             if (al)
                 brine_scan_pickle(c, d, n, data + need, al, depth, 0, NULL);
             free(al);

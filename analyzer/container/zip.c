@@ -339,7 +339,7 @@ int brine_zip_scan(brine_ctx *c, const uint8_t *d, size_t n, const char *loc, un
         if (brine_looks_like_pickle(d + tail, n - tail)) {
             char at[32];
             snprintf(at, sizeof at, "@0x%zx", tail);
-            char *tl = brine_location(loc, "", at);
+            char *tl = brine_loc_join(loc, "", at);
             if (tl)
                 brine_scan_pickle(c, d, n, tail, tl, depth, 0, NULL);
             free(tl);
@@ -391,7 +391,7 @@ int brine_zip_scan(brine_ctx *c, const uint8_t *d, size_t n, const char *loc, un
         /* the other reading of the same file: whatever precedes the archive */
         if (!c->zip_prefix_scanned &&
             (brine_looks_like_pickle(d, (size_t)concat) || (concat >= 2 && d[0] == 0x80 && d[1] <= 5))) {
-            char *pl = brine_location(loc, "", "!<before-zip>");
+            char *pl = brine_loc_join(loc, "", "!<before-zip>");
             if (pl)
                 brine_scan_pickle(c, d, (size_t)concat, 0, pl, depth, 0, NULL);
             free(pl);

@@ -333,7 +333,7 @@ static int judge_nested(judge *j, const brine_vm_event *ev)
         c->nested++;
         char at[40];
         snprintf(at, sizeof at, "@0x%" PRIx64 "!<nested>", ev->offset - j->base);
-        char *loc = brine_location(j->location, "", at);
+        char *loc = brine_loc_join(j->location, "", at);
         int r = loc ? brine_scan_blob(c, p, n, loc, j->depth + 1, false) : 0;
         free(loc);
         free(copy);
@@ -353,7 +353,7 @@ static int judge_nested(judge *j, const brine_vm_event *ev)
         c->nested++;
         char at[40];
         snprintf(at, sizeof at, "@0x%" PRIx64 "!<nested>", ev->offset - j->base);
-        char *loc = brine_location(j->location, "", at);
+        char *loc = brine_loc_join(j->location, "", at);
         if (loc) {
             r = brine_scan_pickle(c, p, n, 0, loc, j->depth + 1, 0, NULL);
             free(loc);
@@ -490,7 +490,7 @@ static int64_t joblib_after_build(void *user, const brine_value *target, const b
     if (hasobject) { /* joblib pickled the object array right here */
         char at[40];
         snprintf(at, sizeof at, "@0x%zx!<object-array>", pos);
-        char *loc = brine_location(j->location, "", at);
+        char *loc = brine_loc_join(j->location, "", at);
         size_t end = pos;
         if (loc) {
             brine_scan_pickle(j->ctx, data, len, pos, loc, j->depth + 1, BRINE_PICKLE_FIRST_ONLY, &end);
@@ -589,7 +589,7 @@ static int scan_pickle(brine_ctx *c, const uint8_t *data, size_t len, size_t sta
      * opcodes. Scan that reading too; only what it finds counts (that it
      * breaks on the array bytes is expected). */
     if (skipped && (flags & BRINE_PICKLE_JOBLIB) && !c->stopped) {
-        char *loc = brine_location(location, "", "!<as-plain-pickle>");
+        char *loc = brine_loc_join(location, "", "!<as-plain-pickle>");
         if (loc) {
             scan_pickle(c, data, len, start, loc, depth, (flags & ~BRINE_PICKLE_JOBLIB) | BRINE_PICKLE_QUIET_STATUS, NULL,
                         first_skip);
