@@ -92,6 +92,28 @@ BRINE_API const char *brine_status_name(brine_status st);
 /** Output sink: receives @p len bytes of text. Return 0 to go on, non-zero to stop. */
 typedef int (*brine_write_fn)(void *user, const char *text, size_t len);
 
+/**
+ * Where a stream sits: the chain from the file down to the stream. Step 0 is
+ * the file itself; each further step is one container (a zip member, a
+ * decompressed stream, a pickle held as a constant inside another pickle, a
+ * region at an offset such as the bytes before a zip). Valid during the
+ * callback only.
+ */
+typedef struct brine_location_step {
+    const char *kind;    /**< "file", "member", "decompressed", "nested", "region" */
+    const char *format;  /**< format of the container this step is read from:
+                              "zip", "tar", "gzip", "pickle", "npy", ... ("" for the file) */
+    const char *name;    /**< member name (non-printable bytes as \xNN), a tag such
+                              as "<gzip>" or "<nested>", or the file's name */
+    uint64_t offset;     /**< where the step starts in its parent (bytes) */
+} brine_location_step;
+
+typedef struct brine_location {
+    const char *text;                 /**< flat form: "model.pt!archive/data.pkl", "x.pkl@0x20!<nested>" */
+    size_t depth;                     /**< number of steps (at least 1) */
+    const brine_location_step *steps; /**< steps[0] is the file */
+} brine_location;
+
 /*
  * Events: every step of the load that could run code, in the order the
  * unpickler would take it. doc/events.md is the contract for kinds and details.
@@ -102,6 +124,7 @@ typedef struct brine_event {
     const char *opcode;  /**< pickletools name of the opcode, e.g. "REDUCE" */
     const char *kind;    /**< "import", "call", "build", ... (doc/events.md) */
     const char *detail;  /**< what the event is about, rendered as text */
+    const brine_location *where; /**< the stream (brine_scanner_events); NULL from brine_events */
 } brine_event;
 
 /** Event sink: return 0 to go on, non-zero to stop the analysis. */
@@ -199,28 +222,6 @@ typedef enum brine_verdict {
 BRINE_API const char *brine_verdict_name(brine_verdict v);
 /** @returns "low", "medium", "high" or "critical". */
 BRINE_API const char *brine_severity_name(brine_severity s);
-
-/**
- * Where a stream sits: the chain from the file down to the stream. Step 0 is
- * the file itself; each further step is one container (a zip member, a
- * decompressed stream, a pickle held as a constant inside another pickle, a
- * region at an offset such as the bytes before a zip). Valid during the
- * callback only.
- */
-typedef struct brine_location_step {
-    const char *kind;    /**< "file", "member", "decompressed", "nested", "region" */
-    const char *format;  /**< format of the container this step is read from:
-                              "zip", "tar", "gzip", "pickle", "npy", ... ("" for the file) */
-    const char *name;    /**< member name (non-printable bytes as \xNN), a tag such
-                              as "<gzip>" or "<nested>", or the file's name */
-    uint64_t offset;     /**< where the step starts in its parent (bytes) */
-} brine_location_step;
-
-typedef struct brine_location {
-    const char *text;                 /**< flat form: "model.pt!archive/data.pkl", "x.pkl@0x20!<nested>" */
-    size_t depth;                     /**< number of steps (at least 1) */
-    const brine_location_step *steps; /**< steps[0] is the file */
-} brine_location;
 
 /** One finding. All strings are valid during the callback only. */
 typedef struct brine_finding {
@@ -332,15 +333,40 @@ BRINE_API int brine_scanner_scan_file(brine_scanner *s, const char *path, brine_
 BRINE_API int brine_scanner_scan_fd(brine_scanner *s, int fd, const char *name, brine_stream_result *out);
 
 /**
+ * The other views of the same streams, through the same driver: every pickle
+ * stream of every container the scanner finds gets its events, its
+ * disassembly or its dumped value. Before each stream that is not the file
+ * itself, disasm writes a line "== LOCATION"; dump writes one JSON line per
+ * stream, with a "location" member for streams that are not the file itself.
+ * The stream callback of the scanner still receives each stream's result.
+ * @returns 0 or a negative brine_error
+ */
+BRINE_API int brine_scanner_events(brine_scanner *s, const uint8_t *data, size_t len, const char *name,
+                                   brine_event_fn cb, void *user, brine_stream_result *out);
+BRINE_API int brine_scanner_disasm(brine_scanner *s, const uint8_t *data, size_t len, const char *name,
+                                   brine_write_fn fn, void *user, brine_stream_result *out);
+BRINE_API int brine_scanner_dump_json(brine_scanner *s, const uint8_t *data, size_t len, const char *name,
+                                      brine_write_fn fn, void *user, brine_stream_result *out);
+
+/**
  * Learn: accumulate what trusted pickles use, then write the smallest policy
  * admitting them. Names the policy's deny lists know are refused, never allowed.
  */
 typedef struct brine_learner brine_learner;
 BRINE_API int brine_learner_create(brine_learner **out, const brine_policy *knowledge);
 BRINE_API void brine_learner_destroy(brine_learner *l);
-/** Add one stream. @returns 0 or an error. */
+/**
+ * Add one file: every pickle stream in it, through the same driver as a scan
+ * (a torch checkpoint, a joblib file, an npz all teach what their pickles use).
+ * @param out  receives the file's status (may be NULL): a file that could not
+ *             be fully read teaches only part of what it uses
+ * @returns 0 or an error.
+ */
 BRINE_API int brine_learner_add(brine_learner *l, const brine_settings *settings, const uint8_t *data, size_t len,
                                 const char *location);
+/** The same, with the file's result. */
+BRINE_API int brine_learner_add_file(brine_learner *l, const brine_settings *settings, const uint8_t *data, size_t len,
+                                     const char *location, brine_stream_result *out);
 /**
  * Write the learned policy (YAML) through @p out.
  * @param refused  receives how many names were refused as dangerous

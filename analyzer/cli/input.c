@@ -9,10 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int brine_input_open(const char *path, brine_input *in)
+int brine_input_open(const char *path, brine_input *in, uint64_t max_stream)
 {
     memset(in, 0, sizeof *in);
-    int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0)
         return errno;
     struct stat st;
@@ -21,6 +21,11 @@ int brine_input_open(const char *path, brine_input *in)
         if (fd != STDIN_FILENO)
             close(fd);
         return e;
+    }
+    if (S_ISFIFO(st.st_mode)) { /* opened without blocking; reads block (a FIFO without a writer reads as empty) */
+        int fl = fcntl(fd, F_GETFL);
+        if (fl >= 0)
+            fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
     }
     if (S_ISDIR(st.st_mode)) {
         close(fd);
@@ -49,6 +54,12 @@ int brine_input_open(const char *path, brine_input *in)
             return ENOMEM;
         }
         if (len == cap) {
+            if (cap >= max_stream) { /* a pipe or device longer than the cap */
+                free(buf);
+                if (fd != STDIN_FILENO)
+                    close(fd);
+                return EFBIG;
+            }
             uint8_t *n = realloc(buf, cap * 2);
             if (!n) {
                 free(buf);

@@ -11,6 +11,6 @@ typedef struct brine_input {
 } brine_input;
 
 /* Open a file ("-" is stdin). Returns 0 or an errno value. */
-int brine_input_open(const char *path, brine_input *in);
+int brine_input_open(const char *path, brine_input *in, uint64_t max_stream);
 void brine_input_close(brine_input *in);
 #endif

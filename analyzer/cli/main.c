@@ -36,6 +36,7 @@ int brine_cli_limit_option(int argc, char **argv, int i, brine_settings *s)
         {"--max-archive-depth", offsetof(brine_settings, max_archive_depth)},
         {"--max-members", offsetof(brine_settings, max_members)},
         {"--max-nested", offsetof(brine_settings, max_nested)},
+        {"--max-input-bytes", offsetof(brine_settings, max_input_bytes)},
     };
     for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++) {
         if (strcmp(argv[i], opts[k].flag) != 0)
@@ -57,9 +58,10 @@ int brine_cli_limit_option(int argc, char **argv, int i, brine_settings *s)
     return 0;
 }
 
-typedef int (*file_fn)(const char *path, const brine_input *in, const brine_settings *s, void *ctx);
+typedef int (*file_fn)(brine_scanner *sc, const char *path, const brine_input *in, void *ctx);
 
-/* Parse [limit options] FILE... and run fn on each file. Returns the exit code. */
+/* Parse [limit options] FILE... and run fn on each file through one scanner
+ * (so every command reads every container the same way). Returns the exit code. */
 static int for_each_file(int argc, char **argv, const char *const *flags, bool *flag_seen, file_fn fn, void *ctx)
 {
     brine_settings s;
@@ -68,8 +70,13 @@ static int for_each_file(int argc, char **argv, const char *const *flags, bool *
     char **files = calloc((size_t)argc + 1, sizeof *files);
     if (!files)
         return 2;
+    bool options = true;
     for (int i = 0; i < argc; i++) {
-        int used = brine_cli_limit_option(argc, argv, i, &s);
+        if (options && strcmp(argv[i], "--") == 0) {
+            options = false;
+            continue;
+        }
+        int used = options ? brine_cli_limit_option(argc, argv, i, &s) : 0;
         if (used < 0) {
             free(files);
             return 2;
@@ -79,13 +86,13 @@ static int for_each_file(int argc, char **argv, const char *const *flags, bool *
             continue;
         }
         bool known = false;
-        for (int f = 0; flags && flags[f]; f++)
+        for (int f = 0; options && flags && flags[f]; f++)
             if (strcmp(argv[i], flags[f]) == 0) {
                 flag_seen[f] = known = true;
             }
         if (known)
             continue;
-        if (argv[i][0] == '-' && argv[i][1]) {
+        if (options && argv[i][0] == '-' && argv[i][1]) {
             fprintf(stderr, "brine: unknown option '%s'\n", argv[i]);
             free(files);
             return 2;
@@ -97,32 +104,44 @@ static int for_each_file(int argc, char **argv, const char *const *flags, bool *
         free(files);
         return 2;
     }
+    brine_policy *p = NULL;
+    brine_scanner *sc = NULL;
+    brine_diag diag;
+    if (brine_policy_compile(&p, NULL, 0, &diag) < 0 || brine_scanner_create(&sc, p, &s) < 0) {
+        fprintf(stderr, "brine: cannot set up the scanner\n");
+        brine_policy_destroy(p);
+        free(files);
+        return 2;
+    }
     int rc = 0;
     for (int i = 0; i < nfiles; i++) {
         brine_input in;
-        int e = brine_input_open(files[i], &in);
+        int e = brine_input_open(files[i], &in, s.max_input_bytes);
         if (e) {
             fprintf(stderr, "brine: %s: %s\n", files[i], strerror(e));
             rc = 2;
             continue;
         }
-        int r = fn(files[i], &in, &s, ctx);
+        int r = fn(sc, files[i], &in, ctx);
         brine_input_close(&in);
         if (r > rc)
             rc = r;
     }
+    brine_scanner_destroy(sc);
+    brine_policy_destroy(p);
     free(files);
     fflush(stdout);
     return rc;
 }
 
-static int disasm_one(const char *path, const brine_input *in, const brine_settings *s, void *ctx)
+static int disasm_one(brine_scanner *sc, const char *path, const brine_input *in, void *ctx)
 {
     int *count = ctx;
     if ((*count)++)
         printf("\n");
     printf("== %s\n", path);
-    int r = brine_disasm(in->data, in->len, s, brine_cli_write_stdout, NULL);
+    fflush(stdout);
+    int r = brine_scanner_disasm(sc, in->data, in->len, path, brine_cli_write_stdout, NULL, NULL);
     if (r < 0) {
         fprintf(stderr, "brine: %s: %s\n", path, brine_strerror(r));
         return 2;
@@ -130,30 +149,43 @@ static int disasm_one(const char *path, const brine_input *in, const brine_setti
     return 0;
 }
 
-static int dump_one(const char *path, const brine_input *in, const brine_settings *s, void *ctx)
+static int dump_one(brine_scanner *sc, const char *path, const brine_input *in, void *ctx)
 {
     (void)ctx;
-    int r = brine_dump_json(in->data, in->len, s, brine_cli_write_stdout, NULL);
+    int r = brine_scanner_dump_json(sc, in->data, in->len, path, brine_cli_write_stdout, NULL, NULL);
     if (r < 0) {
         fprintf(stderr, "brine: %s: %s\n", path, brine_strerror(r));
         return 2;
     }
     return 0;
 }
+
+typedef struct {
+    int files;
+    const char *last; /* the stream whose events were printed last */
+    char lastbuf[1024];
+} events_out;
 
 static int print_event(void *user, const brine_event *ev)
 {
-    (void)user;
+    events_out *o = user;
+    /* a header when the stream changes, for streams inside a container */
+    if (ev->where && ev->where->depth > 1 && (!o->last || strcmp(o->lastbuf, ev->where->text))) {
+        snprintf(o->lastbuf, sizeof o->lastbuf, "%s", ev->where->text);
+        o->last = o->lastbuf;
+        printf("== %s\n", ev->where->text);
+    }
     printf("%" PRIu64 "\t%" PRIu64 "\t%s\t%s\t%s\n", ev->offset, ev->opindex, ev->opcode, ev->kind, ev->detail);
     return 0;
 }
 
-static int events_one(const char *path, const brine_input *in, const brine_settings *s, void *ctx)
+static int events_one(brine_scanner *sc, const char *path, const brine_input *in, void *ctx)
 {
-    int *count = ctx;
-    if (*count > 1)
+    events_out *o = ctx;
+    if (o->files > 1)
         printf("== %s\n", path);
-    int r = brine_events(in->data, in->len, s, print_event, NULL, NULL);
+    o->last = NULL;
+    int r = brine_scanner_events(sc, in->data, in->len, path, print_event, o, NULL);
     if (r < 0) {
         fprintf(stderr, "brine: %s: %s\n", path, brine_strerror(r));
         return 2;
@@ -177,6 +209,7 @@ static const char usage[] =
     "limits (all commands): --max-opcodes N --max-stack N --max-marks N --max-memo N\n"
     "  --max-bytes N --max-depth N --max-output N --max-pickles N\n"
     "  --max-decompressed N --max-ratio N --max-archive-depth N --max-members N --max-nested N\n"
+    "  --max-input-bytes N\n"
     "\n"
     "See README.md and doc/ for the formats.\n";
 
@@ -205,11 +238,11 @@ int main(int argc, char **argv)
         return rc;
     }
     if (strcmp(cmd, "events") == 0) {
-        int count = 0;
+        events_out o = {0};
         for (int i = 2; i < argc; i++)
             if (argv[i][0] != '-' || !argv[i][1])
-                count++;
-        return for_each_file(argc - 2, argv + 2, NULL, NULL, events_one, &count);
+                o.files++;
+        return for_each_file(argc - 2, argv + 2, NULL, NULL, events_one, &o);
     }
     if (strcmp(cmd, "scan") == 0)
         return brine_cli_scan(argc - 2, argv + 2);

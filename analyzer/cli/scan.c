@@ -1,4 +1,5 @@
 /* brine scan / policy / learn. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +100,11 @@ int brine_cli_scan(int argc, char **argv)
             i += used - 1;
             continue;
         }
+        if (strcmp(argv[i], "--") == 0) {
+            for (i++; i < argc; i++)
+                files[nfiles++] = argv[i];
+            break;
+        }
         if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
             rep.quiet = true;
             continue;
@@ -121,19 +127,25 @@ int brine_cli_scan(int argc, char **argv)
         goto out;
     }
     bool unsafe = false, incomplete = false, ioerr = false;
-    brine_scan_callbacks cb = {on_finding, on_stream};
+    brine_scan_callbacks cb = {on_finding, on_stream, NULL};
+    brine_scanner *sc = NULL;
+    if (brine_scanner_create(&sc, p, &s) < 0) {
+        brine_policy_destroy(p);
+        rc = 2;
+        goto out;
+    }
+    brine_scanner_set_callbacks(sc, &cb, &rep);
     for (int i = 0; i < nfiles; i++) {
-        brine_input in;
-        int e = brine_input_open(files[i], &in);
-        if (e) {
-            fprintf(stderr, "brine: %s: %s\n", files[i], strerror(e));
+        brine_stream_result res;
+        errno = 0;
+        int r = strcmp(files[i], "-") == 0 ? brine_scanner_scan_fd(sc, 0, "-", &res)
+                                           : brine_scanner_scan_file(sc, files[i], &res);
+        if (r == BRINE_ERR_IO || r == BRINE_ERR_INVALID) {
+            fprintf(stderr, "brine: %s: %s\n", files[i], errno ? strerror(errno) : brine_strerror(r));
             ioerr = true;
             continue;
         }
-        brine_stream_result res;
-        int r = brine_scan_buffer(p, &s, in.data, in.len, files[i], &cb, &rep, &res);
-        brine_input_close(&in);
-        if (r < 0) {
+        if (r < 0 && r != BRINE_ERR_NOMEM) {
             fprintf(stderr, "brine: %s: %s\n", files[i], brine_strerror(r));
             ioerr = true;
             continue;
@@ -142,6 +154,7 @@ int brine_cli_scan(int argc, char **argv)
         unsafe |= res.verdict != BRINE_VERDICT_SAFE;
         incomplete |= res.status != BRINE_STATUS_COMPLETE;
     }
+    brine_scanner_destroy(sc);
     brine_policy_destroy(p);
     fflush(stdout);
     /* 1 unsafe wins over 2 (an I/O error on another file) so that a gate never
@@ -225,13 +238,19 @@ int brine_cli_learn(int argc, char **argv)
             goto out;
         }
         brine_input in;
-        int e = brine_input_open(argv[i], &in);
+        int e = brine_input_open(argv[i], &in, s.max_input_bytes);
         if (e) {
             fprintf(stderr, "brine: %s: %s\n", argv[i], strerror(e));
             rc = 2;
             goto out;
         }
-        brine_learner_add(l, &s, in.data, in.len, argv[i]);
+        brine_stream_result res;
+        int lr = brine_learner_add_file(l, &s, in.data, in.len, argv[i], &res);
+        if (lr < 0 || res.status != BRINE_STATUS_COMPLETE) {
+            fprintf(stderr, "brine: learn: %s: %s: what it uses is learned only in part\n", argv[i],
+                    lr < 0 ? brine_strerror(lr) : res.error ? res.error : brine_status_name(res.status));
+            rc = 3;
+        }
         brine_input_close(&in);
         nfiles++;
     }

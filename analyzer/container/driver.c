@@ -1,146 +1,193 @@
-/* Finding the pickles in a file: the reader table, compressed streams
- * (libarchive's filters, zlib for joblib's bare zlib streams), tar and 7z
- * archives (libarchive), legacy PyTorch files, and brine_scan_buffer().
- * Zip and npy have readers of their own (zip.c, npy.c). */
-#include <archive.h>
-#include <archive_entry.h>
+/* The stream driver: the one sniffer, the reader table, the nested-pickle
+ * decision, per-file counters and the roll-up (see driver.h for the shape). */
+#include "driver.h"
+#include "text.h"
+
 #include <inttypes.h>
-#include <magic.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
-#include "container.h"
-#include "vm.h"
+/* ---- locations -------------------------------------------------------------------- */
 
-/* ---- the context ------------------------------------------------------------------ */
-
-char *brine_loc_join(const char *parent, const char *sep, const char *child)
+static size_t escaped_len(const uint8_t *s, size_t n)
 {
-    size_t a = strlen(parent), b = strlen(sep), n = strlen(child);
-    char *s = malloc(a + b + n + 1);
-    if (!s)
-        return NULL;
-    memcpy(s, parent, a);
-    memcpy(s + a, sep, b);
-    memcpy(s + a + b, child, n + 1);
-    return s;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += (s[i] >= 0x20 && s[i] < 0x7f) ? 1 : 4;
+    return k;
 }
+
+static char *escape_into(char *o, const uint8_t *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] >= 0x20 && s[i] < 0x7f) {
+            *o++ = (char)s[i];
+        } else {
+            *o++ = '\\';
+            *o++ = 'x';
+            *o++ = hex[s[i] >> 4];
+            *o++ = hex[s[i] & 15];
+        }
+    }
+    *o = 0;
+    return o;
+}
+
+brine_loc *brine_loc_new(const brine_loc *parent, const char *kind, const char *format, const void *name,
+                         size_t namelen, uint64_t offset)
+{
+    brine_loc *l = calloc(1, sizeof *l);
+    if (!l)
+        return NULL;
+    l->parent = parent;
+    l->kind = kind;
+    l->format = format ? format : "";
+    l->offset = offset;
+    l->depth = parent ? parent->depth + 1 : 1;
+    size_t nl = name ? escaped_len(name, namelen) : 0;
+    if (name) {
+        l->name = malloc(nl + 1);
+        if (!l->name)
+            goto fail;
+        escape_into(l->name, name, namelen);
+    }
+    /* flat text: file; parent!member; parent!<gzip>; parent@0xN!<nested>; parent@0xN */
+    size_t pl = parent ? strlen(parent->text) : 0;
+    l->text = malloc(pl + nl + 32);
+    if (!l->text)
+        goto fail;
+    char *o = l->text;
+    if (parent) {
+        memcpy(o, parent->text, pl);
+        o += pl;
+    }
+    if (parent && (!strcmp(kind, "nested") || !strcmp(kind, "region")))
+        o += sprintf(o, "@0x%" PRIx64, offset);
+    if (name) {
+        if (parent)
+            *o++ = '!';
+        memcpy(o, l->name, nl);
+        o += nl;
+    }
+    *o = 0;
+    return l;
+fail:
+    brine_loc_free(l);
+    return NULL;
+}
+
+void brine_loc_free(brine_loc *l)
+{
+    if (!l)
+        return;
+    free(l->name);
+    free(l->text);
+    free(l);
+}
+
+void brine_loc_public(const brine_loc *l, brine_location *out, brine_location_step *steps, size_t max)
+{
+    size_t n = l ? l->depth : 0;
+    if (n > max)
+        n = max;
+    out->text = l ? l->text : "";
+    out->depth = n;
+    out->steps = steps;
+    /* the chain runs child to parent; the steps run file to child (a chain
+     * longer than max keeps its innermost steps) */
+    for (size_t i = n; i-- > 0 && l; l = l->parent) {
+        steps[i].kind = l->kind;
+        steps[i].format = l->format;
+        steps[i].name = l->name ? l->name : "";
+        steps[i].offset = l->offset;
+    }
+}
+
+/* ---- outcomes ------------------------------------------------------------------------ */
 
 static int status_rank(brine_status s)
 {
     return s == BRINE_STATUS_COMPLETE ? 0 : s == BRINE_STATUS_MALFORMED ? 1 : 2;
 }
 
-void brine_ctx_merge(brine_ctx *c, brine_verdict v, brine_status st, const char *error, uint64_t error_offset)
+void brine_drv_merge(brine_drv *d, brine_verdict v, brine_status st, const char *error, uint64_t error_offset)
 {
-    if (v > c->verdict)
-        c->verdict = v;
-    if (status_rank(st) > status_rank(c->status)) {
-        c->status = st;
-        c->error = error;
-        c->error_offset = error_offset;
+    if (v > d->verdict)
+        d->verdict = v;
+    if (status_rank(st) > status_rank(d->status)) {
+        d->status = st;
+        d->error = error;
+        d->error_offset = error_offset;
     }
 }
 
-int brine_ctx_finding(brine_ctx *c, const char *location, uint64_t offset, brine_verdict v, brine_severity sev,
-                      const char *kind, const char *rule, const char *message)
+int brine_drv_finding(brine_drv *d, const brine_loc *loc, uint64_t offset, brine_verdict v, brine_severity sev,
+                      const char *kind, const char *rule_id, const char *rule, const char *message)
 {
-    brine_ctx_merge(c, v, BRINE_STATUS_COMPLETE, NULL, 0);
-    c->findings++;
-    if (!c->cb || !c->cb->finding || c->stopped)
+    brine_drv_merge(d, v, BRINE_STATUS_COMPLETE, NULL, 0);
+    d->findings++;
+    if (!d->cb || !d->cb->finding || d->stopped)
         return 0;
-    brine_finding f = {location, offset, 0, "-", kind, v, sev, "", "", rule, message};
-    if (c->cb->finding(c->user, &f))
-        c->stopped = true;
-    return c->stopped ? BRINE_ERR_CALLBACK : 0;
+    brine_location_step steps[64];
+    brine_location where;
+    brine_loc_public(loc, &where, steps, 64);
+    brine_finding f = {.location = where.text, .offset = offset, .opcode = "-", .kind = kind, .verdict = v,
+                       .severity = sev, .name = "", .call = "", .rule = rule, .message = message, .where = &where,
+                       .rule_id = rule_id, .rule_pack = "", .rule_file = ""};
+    if (d->cb->finding(d->user, &f))
+        d->stopped = true;
+    return d->stopped ? BRINE_ERR_CALLBACK : 0;
 }
 
-int brine_ctx_stream(brine_ctx *c, const char *location, const char *format, brine_verdict v, brine_status st,
+int brine_drv_stream(brine_drv *d, const brine_loc *loc, const char *format, brine_verdict v, brine_status st,
                      const char *error, uint64_t error_offset)
 {
-    brine_ctx_merge(c, v, st, error, error_offset);
-    brine_stream_result sr = {location, format, v, st, error, error_offset, 0, 0, 0};
-    if (c->cb && c->cb->stream && !c->stopped && c->cb->stream(c->user, &sr))
-        c->stopped = true;
-    return c->stopped ? BRINE_ERR_CALLBACK : 0;
+    brine_drv_merge(d, v, st, error, error_offset);
+    brine_location_step steps[64];
+    brine_location where;
+    brine_loc_public(loc, &where, steps, 64);
+    brine_stream_result sr = {.location = where.text, .format = format, .verdict = v, .status = st, .error = error,
+                              .error_offset = error_offset, .where = &where};
+    if (d->cb && d->cb->stream && !d->stopped && d->cb->stream(d->user, &sr))
+        d->stopped = true;
+    return d->stopped ? BRINE_ERR_CALLBACK : 0;
 }
 
-/* ---- sniffers --------------------------------------------------------------------- */
-
-static bool has(const uint8_t *d, size_t n, size_t off, const char *magic, size_t m)
+int brine_drv_fail(brine_drv *d, const brine_loc *loc, const char *format, brine_status st, const char *why,
+                   uint64_t offset)
 {
-    return n >= off + m && memcmp(d + off, magic, m) == 0;
+    if (!loc) /* the location itself could not be made: the file is what we know */
+        loc = NULL;
+    if (!strcmp(why, "out of memory"))
+        d->nomem = true;
+    int r = brine_drv_finding(d, loc, offset, BRINE_VERDICT_SAFE, BRINE_SEVERITY_LOW, "not-analysed", "not-analysed",
+                              "fail closed", why);
+    if (r < 0)
+        return r;
+    return brine_drv_stream(d, loc, format, BRINE_VERDICT_SAFE, st, why, offset);
 }
 
-bool brine_looks_like_pickle(const uint8_t *d, size_t n)
+size_t brine_outbuf_room(brine_drv *d, brine_outbuf *o, uint64_t in_len, size_t want)
 {
-    if (n >= 2 && d[0] == 0x80 && d[1] <= 5)
-        return true;
-    /* protocol 0/1 pickles as picklers start them, ending in STOP */
-    return n >= 2 && d[n - 1] == '.' && strchr("(c]}NIVSl", d[0]) && d[0];
-}
-
-/* 0x80 0x02 LONG1 of the legacy magic number 0x1950a86a20f9469cfc6c, STOP */
-static const uint8_t TORCH_LEGACY_MAGIC[] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46,
-                                             0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e};
-
-static bool torch_legacy_probe(const uint8_t *d, size_t n)
-{
-    return has(d, n, 0, (const char *)TORCH_LEGACY_MAGIC, sizeof TORCH_LEGACY_MAGIC);
-}
-
-typedef enum { COMP_NONE, COMP_GZIP, COMP_BZIP2, COMP_XZ, COMP_LZMA, COMP_ZSTD, COMP_LZ4, COMP_ZLIB } comp_kind;
-
-static comp_kind compression_probe(const uint8_t *d, size_t n)
-{
-    if (has(d, n, 0, "\x1f\x8b", 2))
-        return COMP_GZIP;
-    if (has(d, n, 0, "BZh", 3) && n > 3 && d[3] >= '1' && d[3] <= '9')
-        return COMP_BZIP2;
-    if (has(d, n, 0, "\xfd" "7zXZ\x00", 6))
-        return COMP_XZ;
-    if (n >= 13 && d[0] == 0x5d && d[1] == 0x00 && d[2] == 0x00) /* lzma "alone": props 0x5d, dict size */
-        return COMP_LZMA;
-    if (has(d, n, 0, "\x28\xb5\x2f\xfd", 4))
-        return COMP_ZSTD;
-    if (has(d, n, 0, "\x04\x22\x4d\x18", 4))
-        return COMP_LZ4;
-    /* a zlib header with a 32K window (0x78), as joblib and zlib write it;
-     * other windows would make "(S", a protocol 0 pickle's start, a header.
-     * No magic here is an opcode that can start a valid pickle ('B' of "BZh"
-     * and ']' of lzma are followed by bytes that make the pickle reading fail
-     * at once). */
-    if (n >= 2 && d[0] == 0x78 && ((d[0] << 8) | d[1]) % 31 == 0 && !(d[1] & 0x20))
-        return COMP_ZLIB;
-    return COMP_NONE;
-}
-
-static const char *const COMP_NAMES[] = {"", "gzip", "bz2", "xz", "lzma", "zstd", "lz4", "zlib"};
-
-/* ---- decompression: streamed into a capped buffer ---------------------------------- */
-
-typedef struct {
-    uint8_t *buf;
-    size_t len, cap;
-    const char *error; /* a cap was hit or the stream is corrupt */
-    bool inconclusive; /* a cap (not corruption) */
-} outbuf;
-
-static bool out_room(brine_ctx *c, outbuf *o, size_t in_len, size_t want)
-{
-    uint64_t limit_ratio = (uint64_t)in_len * c->s->max_ratio + 4096;
-    if (c->decompressed + want > c->s->max_decompressed) {
-        o->error = "max_decompressed: decompressed data exceeds the limit";
+    uint64_t limit_ratio = in_len * d->s->max_ratio + 4096;
+    if (in_len && (limit_ratio - 4096) / in_len != d->s->max_ratio) /* overflow: no ratio cap is reachable */
+        limit_ratio = UINT64_MAX;
+    /* caps are exact: never more is produced than both limits allow, so a
+     * stream that ends exactly at a limit is complete, and one byte more is not */
+    uint64_t by_total = d->s->max_decompressed > d->decompressed ? d->s->max_decompressed - d->decompressed : 0;
+    uint64_t by_ratio = limit_ratio > o->len ? limit_ratio - o->len : 0;
+    uint64_t allowed = by_total < by_ratio ? by_total : by_ratio;
+    if (allowed == 0) {
+        o->error = by_total == 0 ? "max_decompressed: decompressed data exceeds the limit"
+                                 : "max_ratio: decompression ratio exceeds the limit (a decompression bomb?)";
         o->inconclusive = true;
-        return false;
+        return 0;
     }
-    if (o->len + want > limit_ratio) {
-        o->error = "max_ratio: decompression ratio exceeds the limit (a decompression bomb?)";
-        o->inconclusive = true;
-        return false;
-    }
+    if (want > allowed)
+        want = (size_t)allowed;
     if (o->len + want > o->cap) {
         size_t nc = o->cap ? o->cap * 2 : 1 << 16;
         while (nc < o->len + want)
@@ -149,428 +196,364 @@ static bool out_room(brine_ctx *c, outbuf *o, size_t in_len, size_t want)
         if (!nb) {
             o->error = "out of memory";
             o->inconclusive = true;
-            return false;
+            d->nomem = true;
+            return 0;
         }
         o->buf = nb;
         o->cap = nc;
     }
+    return want;
+}
+
+/* ---- would loading run anything? ------------------------------------------------------- */
+
+typedef struct probe {
+    const brine_drv *d;
+    unsigned depth;
+    bool yes;
+} probe;
+
+static bool would_run(const brine_drv *d, const uint8_t *data, size_t len, unsigned depth);
+static bool is_container(const uint8_t *p, size_t n);
+static uint8_t *latin1_of(const brine_value *v, const uint8_t **p, size_t *n, bool *unencodable);
+
+/* Could a module of this name be imported? Python module names are dotted
+ * identifiers; "lass LSTM(RNNBase):" (a source string that starts with 'c',
+ * read as GLOBAL) names no module any environment has. Bytes above 0x7f are
+ * let through: identifiers may be non-ASCII. */
+static bool importable(const brine_value *m)
+{
+    const uint8_t *p = m->u.s.p;
+    size_t n = m->u.s.n;
+    if (!n || p[0] == '.' || p[n - 1] == '.' || (p[0] >= '0' && p[0] <= '9'))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!(p[i] >= 0x80 || p[i] == '_' || p[i] == '.' || (p[i] >= '0' && p[i] <= '9') ||
+              ((p[i] | 0x20) >= 'a' && (p[i] | 0x20) <= 'z')))
+            return false;
     return true;
 }
 
-static void inflate_zlib(brine_ctx *c, const uint8_t *d, size_t n, outbuf *o)
+static int runs_something(void *user, const brine_vm_event *ev)
 {
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    if (inflateInit(&z) != Z_OK) {
-        o->error = "zlib: cannot initialise";
-        return;
+    probe *pr = user;
+    switch (ev->kind) {
+    case BRINE_EV_IMPORT:
+        if (!importable(ev->target->u.g.module))
+            return 1; /* find_class raises here: nothing runs, and loading stops */
+        pr->yes = true;
+        return 1;
+    case BRINE_EV_DYNAMIC_IMPORT:
+    case BRINE_EV_CALL:
+    case BRINE_EV_BUILD:
+    case BRINE_EV_ITEMS:
+        /* Not counted: a persistent id alone runs nothing under pickle.loads
+         * (no persistent_load: it raises), and an extension code in a pickle
+         * where nothing ran before raises too (copyreg's registry is empty
+         * unless a call filled it, and that call is an event of its own).
+         * What a loader does with either is judged where the stream is. */
+        pr->yes = true;
+        return 1; /* stop: one is enough */
+    case BRINE_EV_NESTED: {
+        /* a pickle that only builds bytes which are themselves a pickle (or a
+         * container) runs something when those are loaded in turn */
+        const uint8_t *p;
+        size_t n;
+        bool bad = false;
+        uint8_t *copy = latin1_of(ev->target, &p, &n, &bad);
+        if (!bad && (is_container(p, n) || (pr->depth < pr->d->s->max_archive_depth &&
+                                            would_run(pr->d, p, n, pr->depth + 1))))
+            pr->yes = true;
+        free(copy);
+        return pr->yes ? 1 : 0;
     }
-    z.next_in = (Bytef *)d;
-    size_t left = n;
-    int r = Z_OK;
-    while (r != Z_STREAM_END) {
-        if (!out_room(c, o, n, 1 << 16))
-            break;
-        uInt chunk_in = left > (1u << 30) ? (1u << 30) : (uInt)left;
-        z.avail_in = chunk_in;
-        z.next_out = o->buf + o->len;
-        z.avail_out = (uInt)(o->cap - o->len > (1u << 30) ? (1u << 30) : o->cap - o->len);
-        uInt before_out = z.avail_out;
-        r = inflate(&z, Z_NO_FLUSH);
-        left -= chunk_in - z.avail_in;
-        o->len += before_out - z.avail_out;
-        c->decompressed += before_out - z.avail_out;
-        if (r == Z_STREAM_END)
-            break;
-        if (r != Z_OK && r != Z_BUF_ERROR) {
-            o->error = "zlib: corrupt stream";
-            break;
-        }
-        if (r == Z_BUF_ERROR && left == 0) {
-            o->error = "zlib: truncated stream";
-            break;
-        }
+    default:
+        return 0;
     }
-    inflateEnd(&z);
 }
 
-static void decompress_libarchive(brine_ctx *c, const uint8_t *d, size_t n, outbuf *o)
+static bool would_run(const brine_drv *d, const uint8_t *data, size_t len, unsigned depth)
 {
-    struct archive *a = archive_read_new();
-    if (!a) {
-        o->error = "out of memory";
-        return;
-    }
-    archive_read_support_filter_all(a);
-    archive_read_support_format_raw(a);
-    struct archive_entry *e;
-    if (archive_read_open_memory(a, d, n) != ARCHIVE_OK || archive_read_next_header(a, &e) != ARCHIVE_OK) {
-        o->error = archive_error_string(a) ? "corrupt compressed stream" : "unsupported compressed stream";
-        archive_read_free(a);
-        return;
-    }
-    for (;;) {
-        if (!out_room(c, o, n, 1 << 16))
-            break;
-        la_ssize_t r = archive_read_data(a, o->buf + o->len, o->cap - o->len);
-        if (r == 0)
-            break;
-        if (r < 0) {
-            o->error = "corrupt or truncated compressed stream";
-            break;
-        }
-        o->len += (size_t)r;
-        c->decompressed += (uint64_t)r;
-    }
-    archive_read_free(a);
+    /* cheap first: a pickle's first byte is an opcode, and nothing runs in fewer
+     * than two bytes ("\x82\x01" is EXT1 1) */
+    if (len < 2 || !brine_op_name(data[0]))
+        return false;
+    probe pr = {d, depth, false};
+    brine_arena a;
+    brine_arena_init(&a, d->s->max_bytes);
+    brine_vm_config cfg = {.settings = d->s, .arena = &a, .on_event = runs_something, .user = &pr,
+                           .flags = BRINE_VM_NESTED};
+    brine_vm_result res;
+    brine_vm_run(data, len, &cfg, &res);
+    brine_arena_free(&a);
+    return pr.yes;
 }
 
-static int scan_compressed(brine_ctx *c, const uint8_t *d, size_t n, const char *loc, unsigned depth, comp_kind k)
+bool brine_drv_would_run(const brine_drv *d, const uint8_t *data, size_t len)
 {
-    char tag[16];
-    snprintf(tag, sizeof tag, "<%s>", COMP_NAMES[k]);
-    char *inner = brine_loc_join(loc, "!", tag);
-    if (!inner)
-        return BRINE_ERR_NOMEM;
-    outbuf o = {0};
-    if (k == COMP_ZLIB)
-        inflate_zlib(c, d, n, &o);
-    else
-        decompress_libarchive(c, d, n, &o);
-    int r = 0;
-    if (o.error) {
-        /* what was decompressed before the cap is still scanned: a payload at
-         * the start of a bomb is reported */
-        r = brine_ctx_stream(c, inner, COMP_NAMES[k], BRINE_VERDICT_SAFE,
-                             o.inconclusive ? BRINE_STATUS_INCONCLUSIVE : BRINE_STATUS_MALFORMED, o.error, 0);
-    }
-    if (o.len && !c->stopped)
-        r = brine_scan_blob(c, o.buf, o.len, inner, depth + 1, true);
-    free(o.buf);
-    free(inner);
-    return r;
+    return would_run(d, data, len, 0);
 }
 
-/* ---- tar and 7z (libarchive) ------------------------------------------------------------ */
-
-static bool archive_probe(const uint8_t *d, size_t n)
+/* The bytes a constant stands for: bytes and bytearray as they are; a str's
+ * code points as latin-1 (protocols 0-2 store bytes as _codecs.encode(str,
+ * 'latin1')). Returns the copy to free, if one was made; *unencodable when a
+ * code point is above 0xff or memory ran out (then *p is not set). */
+static uint8_t *latin1_of(const brine_value *v, const uint8_t **p, size_t *n, bool *unencodable)
 {
-    return has(d, n, 257, "ustar", 5) || has(d, n, 0, "7z\xbc\xaf\x27\x1c", 6);
+    *p = v->u.s.p;
+    *n = v->u.s.n;
+    *unencodable = false;
+    if (v->kind != BRINE_V_STR)
+        return NULL;
+    bool ascii = true;
+    for (size_t i = 0; i < *n && ascii; i++)
+        ascii = (*p)[i] < 0x80;
+    if (ascii)
+        return NULL;
+    uint8_t *copy = malloc(*n ? *n : 1);
+    if (!copy) {
+        *unencodable = true;
+        return NULL;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < v->u.s.n;) {
+        uint32_t cp;
+        i += brine_utf8_next(v->u.s.p + i, v->u.s.n - i, &cp);
+        if (cp > 0xff) {
+            free(copy);
+            *unencodable = true;
+            return NULL;
+        }
+        copy[k++] = (uint8_t)cp;
+    }
+    *p = copy;
+    *n = k;
+    return copy;
 }
 
-static int scan_archive(brine_ctx *c, const uint8_t *d, size_t n, const char *loc, unsigned depth)
+/* ---- running a consumer over a pickle stream -------------------------------------------- */
+
+typedef struct run_ctx {
+    brine_joblib jl; /* first: the VM's build hook receives this struct as its user pointer */
+    brine_drv *d;
+    const brine_loc *loc;
+    unsigned depth;
+    void *state;
+    uint64_t base; /* the stream's start: nested offsets are relative to it */
+} run_ctx;
+
+static int nested_constant(run_ctx *r, const brine_vm_event *ev);
+
+static int on_event(void *user, const brine_vm_event *ev)
 {
-    const char *fmt = has(d, n, 0, "7z", 2) ? "7z" : "tar";
-    struct archive *a = archive_read_new();
-    if (!a)
-        return BRINE_ERR_NOMEM;
-    archive_read_support_format_tar(a);
-    archive_read_support_format_7zip(a);
-    archive_read_support_filter_all(a);
-    int r = 0;
-    if (archive_read_open_memory(a, d, n) != ARCHIVE_OK) {
-        r = brine_ctx_stream(c, loc, fmt, BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED, "unreadable archive", 0);
-        archive_read_free(a);
-        return r;
-    }
-    struct archive_entry *e;
-    int h;
-    bool legacy_torch = false;
-    while (!c->stopped && (h = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-        if (++c->members > c->s->max_members) {
-            brine_ctx_stream(c, loc, fmt, BRINE_VERDICT_SAFE, BRINE_STATUS_INCONCLUSIVE,
-                             "max_members: more archive members than the limit", 0);
-            break;
-        }
-        if (archive_entry_filetype(e) != AE_IFREG)
-            continue;
-        const char *name = archive_entry_pathname(e);
-        char *mloc = brine_loc_join(loc, "!", name ? name : "?");
-        if (!mloc)
-            break;
-        if (archive_entry_is_encrypted(e)) {
-            brine_ctx_stream(c, mloc, fmt, BRINE_VERDICT_SAFE, BRINE_STATUS_INCONCLUSIVE, "encrypted member", 0);
-            free(mloc);
-            continue;
-        }
-        outbuf o = {0};
-        for (;;) {
-            if (!out_room(c, &o, n, 1 << 16))
-                break;
-            la_ssize_t got = archive_read_data(a, o.buf + o.len, o.cap - o.len);
-            if (got == 0)
-                break;
-            if (got < 0) {
-                o.error = "corrupt archive member";
-                break;
-            }
-            o.len += (size_t)got;
-            c->decompressed += (uint64_t)got;
-        }
-        if (name && (!strcmp(name, "sys_info") || !strcmp(name, "pickle")))
-            legacy_torch = true;
-        if (o.error)
-            brine_ctx_stream(c, mloc, fmt, BRINE_VERDICT_SAFE,
-                             o.inconclusive ? BRINE_STATUS_INCONCLUSIVE : BRINE_STATUS_MALFORMED, o.error, 0);
-        else if (legacy_torch && name && !strcmp(name, "storages"))
-            /* torch < 0.4 tar layout: a count pickle, then (pickle, raw storage
-             * data) per storage. The first pickle is scanned; the raw data is
-             * not modelled, so the member is not fully analysed. */
-            {
-                size_t end = 0;
-                brine_scan_pickle(c, o.buf, o.len, 0, mloc, depth + 1, BRINE_PICKLE_FIRST_ONLY, &end);
-                brine_ctx_stream(c, mloc, "torch-tar-storages", BRINE_VERDICT_SAFE, BRINE_STATUS_INCONCLUSIVE,
-                                 "legacy torch tar 'storages' member: raw storage data is not modelled", end);
-            }
-        else
-            brine_scan_blob(c, o.buf, o.len, mloc, depth + 1, false);
-        free(o.buf);
-        free(mloc);
-    }
-    if (!c->stopped && h != ARCHIVE_EOF && h != ARCHIVE_OK)
-        brine_ctx_stream(c, loc, fmt, BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED, "corrupt archive", 0);
-    archive_read_free(a);
-    return r;
+    run_ctx *r = user;
+    if (ev->kind == BRINE_EV_NESTED)
+        return r->d->consumer->no_nested ? 0 : nested_constant(r, ev);
+    return r->d->consumer->event(r->state, ev);
 }
 
-/* ---- legacy PyTorch: five pickles, then the storages' raw bytes ------------------------- */
+static int on_trace(void *user, const brine_vm_trace *t)
+{
+    run_ctx *r = user;
+    return r->d->consumer->trace(r->state, t);
+}
 
-typedef struct {
-    const uint8_t *d;
+static int run_stream(brine_drv *d, const uint8_t *data, size_t len, size_t start, const brine_loc *loc,
+                      unsigned depth, unsigned flags, size_t *end, uint64_t report_from)
+{
+    const brine_consumer *k = d->consumer;
+    if (end)
+        *end = start;
+    if (d->stopped)
+        return BRINE_ERR_CALLBACK;
+    run_ctx r = {.d = d, .loc = loc, .depth = depth, .base = start, .jl = {.d = d, .loc = loc, .depth = depth}};
+    r.state = k->begin(k->self, d, loc, data, len, start, report_from);
+    if (!r.state)
+        return brine_drv_fail(d, loc, "pickle", BRINE_STATUS_INCONCLUSIVE, "out of memory", start);
+    if (d->write && !(flags & BRINE_PICKLE_QUIET_STATUS) && loc->parent) {
+        char head[64];
+        int hn = snprintf(head, sizeof head, "== ");
+        if (d->write(d->write_user, head, (size_t)hn) || d->write(d->write_user, loc->text, strlen(loc->text)) ||
+            d->write(d->write_user, "\n", 1))
+            d->stopped = true;
+    }
+    brine_arena arena;
+    brine_arena_init(&arena, d->s->max_bytes);
+    brine_vm_config cfg = {.settings = d->s, .arena = &arena, .on_event = on_event, .user = &r,
+                           .on_trace = k->trace ? on_trace : NULL,
+                           .flags = BRINE_VM_NESTED |
+                                    (((flags & BRINE_PICKLE_FIRST_ONLY) || k->first_only) ? BRINE_VM_FIRST_ONLY : 0),
+                           .after_build = (flags & BRINE_PICKLE_JOBLIB) ? brine_joblib_after_build : NULL,
+                           .start = start};
+    brine_vm_result res;
+    int rc = brine_vm_run(data, len, &cfg, &res);
+    if (end) /* where the analysed pickles end (FIRST_ONLY: the first one) */
+        *end = res.status == BRINE_STATUS_COMPLETE && res.pickles ? (size_t)res.last_end : start;
+    brine_verdict v = BRINE_VERDICT_SAFE;
+    uint64_t nf = 0;
+    k->end(r.state, &res, &v, &nf);
+    brine_status st = res.status;
+    const char *err = st != BRINE_STATUS_COMPLETE ? res.error_message : NULL;
+    if (st == BRINE_STATUS_MALFORMED && err == res.error_buf)
+        err = "invalid load key"; /* error_buf dies with res; keep a static text */
+    if (len <= start) {
+        st = BRINE_STATUS_MALFORMED;
+        err = "empty input: not a pickle";
+    }
+    if (rc == BRINE_ERR_NOMEM) {
+        d->nomem = true;
+        st = BRINE_STATUS_INCONCLUSIVE;
+        err = "out of memory";
+    }
+    uint64_t err_off = res.error_offset >= start ? res.error_offset - start : 0;
+    if (!(flags & BRINE_PICKLE_QUIET_STATUS)) {
+        d->streams++;
+        d->pickles += res.pickles;
+        brine_location_step steps[64];
+        brine_location where;
+        brine_loc_public(loc, &where, steps, 64);
+        brine_stream_result sr = {.location = loc->text, .format = "pickle", .verdict = v, .status = st, .error = err,
+                                  .error_offset = err_off, .pickles = res.pickles, .findings = nf, .where = &where};
+        if (d->cb && d->cb->stream && !d->stopped && d->cb->stream(d->user, &sr))
+            d->stopped = true;
+        brine_drv_merge(d, v, st, err, err_off);
+    } else {
+        /* a second reading: its malformation is expected, but a limit it hit
+         * means its findings may be incomplete */
+        brine_drv_merge(d, v, st == BRINE_STATUS_INCONCLUSIVE ? st : BRINE_STATUS_COMPLETE, err, err_off);
+    }
+    brine_arena_free(&arena);
+    /* joblib's reading skipped array bytes; pickle.load would read them as
+     * opcodes. Scan that reading too; only what it finds counts (that it
+     * breaks on the array bytes is expected). */
+    if (r.jl.skipped && (flags & BRINE_PICKLE_JOBLIB) && !d->stopped) {
+        brine_loc *pl = brine_loc_new(loc, "member", "joblib", "<as-plain-pickle>", 17, 0);
+        if (!pl)
+            return brine_drv_fail(d, loc, "pickle", BRINE_STATUS_INCONCLUSIVE, "out of memory", start);
+        run_stream(d, data, len, start, pl, depth, (flags & ~BRINE_PICKLE_JOBLIB) | BRINE_PICKLE_QUIET_STATUS, NULL,
+                   r.jl.first_skip);
+        brine_loc_free(pl);
+    }
+    return d->stopped ? BRINE_ERR_CALLBACK : 0;
+}
+
+int brine_drv_pickle(brine_drv *d, const uint8_t *data, size_t len, size_t start, const brine_loc *loc, unsigned depth,
+                     unsigned flags, size_t *end)
+{
+    return run_stream(d, data, len, start, loc, depth, flags, end, 0);
+}
+
+/* A bytes, bytearray or str constant: someone may load it later
+ * (`pickle.loads(obj['model'])`). It is scanned as its own stream when it is a
+ * container, or when loading it as a pickle would run something; other bytes
+ * are data and change nothing. */
+static int nested_constant(run_ctx *r, const brine_vm_event *ev)
+{
+    brine_drv *d = r->d;
+    const brine_value *v = ev->target;
+    if (d->stopped)
+        return -1;
+    const uint8_t *p;
     size_t n;
-    /* root key -> element size, from the persistent ids of the main pickle */
-    struct { const uint8_t *key; size_t keylen; unsigned elsize; } *keys;
-    size_t nkeys, cap;
-} legacy_ctx;
-
-static unsigned storage_elsize(const brine_value *cls)
-{
-    static const struct { const char *name; unsigned size; } sizes[] = {
-        {"DoubleStorage", 8}, {"FloatStorage", 4}, {"HalfStorage", 2}, {"BFloat16Storage", 2}, {"LongStorage", 8},
-        {"IntStorage", 4}, {"ShortStorage", 2}, {"CharStorage", 1}, {"ByteStorage", 1}, {"BoolStorage", 1},
-        {"ComplexFloatStorage", 8}, {"ComplexDoubleStorage", 16}, {"QUInt8Storage", 1}, {"QInt8Storage", 1},
-        {"QInt32Storage", 4}, {"QUInt4x2Storage", 1}, {"QUInt2x4Storage", 1}, {"UntypedStorage", 1}};
-    if (cls->kind != BRINE_V_GLOBAL || cls->dynamic)
-        return 0;
-    const brine_value *name = cls->u.g.name;
-    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
-        if (name->u.s.n == strlen(sizes[i].name) && !memcmp(name->u.s.p, sizes[i].name, name->u.s.n))
-            return sizes[i].size;
-    return 0;
-}
-
-static int legacy_persid(void *user, const brine_vm_event *ev)
-{
-    legacy_ctx *l = user;
-    if (ev->kind != BRINE_EV_PERSID)
-        return 0;
-    const brine_value *t = ev->target;
-    if (t->kind != BRINE_V_TUPLE || t->u.seq.len < 5 || t->u.seq.items[2]->kind != BRINE_V_STR)
-        return 0;
-    if (l->nkeys == l->cap) {
-        size_t nc = l->cap ? l->cap * 2 : 16;
-        void *nk = realloc(l->keys, nc * sizeof *l->keys);
-        if (!nk)
-            return 0;
-        l->keys = nk;
-        l->cap = nc;
-    }
-    l->keys[l->nkeys].key = t->u.seq.items[2]->u.s.p;
-    l->keys[l->nkeys].keylen = t->u.seq.items[2]->u.s.n;
-    l->keys[l->nkeys].elsize = storage_elsize(t->u.seq.items[1]);
-    l->nkeys++;
-    return 0;
-}
-
-static int scan_torch_legacy(brine_ctx *c, const uint8_t *d, size_t n, const char *loc, unsigned depth)
-{
-    size_t pos = 0;
-    int r = 0;
-    legacy_ctx saved = {0}; /* the persistent ids of pickle 3, used at pickle 4 */
-    /* magic, protocol version, sys_info, the object, the storage keys */
-    for (int i = 0; i < 5 && !c->stopped; i++) {
-        size_t end = pos;
-        char tag[24];
-        snprintf(tag, sizeof tag, "@0x%zx", pos);
-        char *ploc = brine_loc_join(loc, "", i ? tag : "");
-        if (!ploc)
-            return BRINE_ERR_NOMEM;
-        r = brine_scan_pickle(c, d, n, pos, ploc, depth, BRINE_PICKLE_FIRST_ONLY, &end);
-        free(ploc);
-        if (end <= pos) {
-            free(saved.keys);
-            return r; /* malformed or inconclusive: already reported */
+    bool unencodable;
+    uint8_t *copy = latin1_of(v, &p, &n, &unencodable);
+    if (unencodable)
+        return 0; /* a str that no bytes are: nothing loads it as a pickle */
+    int rc = 0;
+    bool container = is_container(p, n);
+    bool runs = container ? false : would_run(d, p, n, r->depth + 1);
+    if (container || runs) {
+        if (d->nested >= d->s->max_nested) {
+            rc = brine_drv_fail(d, r->loc, "pickle", BRINE_STATUS_INCONCLUSIVE,
+                                "max_nested: more nested pickles than the limit", ev->offset - r->base);
+        } else if (r->depth + 1 > d->s->max_archive_depth) {
+            rc = brine_drv_fail(d, r->loc, "pickle", BRINE_STATUS_INCONCLUSIVE,
+                                "max_archive_depth: a pickle nested deeper than the limit was not scanned",
+                                ev->offset - r->base);
+        } else {
+            d->nested++;
+            brine_loc *nl = brine_loc_new(r->loc, "nested", "pickle", "<nested>", 8, ev->offset - r->base);
+            if (!nl)
+                rc = brine_drv_fail(d, r->loc, "pickle", BRINE_STATUS_INCONCLUSIVE, "out of memory",
+                                    ev->offset - r->base);
+            else
+                rc = container ? brine_drv_feed(d, p, n, nl, r->depth + 1, BRINE_FEED_NESTED)
+                               : brine_drv_pickle(d, p, n, 0, nl, r->depth + 1, 0, NULL);
+            brine_loc_free(nl);
         }
-        if (i == 3 || i == 4) {
-            /* read the values brine needs: element sizes, and the keys' order */
-            legacy_ctx l = {d, n, NULL, 0, 0};
-            brine_arena a;
-            brine_arena_init(&a, c->s->max_bytes);
-            brine_vm_config cfg = {.settings = c->s, .arena = &a, .flags = BRINE_VM_FIRST_ONLY, .start = pos,
-                                   .on_event = i == 3 ? legacy_persid : NULL, .user = &l};
-            brine_vm_result res;
-            brine_vm_run(d, n, &cfg, &res);
-            if (i == 3) {
-                free(saved.keys);
-                saved = l;
-            } else {
-                /* pickle 4: the storage keys; each storage is an 8-byte element
-                 * count and count * element size bytes, in this order */
-                const brine_value *keys = res.value;
-                size_t at = end;
-                bool ok = keys && keys->kind == BRINE_V_LIST;
-                for (uint32_t k = 0; ok && k < keys->u.seq.len; k++) {
-                    const brine_value *key = keys->u.seq.items[k];
-                    unsigned el = 0;
-                    for (size_t s = 0; key->kind == BRINE_V_STR && s < saved.nkeys; s++)
-                        if (saved.keys[s].keylen == key->u.s.n && !memcmp(saved.keys[s].key, key->u.s.p, key->u.s.n))
-                            el = saved.keys[s].elsize;
-                    if (!el || n - at < 8) {
-                        ok = false;
-                        break;
-                    }
-                    uint64_t count = 0;
-                    for (int b = 0; b < 8; b++)
-                        count |= (uint64_t)d[at + b] << (8 * b);
-                    at += 8;
-                    if (count > (n - at) / el) {
-                        ok = false;
-                        break;
-                    }
-                    at += (size_t)(count * el);
-                }
-                free(saved.keys);
-                memset(&saved, 0, sizeof saved);
-                brine_arena_free(&a);
-                if (!ok)
-                    return brine_ctx_stream(c, loc, "torch-legacy", BRINE_VERDICT_SAFE, BRINE_STATUS_INCONCLUSIVE,
-                                            "legacy torch storages do not match their keys", end);
-                if (at < n) {
-                    char *tloc = brine_loc_join(loc, "", "");
-                    r = brine_ctx_finding(c, tloc ? tloc : loc, at, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM,
-                                          "trailing", "trailing data",
-                                          "bytes after the last storage of a legacy torch file: torch.load never reads "
-                                          "them, another reader might");
-                    free(tloc);
-                    if (brine_looks_like_pickle(d + at, n - at)) {
-                        snprintf(tag, sizeof tag, "@0x%zx", at);
-                        char *xloc = brine_loc_join(loc, "", tag);
-                        if (xloc)
-                            brine_scan_pickle(c, d, n, at, xloc, depth, 0, NULL);
-                        free(xloc);
-                    }
-                }
-                return r;
-            }
-            brine_arena_free(&a);
-        }
-        pos = end;
     }
-    return r;
+    free(copy);
+    return rc < 0 && d->stopped ? -1 : 0;
 }
 
-bool brine_looks_like_container(const uint8_t *d, size_t n)
-{
-    return brine_zip_probe(d, n) || brine_npy_probe(d, n) || torch_legacy_probe(d, n) || archive_probe(d, n) ||
-           compression_probe(d, n) != COMP_NONE;
-}
-
-/* ---- the reader table --------------------------------------------------------------------- */
-
-typedef struct brine_reader {
-    const char *name;
-    bool (*probe)(const uint8_t *d, size_t n);
-    int (*scan)(brine_ctx *c, const uint8_t *d, size_t n, const char *loc, unsigned depth);
-} brine_reader;
+/* ---- the sniffer and the reader table --------------------------------------------------- */
 
 static const brine_reader READERS[] = {
-    {"torch-legacy", torch_legacy_probe, scan_torch_legacy},
-    {"zip", brine_zip_probe, brine_zip_scan}, /* also torch zip, npz, pandas zip */
-    {"npy", brine_npy_probe, brine_npy_scan},
-    {"archive", archive_probe, scan_archive}, /* tar, 7z */
+    {"torch-legacy", brine_torch_legacy_probe, brine_torch_legacy_walk}, /* five pickles, then storages */
+    {"zip", brine_zip_probe, brine_zip_walk},                            /* also torch zip, npz, pandas zip */
+    {"npy", brine_npy_probe, brine_npy_walk},
+    {"archive", brine_archive_probe, brine_archive_walk},                /* tar, 7z */
+    {"compressed", brine_compress_probe, brine_compress_walk},           /* gzip bz2 xz lzma zstd lz4 zlib */
 };
 
-/* libmagic's description of content no reader knows: only a hint in reports. */
-static const char *magic_hint(const uint8_t *d, size_t n, char *buf, size_t size)
+/* The one sniffer: which reader knows these bytes, or NULL. */
+static const brine_reader *sniff(const uint8_t *data, size_t n)
 {
-    magic_t m = magic_open(MAGIC_NONE);
-    if (!m)
-        return NULL;
-    const char *r = NULL;
-    if (magic_load(m, NULL) == 0) {
-        const char *t = magic_buffer(m, d, n > 65536 ? 65536 : n);
-        if (t) {
-            snprintf(buf, size, "%s", t);
-            r = buf;
-        }
-    }
-    magic_close(m);
-    return r;
+    for (size_t i = 0; i < sizeof READERS / sizeof READERS[0]; i++)
+        if (READERS[i].probe(data, n))
+            return &READERS[i];
+    return NULL;
 }
 
-int brine_scan_blob(brine_ctx *c, const uint8_t *d, size_t n, const char *loc, unsigned depth, bool top)
+static bool is_container(const uint8_t *p, size_t n)
 {
-    if (c->stopped)
+    return sniff(p, n) != NULL;
+}
+
+static bool starts_with_proto(const uint8_t *p, size_t n)
+{
+    return n >= 2 && p[0] == 0x80 && p[1] <= 5;
+}
+
+int brine_drv_feed(brine_drv *d, const uint8_t *data, size_t n, const brine_loc *loc, unsigned depth, brine_feed how)
+{
+    if (d->stopped)
         return BRINE_ERR_CALLBACK;
-    if (depth > c->s->max_archive_depth)
-        return brine_ctx_stream(c, loc, "?", BRINE_VERDICT_SAFE, BRINE_STATUS_INCONCLUSIVE,
-                                "max_archive_depth: containers nested deeper than the limit", 0);
-    if (torch_legacy_probe(d, n))
-        return scan_torch_legacy(c, d, n, loc, depth);
-    if (n >= 2 && d[0] == 0x80 && d[1] <= 5) {
+    if (depth > d->s->max_archive_depth)
+        return brine_drv_fail(d, loc, "?", BRINE_STATUS_INCONCLUSIVE,
+                              "max_archive_depth: containers nested deeper than the limit", 0);
+    const brine_reader *r = sniff(data, n);
+    if (r == &READERS[0]) /* legacy torch reads its pickles from offset 0 itself */
+        return r->walk(d, data, n, loc, depth);
+    if (starts_with_proto(data, n) && (how == BRINE_FEED_TOP || how == BRINE_FEED_LOADED || !r)) {
         /* it starts as a pickle: that is one reading. A zip whose end record
          * lies after the pickle's STOP (a zip appended) is another one, read
          * too; a zip inside the pickle's own bytes is a constant, and the
          * nested scan takes it. */
         size_t end = 0;
-        int r = brine_scan_pickle(c, d, n, 0, loc, depth, BRINE_PICKLE_JOBLIB, &end);
-        if (end && end < n && brine_zip_probe(d + end, n - end) && !c->stopped) {
-            c->zip_prefix_scanned = true;
-            r = brine_zip_scan(c, d, n, loc, depth);
-            c->zip_prefix_scanned = false;
+        int rc = brine_drv_pickle(d, data, n, 0, loc, depth, BRINE_PICKLE_JOBLIB, &end);
+        if (end && end < n && brine_zip_probe(data + end, n - end) && !d->stopped) {
+            d->zip_prefix_scanned = true;
+            rc = brine_zip_walk(d, data, n, loc, depth);
+            d->zip_prefix_scanned = false;
         }
-        return r;
+        return rc;
     }
-    for (size_t i = 0; i < sizeof READERS / sizeof READERS[0]; i++)
-        if (READERS[i].probe(d, n))
-            return READERS[i].scan(c, d, n, loc, depth);
-    comp_kind k = compression_probe(d, n);
-    if (k != COMP_NONE)
-        return scan_compressed(c, d, n, loc, depth, k);
-    if (top || brine_looks_like_pickle(d, n)) {
-        size_t end = 0;
-        int r = brine_scan_pickle(c, d, n, 0, loc, depth, BRINE_PICKLE_JOBLIB, &end);
-        if (top && depth == 0 && c->pickles == 0 && c->status == BRINE_STATUS_MALFORMED && n) {
-            char buf[200];
-            const char *hint = magic_hint(d, n, buf, sizeof buf);
-            if (hint) {
-                snprintf(c->hint, sizeof c->hint, "not a pickle or a known container (libmagic: %s)", hint);
-                c->error = c->hint;
-            }
+    if (r) {
+        int rc = r->walk(d, data, n, loc, depth);
+        /* the raw file is always one reading: anyone can pickle.load a tar, an
+         * npy or a gzip file, and a polyglot is a pickle from offset 0 too */
+        if (!d->stopped && how != BRINE_FEED_LOADED && !(r == &READERS[1] && d->zip_prefix_scanned) &&
+            brine_drv_would_run(d, data, n)) {
+            brine_loc *rl = brine_loc_new(loc, "member", "pickle", "<as-pickle>", 11, 0);
+            if (!rl)
+                return brine_drv_fail(d, loc, "pickle", BRINE_STATUS_INCONCLUSIVE, "out of memory", 0);
+            rc = run_stream(d, data, n, 0, rl, depth, BRINE_PICKLE_QUIET_STATUS, NULL, 0);
+            brine_loc_free(rl);
         }
-        return r;
+        return rc;
     }
+    if (how == BRINE_FEED_TOP || how == BRINE_FEED_LOADED || brine_drv_would_run(d, data, n))
+        return brine_drv_pickle(d, data, n, 0, loc, depth, how == BRINE_FEED_TOP ? BRINE_PICKLE_JOBLIB : 0, NULL);
     return 0; /* data inside a container: nothing to load */
-}
-
-int brine_scan_buffer(const brine_policy *policy, const brine_settings *settings, const uint8_t *data, size_t len,
-                      const char *location, const brine_scan_callbacks *cb, void *user, brine_stream_result *out)
-{
-    brine_settings def;
-    settings = brine_settings_or_default(settings, &def);
-    if (!policy || (!data && len))
-        return BRINE_ERR_INVALID;
-    brine_ctx c = {.policy = policy, .s = settings, .cb = cb, .user = user};
-    const char *loc = location ? location : "";
-    brine_scan_blob(&c, data, len, loc, 0, true);
-    if (out) {
-        brine_stream_result r = {loc, "file", c.verdict, c.status, c.error, c.error_offset, c.pickles, c.findings,
-                                 c.streams};
-        if (c.error == c.hint)
-            r.error = "not a pickle or a known container"; /* the hint's buffer dies here */
-        *out = r;
-    }
-    if (c.nomem)
-        return BRINE_ERR_NOMEM;
-    return c.stopped ? BRINE_ERR_CALLBACK : 0;
 }

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "container.h"
+#include "driver.h"
 
 bool brine_npy_probe(const uint8_t *d, size_t n)
 {
@@ -175,7 +175,7 @@ static bool parse_header(lit *l, bool *fortran)
     }
 }
 
-int brine_npy_scan(brine_ctx *c, const uint8_t *d, size_t n, const char *loc, unsigned depth)
+int brine_npy_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_loc *loc, unsigned depth)
 {
     unsigned major = d[6], minor = d[7];
     size_t hlen, start;
@@ -186,42 +186,42 @@ int brine_npy_scan(brine_ctx *c, const uint8_t *d, size_t n, const char *loc, un
         hlen = (size_t)d[8] | (size_t)d[9] << 8 | (size_t)d[10] << 16 | (size_t)d[11] << 24;
         start = 12;
     } else {
-        return brine_ctx_stream(c, loc, "npy", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED, "unknown .npy version", 6);
+        return brine_drv_stream(c, loc, "npy", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED, "unknown .npy version", 6);
     }
     if (hlen > n - start)
-        return brine_ctx_stream(c, loc, "npy", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED,
+        return brine_drv_stream(c, loc, "npy", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED,
                                 ".npy header runs past the end", 8);
     lit l = {(const char *)d + start, (const char *)d + start + hlen, false, false, 1, 0, false, 0};
     bool fortran = false;
     if (!parse_header(&l, &fortran))
-        return brine_ctx_stream(c, loc, "npy", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED,
+        return brine_drv_stream(c, loc, "npy", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED,
                                 ".npy header is not the dictionary np.load expects", start);
     size_t data = start + hlen;
     if (l.object) { /* np.load(allow_pickle=True) unpickles what follows */
-        char at[32];
-        snprintf(at, sizeof at, "@0x%zx", data);
-        char *pl = brine_loc_join(loc, "", at);
-        int r = pl ? brine_scan_pickle(c, d, n, data, pl, depth, BRINE_PICKLE_FIRST_ONLY, NULL) : BRINE_ERR_NOMEM;
-        free(pl);
+        brine_loc *pl = brine_loc_new(loc, "region", "npy", NULL, 0, data);
+        int r = pl ? brine_drv_pickle(c, d, n, data, pl, depth, BRINE_PICKLE_FIRST_ONLY, NULL)
+                   : brine_drv_fail(c, loc, "npy", BRINE_STATUS_INCONCLUSIVE, "out of memory", data);
+        brine_loc_free(pl);
         return r;
     }
     if (l.unsized)
         l.itemsize = 0; /* no size checks */
     uint64_t need = (uint64_t)l.count * l.itemsize;
     if (l.itemsize && need <= n - data && n - data > need) {
-        brine_ctx_finding(c, loc, data + need, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_LOW, "trailing", "trailing data",
+        brine_drv_finding(c, loc, data + need, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_LOW, "trailing", "trailing-data",
+                          "trailing data",
                           "bytes after the array data of a .npy file: np.load ignores them, another reader might not");
-        if (brine_looks_like_pickle(d + data + need, n - data - need)) {
-            char at[32];
-            snprintf(at, sizeof at, "@0x%" PRIx64, (uint64_t)(data + need));
-            char *al = brine_loc_join(loc, "", at);
+        if (brine_drv_would_run(c, d + data + need, n - data - need)) {
+            brine_loc *al = brine_loc_new(loc, "region", "npy", NULL, 0, data + need);
             if (al)
-                brine_scan_pickle(c, d, n, data + need, al, depth, 0, NULL);
-            free(al);
+                brine_drv_pickle(c, d, n, data + need, al, depth, 0, NULL);
+            else
+                brine_drv_fail(c, loc, "npy", BRINE_STATUS_INCONCLUSIVE, "out of memory", data + need);
+            brine_loc_free(al);
         }
     } else if (l.itemsize && need > n - data) {
-        return brine_ctx_stream(c, loc, "npy", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED,
+        return brine_drv_stream(c, loc, "npy", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED,
                                 ".npy array data shorter than its shape says", data);
     }
-    return brine_ctx_stream(c, loc, "npy", BRINE_VERDICT_SAFE, BRINE_STATUS_COMPLETE, NULL, 0);
+    return brine_drv_stream(c, loc, "npy", BRINE_VERDICT_SAFE, BRINE_STATUS_COMPLETE, NULL, 0);
 }

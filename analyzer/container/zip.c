@@ -19,7 +19,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "container.h"
+#include "driver.h"
 
 #define SIG_LOCAL 0x04034b50u
 #define SIG_CENTRAL 0x02014b50u
@@ -53,10 +53,10 @@ typedef struct entry {
 } entry;
 
 typedef struct zipread {
-    brine_ctx *c;
+    brine_drv *c;
     const uint8_t *d;
     size_t n;
-    const char *loc;
+    const brine_loc *loc;
     unsigned depth;
 } zipread;
 
@@ -84,23 +84,17 @@ static int finding(zipread *z, uint64_t off, brine_verdict v, brine_severity sev
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return brine_ctx_finding(z->c, z->loc, off, v, sev, "container", rule, msg);
+    char id[64]; /* "zip readers disagree" -> "zip-readers-disagree" */
+    size_t k = 0;
+    for (; rule[k] && k < sizeof id - 1; k++)
+        id[k] = rule[k] == ' ' ? '-' : rule[k];
+    id[k] = 0;
+    return brine_drv_finding(z->c, z->loc, off, v, sev, "container", id, rule, msg);
 }
 
-static char *member_location(zipread *z, const uint8_t *name, size_t len)
+static brine_loc *member_location(zipread *z, const entry *e)
 {
-    char *s = malloc(strlen(z->loc) + 1 + len * 4 + 1);
-    if (!s)
-        return NULL;
-    size_t k = (size_t)sprintf(s, "%s!", z->loc);
-    for (size_t i = 0; i < len; i++) {
-        if (name[i] >= 0x20 && name[i] < 0x7f)
-            s[k++] = (char)name[i];
-        else
-            k += (size_t)sprintf(s + k, "\\x%02x", name[i]);
-    }
-    s[k] = 0;
-    return s;
+    return brine_loc_new(z->loc, "member", "zip", e->name, e->namelen, e->offset);
 }
 
 /* Parse the zip64 extra field of a central directory entry. */
@@ -141,7 +135,7 @@ static bool name_ends(const entry *e, const char *suffix)
 static uint8_t *inflate_member(zipread *z, const uint8_t *src, size_t csize, uint64_t usize, size_t *out_len,
                                const char **err)
 {
-    brine_ctx *c = z->c;
+    brine_drv *c = z->c;
     if (usize > c->s->max_decompressed - c->decompressed || usize > (uint64_t)csize * c->s->max_ratio + 4096) {
         *err = usize > c->s->max_decompressed - c->decompressed ? "max_decompressed: member too large"
                                                                  : "max_ratio: member decompression ratio exceeds the limit";
@@ -177,25 +171,25 @@ static uint8_t *inflate_member(zipread *z, const uint8_t *src, size_t csize, uin
     return buf;
 }
 
-/* Read one member (if it may hold a pickle) and scan it. */
+/* Read one member and hand it to the driver, which judges it by content. */
 static int scan_member(zipread *z, const entry *e, const char *why_hidden)
 {
-    brine_ctx *c = z->c;
-    char *mloc = member_location(z, e->name, e->namelen);
+    brine_drv *c = z->c;
+    brine_loc *mloc = member_location(z, e);
     if (!mloc)
-        return BRINE_ERR_NOMEM;
+        return brine_drv_fail(c, z->loc, "zip", BRINE_STATUS_INCONCLUSIVE, "out of memory", e->offset);
     int r = 0;
     if (why_hidden)
-        finding(z, e->offset, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_HIGH, "zip readers disagree", "%s: %s", mloc,
-                why_hidden);
+        finding(z, e->offset, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_HIGH, "zip readers disagree", "%s: %s",
+                mloc->text, why_hidden);
     if (e->flags & 1) {
-        r = brine_ctx_stream(c, mloc, "zip-member", BRINE_VERDICT_SAFE, BRINE_STATUS_INCONCLUSIVE,
-                             "encrypted member: its content cannot be checked", e->offset);
+        r = brine_drv_fail(c, mloc, "zip-member", BRINE_STATUS_INCONCLUSIVE,
+                           "encrypted member: its content cannot be checked", e->offset);
     } else if (e->method != 0 && e->method != 8) {
-        r = brine_ctx_stream(c, mloc, "zip-member", BRINE_VERDICT_SAFE, BRINE_STATUS_INCONCLUSIVE,
-                             "member compressed with a method brine does not read", e->offset);
+        r = brine_drv_fail(c, mloc, "zip-member", BRINE_STATUS_INCONCLUSIVE,
+                           "member compressed with a method brine does not read", e->offset);
     } else if (e->data > z->n || e->csize > z->n - e->data) {
-        r = brine_ctx_stream(c, mloc, "zip-member", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED,
+        r = brine_drv_stream(c, mloc, "zip-member", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED,
                              "member data runs past the end of the file", e->offset);
     } else {
         const uint8_t *p = z->d + e->data;
@@ -209,9 +203,10 @@ static int scan_member(zipread *z, const entry *e, const char *why_hidden)
             err = "stored member whose sizes disagree";
         }
         if (err) {
-            r = brine_ctx_stream(c, mloc, "zip-member", BRINE_VERDICT_SAFE,
-                                 strncmp(err, "max_", 4) ? BRINE_STATUS_MALFORMED : BRINE_STATUS_INCONCLUSIVE, err,
-                                 e->offset);
+            r = strncmp(err, "max_", 4) && strcmp(err, "out of memory")
+                    ? brine_drv_stream(c, mloc, "zip-member", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED, err,
+                                       e->offset)
+                    : brine_drv_fail(c, mloc, "zip-member", BRINE_STATUS_INCONCLUSIVE, err, e->offset);
         } else {
             /* zipfile checks the CRC when it reads a member; a loader that
              * does not reads the same bytes anyway */
@@ -220,13 +215,16 @@ static int scan_member(zipread *z, const entry *e, const char *why_hidden)
                 crc = crc32(crc, p + off, (uInt)(len - off > (1u << 30) ? (1u << 30) : len - off));
             if ((uint32_t)crc != e->crc)
                 finding(z, e->offset, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, "zip CRC",
-                        "%s: CRC-32 does not match the directory (zipfile refuses it, other readers may not)", mloc);
-            r = brine_scan_blob(c, p, len, mloc, z->depth + 1,
-                                name_ends(e, ".pkl") || name_ends(e, ".pickle") || name_ends(e, ".npy"));
+                        "%s: CRC-32 does not match the directory (zipfile refuses it, other readers may not)",
+                        mloc->text);
+            /* what the loaders load by name is read whatever it holds; any
+             * other member is judged by its content */
+            bool loaded = name_ends(e, ".pkl") || name_ends(e, ".pickle") || name_ends(e, ".npy");
+            r = brine_drv_feed(c, p, len, mloc, z->depth + 1, loaded ? BRINE_FEED_LOADED : BRINE_FEED_MEMBER);
         }
         free(owned);
     }
-    free(mloc);
+    brine_loc_free(mloc);
     return r;
 }
 
@@ -234,13 +232,13 @@ static int scan_member(zipread *z, const entry *e, const char *why_hidden)
 static void check_local(zipread *z, entry *e, int64_t concat)
 {
     uint64_t lh = e->offset + (uint64_t)concat;
-    char *mloc = member_location(z, e->name, e->namelen);
-    const char *where = mloc ? mloc : z->loc;
+    brine_loc *mloc = member_location(z, e);
+    const char *where = mloc ? mloc->text : z->loc->text;
     if (lh > z->n || z->n - lh < 30 || u32(z->d + lh) != SIG_LOCAL) {
         finding(z, lh, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, "zip structure",
                 "%s: the directory points at no local header", where);
         e->bad = true;
-        free(mloc);
+        brine_loc_free(mloc);
         return;
     }
     const uint8_t *h = z->d + lh;
@@ -248,7 +246,7 @@ static void check_local(zipread *z, entry *e, int64_t concat)
     uint32_t csize = u32(h + 18), usize = u32(h + 22);
     if (z->n - lh - 30 < (size_t)nlen + xlen) {
         e->bad = true;
-        free(mloc);
+        brine_loc_free(mloc);
         return;
     }
     if (nlen != e->namelen || memcmp(h + 30, e->name, nlen))
@@ -268,7 +266,7 @@ static void check_local(zipread *z, entry *e, int64_t concat)
         finding(z, lh, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_LOW, "zip flags",
                 "%s: unusual flag bits 0x%x (encryption, patches or strong encryption)", where, flags);
     e->data = lh + 30 + nlen + xlen;
-    free(mloc);
+    brine_loc_free(mloc);
 }
 
 static int cmp_range(const void *a, const void *b)
@@ -277,7 +275,7 @@ static int cmp_range(const void *a, const void *b)
     return x[0] < y[0] ? -1 : x[0] > y[0];
 }
 
-int brine_zip_scan(brine_ctx *c, const uint8_t *d, size_t n, const char *loc, unsigned depth)
+int brine_zip_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_loc *loc, unsigned depth)
 {
     zipread z = {c, d, n, loc, depth};
     int r = 0;
@@ -297,11 +295,9 @@ int brine_zip_scan(brine_ctx *c, const uint8_t *d, size_t n, const char *loc, un
     if (eocd == SIZE_MAX) {
         /* local headers but no directory: a streamed or truncated zip;
          * zipfile and miniz cannot open it; the pickle view may */
-        r = brine_ctx_stream(c, loc, "zip", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED,
-                             "zip local header without a central directory", 0);
-        if (brine_looks_like_pickle(d, n))
-            r = brine_scan_pickle(c, d, n, 0, loc, depth, 0, NULL);
-        return r;
+        /* the driver also reads the file as a pickle from offset 0 */
+        return brine_drv_stream(c, loc, "zip", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED,
+                                "zip local header without a central directory", 0);
     }
     const uint8_t *e = d + eocd;
     uint64_t entries = u16(e + 10), cd_size = u32(e + 12), cd_off = u32(e + 16);
@@ -323,31 +319,31 @@ int brine_zip_scan(brine_ctx *c, const uint8_t *d, size_t n, const char *loc, un
         }
     }
     if (cd_size > dir_end) {
-        return brine_ctx_stream(c, loc, "zip", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED,
+        return brine_drv_stream(c, loc, "zip", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED,
                                 "zip central directory larger than the file", eocd);
     }
     size_t cd_start = dir_end - (size_t)cd_size;
     /* zipfile's "concat": bytes before the archive shift every offset */
     int64_t concat = (int64_t)cd_start - (int64_t)cd_off;
     if (concat < 0)
-        return brine_ctx_stream(c, loc, "zip", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED,
+        return brine_drv_stream(c, loc, "zip", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED,
                                 "zip central directory offset points past its position", eocd);
     size_t tail = eocd + 22 + u16(e + 20);
     if (tail < n) {
         finding(&z, tail, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, "zip trailing data",
                 "%zu bytes after the end of the zip archive", n - tail);
-        if (brine_looks_like_pickle(d + tail, n - tail)) {
-            char at[32];
-            snprintf(at, sizeof at, "@0x%zx", tail);
-            char *tl = brine_loc_join(loc, "", at);
+        if (brine_drv_would_run(c, d + tail, n - tail)) {
+            brine_loc *tl = brine_loc_new(loc, "region", "zip", NULL, 0, tail);
             if (tl)
-                brine_scan_pickle(c, d, n, tail, tl, depth, 0, NULL);
-            free(tl);
+                brine_drv_pickle(c, d, n, tail, tl, depth, 0, NULL);
+            else
+                brine_drv_fail(c, loc, "zip", BRINE_STATUS_INCONCLUSIVE, "out of memory", tail);
+            brine_loc_free(tl);
         }
     }
     /* parse the directory */
     if (entries > c->s->max_members || entries > cd_size / 46 + 1) {
-        return brine_ctx_stream(c, loc, "zip", BRINE_VERDICT_SAFE,
+        return brine_drv_stream(c, loc, "zip", BRINE_VERDICT_SAFE,
                                 entries > c->s->max_members ? BRINE_STATUS_INCONCLUSIVE : BRINE_STATUS_MALFORMED,
                                 entries > c->s->max_members ? "max_members: more zip members than the limit"
                                                             : "zip directory entry count does not fit its size",
@@ -355,11 +351,11 @@ int brine_zip_scan(brine_ctx *c, const uint8_t *d, size_t n, const char *loc, un
     }
     entry *ents = calloc(entries ? (size_t)entries : 1, sizeof *ents);
     if (!ents)
-        return BRINE_ERR_NOMEM;
+        return brine_drv_fail(c, loc, "zip", BRINE_STATUS_INCONCLUSIVE, "out of memory", eocd);
     size_t p = cd_start, ne = 0;
     for (uint64_t i = 0; i < entries; i++) {
         if (p > dir_end || dir_end - p < 46 || u32(d + p) != SIG_CENTRAL) {
-            brine_ctx_stream(c, loc, "zip", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED, "corrupt zip central directory",
+            brine_drv_stream(c, loc, "zip", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED, "corrupt zip central directory",
                              p);
             break;
         }
@@ -372,7 +368,7 @@ int brine_zip_scan(brine_ctx *c, const uint8_t *d, size_t n, const char *loc, un
         uint16_t nlen = u16(d + p + 28), xlen = u16(d + p + 30), clen = u16(d + p + 32);
         en->offset = u32(d + p + 42);
         if (dir_end - p - 46 < (size_t)nlen + xlen + clen) {
-            brine_ctx_stream(c, loc, "zip", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED, "corrupt zip central directory",
+            brine_drv_stream(c, loc, "zip", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED, "corrupt zip central directory",
                              p);
             break;
         }
@@ -389,12 +385,14 @@ int brine_zip_scan(brine_ctx *c, const uint8_t *d, size_t n, const char *loc, un
                 "does not",
                 concat);
         /* the other reading of the same file: whatever precedes the archive */
-        if (!c->zip_prefix_scanned &&
-            (brine_looks_like_pickle(d, (size_t)concat) || (concat >= 2 && d[0] == 0x80 && d[1] <= 5))) {
-            char *pl = brine_loc_join(loc, "", "!<before-zip>");
+        if (!c->zip_prefix_scanned && ((concat >= 2 && d[0] == 0x80 && d[1] <= 5) ||
+                                       brine_drv_would_run(c, d, (size_t)concat))) {
+            brine_loc *pl = brine_loc_new(loc, "member", "zip", "<before-zip>", 12, 0);
             if (pl)
-                brine_scan_pickle(c, d, (size_t)concat, 0, pl, depth, 0, NULL);
-            free(pl);
+                brine_drv_pickle(c, d, (size_t)concat, 0, pl, depth, 0, NULL);
+            else
+                brine_drv_fail(c, loc, "zip", BRINE_STATUS_INCONCLUSIVE, "out of memory", 0);
+            brine_loc_free(pl);
         }
     }
     /* the torch layout: <prefix>/data.pkl names the prefix whose data/ holds tensors */
@@ -414,17 +412,19 @@ int brine_zip_scan(brine_ctx *c, const uint8_t *d, size_t n, const char *loc, un
     for (size_t i = 0; i < ne; i++)
         for (size_t k = i + 1; k < ne && k < i + 4096; k++)
             if (ents[i].namelen == ents[k].namelen && !memcmp(ents[i].name, ents[k].name, ents[i].namelen)) {
-                char *ml = member_location(&z, ents[i].name, ents[i].namelen);
+                brine_loc *ml = member_location(&z, &ents[i]);
                 finding(&z, ents[k].offset, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_HIGH, "zip readers disagree",
-                        "%s: the name appears twice; readers differ on which one they load", ml ? ml : "?");
-                free(ml);
+                        "%s: the name appears twice; readers differ on which one they load", ml ? ml->text : "?");
+                brine_loc_free(ml);
                 break;
             }
     for (size_t i = 0; i < ne; i++)
         check_local(&z, &ents[i], concat);
     /* overlapping members */
     uint64_t *ranges = calloc(ne ? ne * 2 : 2, sizeof *ranges);
-    if (ranges) {
+    if (!ranges)
+        brine_drv_fail(c, loc, "zip", BRINE_STATUS_INCONCLUSIVE, "out of memory", 0);
+    else {
         size_t k = 0;
         for (size_t i = 0; i < ne; i++)
             if (!ents[i].bad) {
@@ -480,6 +480,6 @@ int brine_zip_scan(brine_ctx *c, const uint8_t *d, size_t n, const char *loc, un
     }
     free(ents);
     if (!c->stopped)
-        brine_ctx_stream(c, loc, prefix ? "torch-zip" : "zip", BRINE_VERDICT_SAFE, BRINE_STATUS_COMPLETE, NULL, 0);
+        brine_drv_stream(c, loc, prefix ? "torch-zip" : "zip", BRINE_VERDICT_SAFE, BRINE_STATUS_COMPLETE, NULL, 0);
     return c->stopped ? BRINE_ERR_CALLBACK : r;
 }

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "driver.h"
+#include "judge.h"
 #include "policy.h"
 #include "vm.h"
 
@@ -430,25 +432,34 @@ static int learn_event(void *user, const brine_vm_event *ev)
     return 0;
 }
 
-int brine_learner_add(brine_learner *l, const brine_settings *settings, const uint8_t *data, size_t len,
-                      const char *location)
+/* The learner as a consumer of the driver's streams: `brine learn model.pt`
+ * learns what every pickle of the checkpoint uses. */
+static void *learn_begin(void *self, brine_drv *d, const brine_loc *loc, const uint8_t *data, size_t len, size_t start,
+                         uint64_t report_from)
 {
-    (void)location;
-    brine_settings def;
-    settings = brine_settings_or_default(settings, &def);
-    if (!l || (!data && len))
-        return BRINE_ERR_INVALID;
-    lctx c = {.l = l};
-    brine_arena_init(&c.scratch, 1 << 20);
-    brine_arena arena;
-    brine_arena_init(&arena, settings->max_bytes);
-    brine_vm_config cfg = {.settings = settings, .arena = &arena, .on_event = learn_event, .user = &c};
-    brine_vm_result res;
-    int rc = brine_vm_run(data, len, &cfg, &res);
-    brine_arena_free(&arena);
-    brine_arena_free(&c.scratch);
-    l->files++;
-    return rc;
+    (void)d, (void)loc, (void)data, (void)len, (void)start, (void)report_from;
+    lctx *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->l = self;
+    brine_arena_init(&c->scratch, 1 << 20);
+    return c;
+}
+
+static void learn_end(void *state, const brine_vm_result *res, brine_verdict *verdict, uint64_t *findings)
+{
+    (void)res;
+    lctx *c = state;
+    *verdict = BRINE_VERDICT_SAFE;
+    *findings = 0;
+    brine_arena_free(&c->scratch);
+    free(c);
+}
+
+brine_consumer brine_learn_consumer(brine_learner *l)
+{
+    brine_consumer k = {.self = l, .begin = learn_begin, .event = learn_event, .end = learn_end};
+    return k;
 }
 
 int brine_learner_write(const brine_learner *l, brine_write_fn fn, void *user, size_t *nrefused)
@@ -494,4 +505,14 @@ int brine_learner_write(const brine_learner *l, brine_write_fn fn, void *user, s
     if (nrefused)
         *nrefused = k;
     return o.stopped ? BRINE_ERR_CALLBACK : 0;
+}
+
+void brine_learner_count_file(brine_learner *l)
+{
+    l->files++;
+}
+
+const brine_policy *brine_learner_knowledge(const brine_learner *l)
+{
+    return l->knowledge;
 }

@@ -34,6 +34,7 @@ void brine_settings_default(brine_settings *s)
     s->max_archive_depth = 8;
     s->max_members = 100000;
     s->max_nested = 1000;
+    s->max_input_bytes = (uint64_t)4 << 30;
 }
 
 const brine_settings *brine_settings_or_default(const brine_settings *s, brine_settings *def)
@@ -68,8 +69,6 @@ const char *brine_status_name(brine_status st)
 }
 
 /* ---- events ---------------------------------------------------------------- */
-
-const char *brine_event_detail(brine_arena *scratch, const brine_vm_event *ev, char *num, size_t numlen);
 
 const char *brine_event_detail(brine_arena *scratch, const brine_vm_event *ev, char *num, size_t numlen)
 {
@@ -111,7 +110,7 @@ static int on_vm_event(void *user, const brine_vm_event *ev)
     char num[32];
     brine_arena_init(&c->scratch, 1 << 20);
     brine_event e = {ev->offset, ev->opindex, brine_op_name(ev->opcode), brine_evkind_name(ev->kind),
-                     brine_event_detail(&c->scratch, ev, num, sizeof num)};
+                     brine_event_detail(&c->scratch, ev, num, sizeof num), NULL};
     if (!e.opcode)
         e.opcode = "?";
     int r = c->cb(c->user, &e);
@@ -142,14 +141,9 @@ int brine_events(const uint8_t *data, size_t len, const brine_settings *settings
 
 /* ---- disassembly ------------------------------------------------------------- */
 
-typedef struct {
-    brine_write_fn out;
-    void *user;
-    bool stopped;
-} disasm_ctx;
 
-static int dprintf_(disasm_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int dprintf_(disasm_ctx *c, const char *fmt, ...)
+static int dprintf_(brine_disasm_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int dprintf_(brine_disasm_ctx *c, const char *fmt, ...)
 {
     char buf[512];
     va_list ap;
@@ -165,9 +159,9 @@ static int dprintf_(disasm_ctx *c, const char *fmt, ...)
     return c->stopped;
 }
 
-static int on_trace(void *user, const brine_vm_trace *t)
+int brine_disasm_on_trace(void *user, const brine_vm_trace *t)
 {
-    disasm_ctx *c = user;
+    brine_disasm_ctx *c = user;
     const char *name = brine_op_name(t->opcode);
     char code[8];
     if (t->opcode >= 0x20 && t->opcode < 0x7f && t->opcode != '\\')
@@ -181,9 +175,9 @@ static int on_trace(void *user, const brine_vm_trace *t)
                     name ? name : "?", t->arg, t->depth, t->marks, memo);
 }
 
-static int on_disasm_event(void *user, const brine_vm_event *ev)
+int brine_disasm_on_event(void *user, const brine_vm_event *ev)
 {
-    disasm_ctx *c = user;
+    brine_disasm_ctx *c = user;
     const char *name = brine_op_name(ev->opcode);
     switch (ev->kind) {
     case BRINE_EV_MALFORMED:
@@ -210,8 +204,8 @@ int brine_disasm(const uint8_t *data, size_t len, const brine_settings *settings
         return BRINE_ERR_INVALID;
     brine_arena arena;
     brine_arena_init(&arena, settings->max_bytes);
-    disasm_ctx ctx = {.out = out, .user = user};
-    brine_vm_config cfg = {.settings = settings, .arena = &arena, .on_event = on_disasm_event, .on_trace = on_trace,
+    brine_disasm_ctx ctx = {.out = out, .user = user};
+    brine_vm_config cfg = {.settings = settings, .arena = &arena, .on_event = brine_disasm_on_event, .on_trace = brine_disasm_on_trace,
                            .user = &ctx};
     brine_vm_result res;
     int rc = brine_vm_run(data, len, &cfg, &res);

@@ -440,22 +440,13 @@ static const char *status_json(brine_status st)
     return st == BRINE_STATUS_COMPLETE ? "ok" : st == BRINE_STATUS_MALFORMED ? "malformed" : "inconclusive";
 }
 
-int brine_dump_json(const uint8_t *data, size_t len, const brine_settings *settings, brine_write_fn out, void *user)
+int brine_dump_result(const brine_vm_result *resp, size_t len, const brine_settings *settings, const char *location,
+                      brine_write_fn out, void *user)
 {
-    brine_settings def;
-    settings = brine_settings_or_default(settings, &def);
-    if (!out || (!data && len))
-        return BRINE_ERR_INVALID;
-    brine_arena arena;
-    brine_arena_init(&arena, settings->max_bytes);
-    brine_vm_config cfg = {.settings = settings, .arena = &arena, .flags = BRINE_VM_FIRST_ONLY};
-    brine_vm_result res;
-    int rc = brine_vm_run(data, len, &cfg, &res);
+    const brine_vm_result res = *resp;
     dumper *d = calloc(1, sizeof *d);
-    if (!d) {
-        brine_arena_free(&arena);
+    if (!d)
         return BRINE_ERR_NOMEM;
-    }
     d->out = out;
     d->user = user;
     d->max_nodes = settings->max_output;
@@ -470,7 +461,13 @@ int brine_dump_json(const uint8_t *data, size_t len, const brine_settings *setti
             msg = "max_output or max_depth: the value is too large to write";
         }
     }
-    ws(d, "{\"status\":\"");
+    ws(d, "{");
+    if (location) {
+        ws(d, "\"location\":");
+        write_str(d, (const uint8_t *)location, strlen(location));
+        ws(d, ",");
+    }
+    ws(d, "\"status\":\"");
     ws(d, status_json(st));
     ws(d, "\",\"value\":");
     if (st == BRINE_STATUS_COMPLETE && res.value) {
@@ -508,8 +505,23 @@ int brine_dump_json(const uint8_t *data, size_t len, const brine_settings *setti
     bool stopped = d->stopped;
     free(d->slots);
     free(d);
+    return stopped ? BRINE_ERR_CALLBACK : 0;
+}
+
+int brine_dump_json(const uint8_t *data, size_t len, const brine_settings *settings, brine_write_fn out, void *user)
+{
+    brine_settings def;
+    settings = brine_settings_or_default(settings, &def);
+    if (!out || (!data && len))
+        return BRINE_ERR_INVALID;
+    brine_arena arena;
+    brine_arena_init(&arena, settings->max_bytes);
+    brine_vm_config cfg = {.settings = settings, .arena = &arena, .flags = BRINE_VM_FIRST_ONLY};
+    brine_vm_result res;
+    int rc = brine_vm_run(data, len, &cfg, &res);
+    int w = brine_dump_result(&res, len, settings, NULL, out, user);
     brine_arena_free(&arena);
     if (rc)
         return rc;
-    return stopped ? BRINE_ERR_CALLBACK : 0;
+    return w;
 }

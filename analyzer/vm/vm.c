@@ -634,23 +634,13 @@ static int op_float(vm *m, bool binary)
 }
 
 /* A constant that is itself a pickle will be loaded later by someone
- * (`pickle.loads(obj['model'])`): the scanner gets to look at it. The test
- * here is cheap; the scanner decides by running it. */
+ * (`pickle.loads(obj['model'])`): every bytes, bytearray and str constant that
+ * could be one goes to the driver, which decides by what loading it would run
+ * (analyzer/container/driver.c), not by its first bytes. Nothing runs in fewer
+ * than two bytes. */
 static int maybe_nested(vm *m, brine_value *v)
 {
-    if (!(m->cfg->flags & BRINE_VM_NESTED) || v->u.s.n < 4)
-        return 0;
-    const uint8_t *p = v->u.s.p;
-    size_t n = v->u.s.n;
-    bool like = false;
-    if (v->kind == BRINE_V_STR) /* a str holding a pickle: U+0080 then the protocol */
-        like = n >= 3 && p[0] == 0xc2 && p[1] == 0x80 && p[2] <= 5;
-    else /* a pickle, or a container that may hold one (zip, npy, compressed) */
-        like = (p[0] == 0x80 && p[1] <= 5) || (p[n - 1] == '.' && strchr("(c]}", p[0]) && p[0]) ||
-               !memcmp(p, "PK\x03\x04", 4) || !memcmp(p, "\x93NUMPY", n >= 6 ? 6 : n) ||
-               (p[0] == 0x1f && p[1] == 0x8b) || !memcmp(p, "BZh", 3) || !memcmp(p, "\xfd" "7zXZ", 4) ||
-               !memcmp(p, "\x28\xb5\x2f\xfd", 4) || !memcmp(p, "\x04\x22\x4d\x18", 4);
-    if (!like)
+    if (!(m->cfg->flags & BRINE_VM_NESTED) || v->u.s.n < 2)
         return 0;
     brine_vm_event ev = {.kind = BRINE_EV_NESTED, .target = v};
     return emit(m, &ev);

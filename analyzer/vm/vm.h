@@ -106,4 +106,20 @@ const brine_settings *brine_settings_or_default(const brine_settings *s, brine_s
 /* Render a value for an event detail or the disassembly (short, escaped). */
 const char *brine_value_render(brine_arena *a, const brine_value *v, size_t maxlen);
 
+/* The disassembler's handlers (api.c), shared with the driver's disasm mode. */
+typedef struct brine_disasm_ctx {
+    brine_write_fn out;
+    void *user;
+    bool stopped;
+} brine_disasm_ctx;
+int brine_disasm_on_trace(void *user, const brine_vm_trace *t);
+int brine_disasm_on_event(void *user, const brine_vm_event *ev);
+
+/* An event's detail as text (api.c): what brine_event.detail carries. */
+const char *brine_event_detail(brine_arena *scratch, const brine_vm_event *ev, char *num, size_t numlen);
+
+/* Write the dump of a finished run (dump.c): one line of JSON; location, if
+ * not NULL, is added as a "location" member. */
+int brine_dump_result(const brine_vm_result *res, size_t len, const brine_settings *settings, const char *location,
+                      brine_write_fn out, void *user);
 #endif

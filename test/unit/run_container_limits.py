@@ -11,7 +11,9 @@ CASES = [
     # file, options, expected exit, text in the output
     ("corpus/benign/numpy/savez.npz", ["--max-archive-depth", "0"], 3, "max_archive_depth"),
     ("corpus/benign/joblib/model_gzip.joblib", ["--max-decompressed", "1000"], 3, "max_decompressed"),
-    ("corpus/benign/joblib/model_bz2.joblib", ["--max-ratio", "1"], 3, "max_ratio"),
+    # the ratio cap allows 4 KiB over ratio x input, so small files never hit it
+    ("corpus/malicious/containers/E-bomb.bz2", ["--max-ratio", "10"], 3, "max_ratio"),
+    ("corpus/benign/joblib/model_bz2.joblib", ["--max-decompressed", "100"], 3, "max_decompressed"),
     ("corpus/benign/torch/state_dict_zip.pt", ["--max-members", "2"], 3, "max_members"),
     ("corpus/malicious/containers/D-nested-pickle-bytes.pkl", ["--max-nested", "0"], 3, "max_nested"),
     ("corpus/malicious/containers/E-bomb.bz2", [], 3, "max_ratio"),

@@ -148,7 +148,7 @@ static int on_finding(void *user, const brine_finding *f)
 
 static brine_verdict scan(const brine_policy *p, const char *data, size_t len, flog *l, brine_status *st)
 {
-    brine_scan_callbacks cb = {on_finding, NULL};
+    brine_scan_callbacks cb = {on_finding, NULL, NULL};
     brine_stream_result r;
     memset(l, 0, sizeof *l);
     brine_scan_buffer(p, NULL, (const uint8_t *)data, len, "t", &cb, l, &r);

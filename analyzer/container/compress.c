@@ -1,0 +1,159 @@
+/* Compressed streams: gzip, bz2, xz, lzma-alone, zstd, lz4 frames (libarchive's
+ * filters) and bare zlib (zlib itself: joblib's compressor writes it, and
+ * libarchive has no raw-zlib filter). The output is capped (max_decompressed,
+ * max_ratio) and what came out before a cap or a corruption is still scanned:
+ * a payload at the start of a bomb is reported. */
+#include <archive.h>
+#include <archive_entry.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "driver.h"
+
+typedef enum { COMP_NONE, COMP_GZIP, COMP_BZIP2, COMP_XZ, COMP_LZMA, COMP_ZSTD, COMP_LZ4, COMP_ZLIB } comp_kind;
+
+static const char *const COMP_NAMES[] = {"", "gzip", "bz2", "xz", "lzma", "zstd", "lz4", "zlib"};
+
+static bool has(const uint8_t *d, size_t n, size_t off, const char *magic, size_t m)
+{
+    return n >= off + m && memcmp(d + off, magic, m) == 0;
+}
+
+static comp_kind kind_of(const uint8_t *d, size_t n)
+{
+    if (has(d, n, 0, "\x1f\x8b", 2))
+        return COMP_GZIP;
+    if (has(d, n, 0, "BZh", 3) && n > 3 && d[3] >= '1' && d[3] <= '9')
+        return COMP_BZIP2;
+    if (has(d, n, 0, "\xfd" "7zXZ\x00", 6))
+        return COMP_XZ;
+    if (n >= 13 && d[0] == 0x5d && d[1] == 0x00 && d[2] == 0x00) /* lzma "alone": props 0x5d, dict size */
+        return COMP_LZMA;
+    if (has(d, n, 0, "\x28\xb5\x2f\xfd", 4))
+        return COMP_ZSTD;
+    if (has(d, n, 0, "\x04\x22\x4d\x18", 4))
+        return COMP_LZ4;
+    /* a zlib header with a 32K window (0x78), as joblib and zlib write it;
+     * other windows would make "(S", a protocol 0 pickle's start, a header.
+     * The raw reading of the file is scanned as well (driver.c), so a pickle
+     * that happens to start like this is not lost. */
+    if (n >= 2 && d[0] == 0x78 && ((d[0] << 8) | d[1]) % 31 == 0 && !(d[1] & 0x20))
+        return COMP_ZLIB;
+    return COMP_NONE;
+}
+
+bool brine_compress_probe(const uint8_t *d, size_t n)
+{
+    return kind_of(d, n) != COMP_NONE;
+}
+
+static void inflate_zlib(brine_drv *c, const uint8_t *d, size_t n, brine_outbuf *o)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit(&z) != Z_OK) {
+        o->error = "zlib: cannot initialise";
+        o->inconclusive = true;
+        return;
+    }
+    z.next_in = (Bytef *)d;
+    size_t left = n;
+    int r = Z_OK;
+    while (r != Z_STREAM_END) {
+        size_t room = brine_outbuf_room(c, o, n, 1 << 16);
+        if (!room)
+            break;
+        uInt chunk_in = left > (1u << 30) ? (1u << 30) : (uInt)left;
+        z.avail_in = chunk_in;
+        z.next_out = o->buf + o->len;
+        z.avail_out = (uInt)room;
+        uInt before_out = z.avail_out;
+        r = inflate(&z, Z_NO_FLUSH);
+        left -= chunk_in - z.avail_in;
+        z.next_in = (Bytef *)d + (n - left);
+        o->len += before_out - z.avail_out;
+        c->decompressed += before_out - z.avail_out;
+        if (r == Z_STREAM_END)
+            break;
+        if (r != Z_OK && r != Z_BUF_ERROR) {
+            o->error = "zlib: corrupt stream";
+            break;
+        }
+        if (r == Z_BUF_ERROR && left == 0) {
+            o->error = "zlib: truncated stream";
+            break;
+        }
+    }
+    inflateEnd(&z);
+}
+
+static void decompress_libarchive(brine_drv *c, const uint8_t *d, size_t n, brine_outbuf *o)
+{
+    struct archive *a = archive_read_new();
+    if (!a) {
+        o->error = "out of memory";
+        o->inconclusive = true;
+        c->nomem = true;
+        return;
+    }
+    archive_read_support_filter_all(a);
+    archive_read_support_format_raw(a);
+    struct archive_entry *e;
+    if (archive_read_open_memory(a, d, n) != ARCHIVE_OK || archive_read_next_header(a, &e) != ARCHIVE_OK) {
+        o->error = "corrupt or unsupported compressed stream";
+        archive_read_free(a);
+        return;
+    }
+    for (;;) {
+        size_t room = brine_outbuf_room(c, o, n, 1 << 16);
+        if (!room)
+            break;
+        la_ssize_t r = archive_read_data(a, o->buf + o->len, room);
+        if (r == 0)
+            break;
+        if (r < 0) {
+            o->error = "corrupt or truncated compressed stream";
+            break;
+        }
+        o->len += (size_t)r;
+        c->decompressed += (uint64_t)r;
+    }
+    archive_read_free(a);
+}
+
+/* The content of a compression of the file itself is what pandas and joblib
+ * unpickle: it is read as a file would be (the raw reading is a pickle). */
+static bool reads_as_file(const brine_loc *l)
+{
+    while (l && !strcmp(l->kind, "decompressed"))
+        l = l->parent;
+    return l && !strcmp(l->kind, "file");
+}
+
+int brine_compress_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_loc *loc, unsigned depth)
+{
+    comp_kind k = kind_of(d, n);
+    char tag[16];
+    int tn = snprintf(tag, sizeof tag, "<%s>", COMP_NAMES[k]);
+    brine_loc *inner = brine_loc_new(loc, "decompressed", COMP_NAMES[k], tag, (size_t)tn, 0);
+    if (!inner)
+        return brine_drv_fail(c, loc, COMP_NAMES[k], BRINE_STATUS_INCONCLUSIVE, "out of memory", 0);
+    brine_outbuf o = {0};
+    if (k == COMP_ZLIB)
+        inflate_zlib(c, d, n, &o);
+    else
+        decompress_libarchive(c, d, n, &o);
+    int r = 0;
+    if (o.error)
+        r = o.inconclusive ? brine_drv_fail(c, inner, COMP_NAMES[k], BRINE_STATUS_INCONCLUSIVE, o.error, 0)
+                           : brine_drv_stream(c, inner, COMP_NAMES[k], BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED,
+                                              o.error, 0);
+    if (o.len && !c->stopped)
+        r = brine_drv_feed(c, o.buf, o.len, inner, depth + 1,
+                           reads_as_file(inner) ? BRINE_FEED_TOP : BRINE_FEED_MEMBER);
+    free(o.buf);
+    brine_loc_free(inner);
+    return r;
+}

@@ -1,0 +1,17 @@
+/* The consumers of pickle streams (internal): what each command does with a
+ * stream the driver found. */
+#ifndef BRINE_JUDGE_H
+#define BRINE_JUDGE_H
+
+#include "driver.h"
+
+/* scan: judge every event against d->policy */
+extern const brine_consumer brine_judge_consumer;
+
+/* learn: accumulate what each stream uses (policy/learn.c) */
+brine_consumer brine_learn_consumer(brine_learner *l);
+/* learner bookkeeping: one more file added */
+void brine_learner_count_file(brine_learner *l);
+const brine_policy *brine_learner_knowledge(const brine_learner *l);
+
+#endif

@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""Cases for the stream driver (issue 8): one decision for nested pickles,
+archive members of every recorded type. Written by hand from the opcode
+definitions (pickletools) and tarfile's writer; nothing is ever loaded.
+Payloads are harmless (os.system('true')).
+
+Usage: make_driver.py  (writes the files and expected.tsv next to this script)
+expected.tsv: file, expected (dangerous | safe | unsafe = anything but safe+complete), text the scan prints.
+"""
+import io
+import os
+import struct
+import tarfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PAYLOAD0 = b"cos\nsystem\n(S'true'\ntR."  # protocol 0: os.system('true')
+
+# Each opcode that can begin a pickle, as the first bytes of a protocol 0/1 (or
+# header-less protocol 2+) pickle that then runs the payload. Every prefix
+# leaves its value on the stack or pops it, so the payload runs as CPython would.
+PREFIXES = {
+    "mark": b"(",                        # MARK (left open: STOP does not check marks)
+    "none": b"N0",                       # NONE, POP
+    "int": b"I1\n0",                     # INT
+    "bool": b"I01\n0",                   # INT spelled as a bool
+    "long": b"L1L\n0",                   # LONG
+    "float": b"F1.5\n0",                 # FLOAT
+    "string": b"S'a'\n0",                # STRING
+    "unicode": b"Va\n0",                 # UNICODE
+    "list": b"]0",                       # EMPTY_LIST
+    "dict": b"}0",                       # EMPTY_DICT
+    "tuple": b")0",                      # EMPTY_TUPLE
+    "global": b"",                       # GLOBAL is the payload's own first opcode
+    "inst": None,                        # INST: a call by itself (below)
+    "binint": b"J\x01\x00\x00\x000",     # BININT
+    "binint1": b"K\x010",                # BININT1
+    "binint2": b"M\x01\x000",            # BININT2
+    "binstring": b"T\x01\x00\x00\x00a0", # BINSTRING
+    "short-binstring": b"U\x01a0",       # SHORT_BINSTRING
+    "binunicode": b"X\x01\x00\x00\x00a0",  # BINUNICODE
+    "binfloat": b"G" + struct.pack(">d", 1.5) + b"0",  # BINFLOAT
+    "short-binunicode": b"\x8c\x01a0",   # protocol 4 opcode, no PROTO
+    "newtrue": b"\x880",                 # NEWTRUE, no PROTO
+    "long1": b"\x8a\x01\x010",           # LONG1, no PROTO
+    "short-binbytes": b"C\x01a0",        # protocol 3 opcode, no PROTO
+    "empty-set": b"\x8f0",               # EMPTY_SET, no PROTO
+    "proto2": b"\x80\x02",               # PROTO 2
+    "pop-mark": b"(0",                   # MARK then POP (pops the mark? no: pops nothing; CPython pops the mark)
+}
+
+
+def nested_in(inner):
+    """An outer protocol 4 pickle whose only value is `inner` as bytes."""
+    if len(inner) < 256:
+        return b"\x80\x04C" + bytes([len(inner)]) + inner + b"."
+    return b"\x80\x04B" + struct.pack("<I", len(inner)) + inner + b"."
+
+
+def main():
+    rows = []
+
+    def put(name, data, expected, text):
+        with open(os.path.join(HERE, name), "wb") as f:
+            f.write(data)
+        rows.append((name, expected, text))
+
+    for name, prefix in PREFIXES.items():
+        inner = b"(S'true'\nios\nsystem\n." if prefix is None else prefix + PAYLOAD0
+        put("nested-p0-%s.pkl" % name, nested_in(inner), "dangerous", "os:system")
+    # the same inner pickles held as str (latin-1), as protocol 0-2 keep bytes
+    inner = b"I1\n0" + PAYLOAD0
+    put("nested-str-p0-int.pkl", b"\x80\x04\x8c" + bytes([len(inner)]) + inner + b"\x94.", "dangerous", "os:system")
+    # a FRAME first, without PROTO
+    body = PAYLOAD0
+    put("nested-frame-first.pkl", nested_in(b"\x95" + struct.pack("<Q", len(body)) + body), "dangerous", "os:system")
+    # EXT1 in a fresh pickle raises (copyreg's registry is empty): data, like
+    # float bytes that happen to start with 0x82
+    put("nested-ext1.pkl", nested_in(b"\x82\x01."), "safe", "safe (complete)")
+    # a nested pickle that only holds another nested pickle, two deep
+    put("nested-two-deep-no-proto.pkl", nested_in(nested_in(b"N0" + PAYLOAD0)), "dangerous", "os:system")
+
+    # data that starts like a pickle and is not one: neither verdict nor status changes
+    put("data-proto-then-floats.pkl", nested_in(b"\x80\x02" + struct.pack("<4d", 1.5, 2.5, -3.0, 1e300)), "safe",
+        "safe (complete)")
+    put("data-proto-then-garbage.pkl", nested_in(b"\x80\x04\x95\xff\xff\xff\xff\xff\xff\xff\x7f\x00"), "safe",
+        "safe (complete)")
+    put("data-plain-pickle.pkl", nested_in(b"(S'x'\nI1\nt."), "safe", "safe (complete)")
+    put("data-truncated-global.pkl", nested_in(b"cos\nsystem"), "safe", "safe (complete)")
+    put("data-mark-only.pkl", nested_in(b"(((("), "safe", "safe (complete)")
+
+    # tar members of every recorded type, each carrying the payload as data
+    payload2 = b"\x80\x02" + PAYLOAD0[:-1] + b"."
+    for t, label in [(tarfile.REGTYPE, "regular"), (tarfile.AREGTYPE, "aregtype-nul"), (tarfile.CONTTYPE, "contiguous"),
+                     (b"X", "vendor-X"), (b"Z", "vendor-Z"), (tarfile.GNUTYPE_SPARSE, "gnu-sparse"),
+                     (b"M", "gnu-multivolume"), (b"D", "gnu-dumpdir"), (b"V", "gnu-volume-label")]:
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tf:
+            ti = tarfile.TarInfo("member.bin")
+            ti.size = len(payload2)
+            ti.mtime = 0
+            ti.type = t
+            if t == tarfile.GNUTYPE_SPARSE:
+                ti.sparse = [(0, len(payload2))]
+            tf.addfile(ti, io.BytesIO(payload2))
+        # libarchive refuses some of these where Python's tarfile reads them as
+        # regular files (issue 9): never safe, whichever reader is right
+        put("tar-type-%s.tar" % label, buf.getvalue(), "unsafe", "-")
+    for t, label in [(tarfile.SYMTYPE, "symlink"), (tarfile.LNKTYPE, "hardlink"), (tarfile.DIRTYPE, "directory"),
+                     (tarfile.FIFOTYPE, "fifo"), (tarfile.CHRTYPE, "chardev"), (tarfile.BLKTYPE, "blockdev")]:
+        # types without data of their own: a pickle member beside them is still found
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tf:
+            ti = tarfile.TarInfo("odd")
+            ti.type = t
+            ti.mtime = 0
+            ti.linkname = "member.bin" if t in (tarfile.SYMTYPE, tarfile.LNKTYPE) else ""
+            tf.addfile(ti)
+            ti = tarfile.TarInfo("member.bin")
+            ti.size = len(payload2)
+            ti.mtime = 0
+            tf.addfile(ti, io.BytesIO(payload2))
+        put("tar-with-%s.tar" % label, buf.getvalue(), "dangerous", "os:system")
+
+    with open(os.path.join(HERE, "expected.tsv"), "w") as f:
+        f.write("# file\texpected (dangerous | safe | unsafe = not safe+complete)\ttext brine scan must print\n")
+        for r in rows:
+            f.write("\t".join(r) + "\n")
+
+
+if __name__ == "__main__":
+    main()
