@@ -91,7 +91,7 @@ int brine_archive_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_loc
          * other type with data is read like a regular file */
         if (type != AE_IFREG && size <= 0 && type != 0)
             continue;
-        brine_loc *mloc = brine_loc_new(loc, "member", fmt, name, strlen(name), 0);
+        brine_loc *mloc = brine_drv_loc(c, loc, "member", fmt, name, strlen(name), 0);
         if (!mloc) {
             brine_drv_fail(c, loc, fmt, BRINE_STATUS_INCONCLUSIVE, "out of memory", 0);
             break;

@@ -137,7 +137,7 @@ int brine_compress_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_lo
     comp_kind k = kind_of(d, n);
     char tag[16];
     int tn = snprintf(tag, sizeof tag, "<%s>", COMP_NAMES[k]);
-    brine_loc *inner = brine_loc_new(loc, "decompressed", COMP_NAMES[k], tag, (size_t)tn, 0);
+    brine_loc *inner = brine_drv_loc(c, loc, "decompressed", COMP_NAMES[k], tag, (size_t)tn, 0);
     if (!inner)
         return brine_drv_fail(c, loc, COMP_NAMES[k], BRINE_STATUS_INCONCLUSIVE, "out of memory", 0);
     brine_outbuf o = {0};

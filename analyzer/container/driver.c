@@ -79,6 +79,14 @@ fail:
     return NULL;
 }
 
+brine_loc *brine_drv_loc(brine_drv *d, const brine_loc *parent, const char *kind, const char *format, const void *name,
+                         size_t namelen, uint64_t offset)
+{
+    if (brine_drv_fault(d))
+        return NULL;
+    return brine_loc_new(parent, kind, format, name, namelen, offset);
+}
+
 void brine_loc_free(brine_loc *l)
 {
     if (!l)
@@ -192,7 +200,7 @@ size_t brine_outbuf_room(brine_drv *d, brine_outbuf *o, uint64_t in_len, size_t 
         size_t nc = o->cap ? o->cap * 2 : 1 << 16;
         while (nc < o->len + want)
             nc *= 2;
-        uint8_t *nb = realloc(o->buf, nc);
+        uint8_t *nb = brine_drv_fault(d) ? NULL : realloc(o->buf, nc);
         if (!nb) {
             o->error = "out of memory";
             o->inconclusive = true;
@@ -367,7 +375,7 @@ static int run_stream(brine_drv *d, const uint8_t *data, size_t len, size_t star
     if (d->stopped)
         return BRINE_ERR_CALLBACK;
     run_ctx r = {.d = d, .loc = loc, .depth = depth, .base = start, .jl = {.d = d, .loc = loc, .depth = depth}};
-    r.state = k->begin(k->self, d, loc, data, len, start, report_from);
+    r.state = brine_drv_fault(d) ? NULL : k->begin(k->self, d, loc, data, len, start, report_from);
     if (!r.state)
         return brine_drv_fail(d, loc, "pickle", BRINE_STATUS_INCONCLUSIVE, "out of memory", start);
     if (d->write && !(flags & BRINE_PICKLE_QUIET_STATUS) && loc->parent) {
@@ -427,7 +435,7 @@ static int run_stream(brine_drv *d, const uint8_t *data, size_t len, size_t star
      * opcodes. Scan that reading too; only what it finds counts (that it
      * breaks on the array bytes is expected). */
     if (r.jl.skipped && (flags & BRINE_PICKLE_JOBLIB) && !d->stopped) {
-        brine_loc *pl = brine_loc_new(loc, "member", "joblib", "<as-plain-pickle>", 17, 0);
+        brine_loc *pl = brine_drv_loc(d, loc, "member", "joblib", "<as-plain-pickle>", 17, 0);
         if (!pl)
             return brine_drv_fail(d, loc, "pickle", BRINE_STATUS_INCONCLUSIVE, "out of memory", start);
         run_stream(d, data, len, start, pl, depth, (flags & ~BRINE_PICKLE_JOBLIB) | BRINE_PICKLE_QUIET_STATUS, NULL,
@@ -472,7 +480,7 @@ static int nested_constant(run_ctx *r, const brine_vm_event *ev)
                                 ev->offset - r->base);
         } else {
             d->nested++;
-            brine_loc *nl = brine_loc_new(r->loc, "nested", "pickle", "<nested>", 8, ev->offset - r->base);
+            brine_loc *nl = brine_drv_loc(d, r->loc, "nested", "pickle", "<nested>", 8, ev->offset - r->base);
             if (!nl)
                 rc = brine_drv_fail(d, r->loc, "pickle", BRINE_STATUS_INCONCLUSIVE, "out of memory",
                                     ev->offset - r->base);
@@ -545,7 +553,7 @@ int brine_drv_feed(brine_drv *d, const uint8_t *data, size_t n, const brine_loc 
          * npy or a gzip file, and a polyglot is a pickle from offset 0 too */
         if (!d->stopped && how != BRINE_FEED_LOADED && !(r == &READERS[1] && d->zip_prefix_scanned) &&
             brine_drv_would_run(d, data, n)) {
-            brine_loc *rl = brine_loc_new(loc, "member", "pickle", "<as-pickle>", 11, 0);
+            brine_loc *rl = brine_drv_loc(d, loc, "member", "pickle", "<as-pickle>", 11, 0);
             if (!rl)
                 return brine_drv_fail(d, loc, "pickle", BRINE_STATUS_INCONCLUSIVE, "out of memory", 0);
             rc = run_stream(d, data, n, 0, rl, depth, BRINE_PICKLE_QUIET_STATUS, NULL, 0);

@@ -80,6 +80,7 @@ struct brine_drv {
     bool stopped;
     bool nomem;
     bool zip_prefix_scanned; /* the bytes before a zip were already read as a pickle */
+    uint64_t fail_at, allocs; /* fault injection (brine_drv_fault) */
 };
 
 /* How brine_drv_feed() treats bytes whose format it sniffs. */
@@ -165,8 +166,16 @@ typedef struct brine_joblib {
 int64_t brine_joblib_after_build(void *user, const brine_value *target, const brine_value *state, const uint8_t *data,
                                  size_t len, size_t pos, const char **msg);
 
-/* Test hook: make the Nth allocation of the driver's paths fail (0: never).
- * Only compiled into test builds (BRINE_FAULT_INJECTION). */
-bool brine_drv_fault(brine_drv *d);
+/* A step below parent, made for d: the same as brine_loc_new, and a point
+ * where the fault-injection test can make an allocation fail. */
+brine_loc *brine_drv_loc(brine_drv *d, const brine_loc *parent, const char *kind, const char *format, const void *name,
+                         size_t namelen, uint64_t offset);
+
+/* Fault injection for tests: true when this allocation is the one to fail
+ * (d->fail_at counts allocation points on the driver's paths; 0: never). */
+static inline bool brine_drv_fault(brine_drv *d)
+{
+    return ++d->allocs == d->fail_at;
+}
 
 #endif

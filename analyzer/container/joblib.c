@@ -100,7 +100,7 @@ int64_t brine_joblib_after_build(void *user, const brine_value *target, const br
         return -1;
     }
     if (hasobject) { /* joblib pickled the object array right here */
-        brine_loc *loc = brine_loc_new(j->loc, "region", "joblib", "<object-array>", 14, pos);
+        brine_loc *loc = brine_drv_loc(j->d, j->loc, "region", "joblib", "<object-array>", 14, pos);
         size_t end = pos;
         if (!loc) {
             brine_drv_fail(j->d, j->loc, "joblib", BRINE_STATUS_INCONCLUSIVE, "out of memory", pos);

@@ -198,7 +198,7 @@ int brine_npy_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_loc *lo
                                 ".npy header is not the dictionary np.load expects", start);
     size_t data = start + hlen;
     if (l.object) { /* np.load(allow_pickle=True) unpickles what follows */
-        brine_loc *pl = brine_loc_new(loc, "region", "npy", NULL, 0, data);
+        brine_loc *pl = brine_drv_loc(c, loc, "region", "npy", NULL, 0, data);
         int r = pl ? brine_drv_pickle(c, d, n, data, pl, depth, BRINE_PICKLE_FIRST_ONLY, NULL)
                    : brine_drv_fail(c, loc, "npy", BRINE_STATUS_INCONCLUSIVE, "out of memory", data);
         brine_loc_free(pl);
@@ -212,7 +212,7 @@ int brine_npy_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_loc *lo
                           "trailing data",
                           "bytes after the array data of a .npy file: np.load ignores them, another reader might not");
         if (brine_drv_would_run(c, d + data + need, n - data - need)) {
-            brine_loc *al = brine_loc_new(loc, "region", "npy", NULL, 0, data + need);
+            brine_loc *al = brine_drv_loc(c, loc, "region", "npy", NULL, 0, data + need);
             if (al)
                 brine_drv_pickle(c, d, n, data + need, al, depth, 0, NULL);
             else

@@ -80,7 +80,7 @@ int brine_torch_legacy_walk(brine_drv *c, const uint8_t *d, size_t n, const brin
     /* magic, protocol version, sys_info, the object, the storage keys */
     for (int i = 0; i < 5 && !c->stopped; i++) {
         size_t end = pos;
-        brine_loc *ploc = i ? brine_loc_new(loc, "region", "torch-legacy", NULL, 0, pos) : NULL;
+        brine_loc *ploc = i ? brine_drv_loc(c, loc, "region", "torch-legacy", NULL, 0, pos) : NULL;
         if (i && !ploc) {
             free(saved.keys);
             return brine_drv_fail(c, loc, "torch-legacy", BRINE_STATUS_INCONCLUSIVE, "out of memory", pos);
@@ -141,7 +141,7 @@ int brine_torch_legacy_walk(brine_drv *c, const uint8_t *d, size_t n, const brin
                                           "bytes after the last storage of a legacy torch file: torch.load never reads "
                                           "them, another reader might");
                     if (r == 0 && brine_drv_would_run(c, d + at, n - at)) {
-                        brine_loc *xloc = brine_loc_new(loc, "region", "torch-legacy", NULL, 0, at);
+                        brine_loc *xloc = brine_drv_loc(c, loc, "region", "torch-legacy", NULL, 0, at);
                         r = xloc ? brine_drv_pickle(c, d, n, at, xloc, depth, 0, NULL)
                                  : brine_drv_fail(c, loc, "torch-legacy", BRINE_STATUS_INCONCLUSIVE, "out of memory", at);
                         brine_loc_free(xloc);

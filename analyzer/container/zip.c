@@ -94,7 +94,7 @@ static int finding(zipread *z, uint64_t off, brine_verdict v, brine_severity sev
 
 static brine_loc *member_location(zipread *z, const entry *e)
 {
-    return brine_loc_new(z->loc, "member", "zip", e->name, e->namelen, e->offset);
+    return brine_drv_loc(z->c, z->loc, "member", "zip", e->name, e->namelen, e->offset);
 }
 
 /* Parse the zip64 extra field of a central directory entry. */
@@ -141,7 +141,7 @@ static uint8_t *inflate_member(zipread *z, const uint8_t *src, size_t csize, uin
                                                                  : "max_ratio: member decompression ratio exceeds the limit";
         return NULL;
     }
-    uint8_t *buf = malloc(usize ? (size_t)usize : 1);
+    uint8_t *buf = brine_drv_fault(c) ? NULL : malloc(usize ? (size_t)usize : 1);
     if (!buf) {
         *err = "out of memory";
         return NULL;
@@ -233,6 +233,8 @@ static void check_local(zipread *z, entry *e, int64_t concat)
 {
     uint64_t lh = e->offset + (uint64_t)concat;
     brine_loc *mloc = member_location(z, e);
+    if (!mloc) /* fail closed: the comparison below was not made */
+        brine_drv_fail(z->c, z->loc, "zip", BRINE_STATUS_INCONCLUSIVE, "out of memory", e->offset);
     const char *where = mloc ? mloc->text : z->loc->text;
     if (lh > z->n || z->n - lh < 30 || u32(z->d + lh) != SIG_LOCAL) {
         finding(z, lh, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, "zip structure",
@@ -323,17 +325,19 @@ int brine_zip_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_loc *lo
                                 "zip central directory larger than the file", eocd);
     }
     size_t cd_start = dir_end - (size_t)cd_size;
-    /* zipfile's "concat": bytes before the archive shift every offset */
-    int64_t concat = (int64_t)cd_start - (int64_t)cd_off;
-    if (concat < 0)
+    /* zipfile's "concat": bytes before the archive shift every offset. The
+     * offset is hostile (zip64 makes it 64 bits): compare before subtracting,
+     * so that concat is always within [0, cd_start]. */
+    if (cd_off > (uint64_t)cd_start)
         return brine_drv_stream(c, loc, "zip", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED,
                                 "zip central directory offset points past its position", eocd);
+    int64_t concat = (int64_t)((uint64_t)cd_start - cd_off);
     size_t tail = eocd + 22 + u16(e + 20);
     if (tail < n) {
         finding(&z, tail, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, "zip trailing data",
                 "%zu bytes after the end of the zip archive", n - tail);
         if (brine_drv_would_run(c, d + tail, n - tail)) {
-            brine_loc *tl = brine_loc_new(loc, "region", "zip", NULL, 0, tail);
+            brine_loc *tl = brine_drv_loc(c, loc, "region", "zip", NULL, 0, tail);
             if (tl)
                 brine_drv_pickle(c, d, n, tail, tl, depth, 0, NULL);
             else
@@ -349,7 +353,7 @@ int brine_zip_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_loc *lo
                                                             : "zip directory entry count does not fit its size",
                                 eocd);
     }
-    entry *ents = calloc(entries ? (size_t)entries : 1, sizeof *ents);
+    entry *ents = brine_drv_fault(c) ? NULL : calloc(entries ? (size_t)entries : 1, sizeof *ents);
     if (!ents)
         return brine_drv_fail(c, loc, "zip", BRINE_STATUS_INCONCLUSIVE, "out of memory", eocd);
     size_t p = cd_start, ne = 0;
@@ -387,7 +391,7 @@ int brine_zip_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_loc *lo
         /* the other reading of the same file: whatever precedes the archive */
         if (!c->zip_prefix_scanned && ((concat >= 2 && d[0] == 0x80 && d[1] <= 5) ||
                                        brine_drv_would_run(c, d, (size_t)concat))) {
-            brine_loc *pl = brine_loc_new(loc, "member", "zip", "<before-zip>", 12, 0);
+            brine_loc *pl = brine_drv_loc(c, loc, "member", "zip", "<before-zip>", 12, 0);
             if (pl)
                 brine_drv_pickle(c, d, (size_t)concat, 0, pl, depth, 0, NULL);
             else
@@ -413,6 +417,8 @@ int brine_zip_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_loc *lo
         for (size_t k = i + 1; k < ne && k < i + 4096; k++)
             if (ents[i].namelen == ents[k].namelen && !memcmp(ents[i].name, ents[k].name, ents[i].namelen)) {
                 brine_loc *ml = member_location(&z, &ents[i]);
+                if (!ml)
+                    brine_drv_fail(c, loc, "zip", BRINE_STATUS_INCONCLUSIVE, "out of memory", ents[k].offset);
                 finding(&z, ents[k].offset, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_HIGH, "zip readers disagree",
                         "%s: the name appears twice; readers differ on which one they load", ml ? ml->text : "?");
                 brine_loc_free(ml);

@@ -516,3 +516,45 @@ const brine_policy *brine_learner_knowledge(const brine_learner *l)
 {
     return l->knowledge;
 }
+
+/* ---- the identity of a policy ----------------------------------------------------- */
+
+typedef struct {
+    uint64_t h; /* FNV-1a, 64 bits, over the effective policy's text */
+} hasher;
+
+static int hash_text(void *user, const char *text, size_t len)
+{
+    hasher *hs = user;
+    for (size_t i = 0; i < len; i++) {
+        hs->h ^= (uint8_t)text[i];
+        hs->h *= 0x100000001b3ull;
+    }
+    return 0;
+}
+
+int brine_policy_identity(const brine_policy *p, char hex[17], char *packs, size_t packs_size)
+{
+    if (!p)
+        return BRINE_ERR_INVALID;
+    if (hex) {
+        /* what the policy admits and denies, with where each entry came
+         * from: a change to any pack changes the identity */
+        hasher hs = {0xcbf29ce484222325ull};
+        int r = brine_policy_write(p, hash_text, &hs);
+        if (r < 0)
+            return r;
+        snprintf(hex, 17, "%016" PRIx64, hs.h);
+    }
+    if (packs && packs_size) {
+        size_t k = 0;
+        packs[0] = 0;
+        for (const brine_pack *pk = p->packs; pk; pk = pk->next) {
+            int n = snprintf(packs + k, packs_size - k, "%s%s", k ? "," : "", pk->name);
+            if (n < 0 || (size_t)n >= packs_size - k)
+                break;
+            k += (size_t)n;
+        }
+    }
+    return 0;
+}

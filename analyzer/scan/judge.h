@@ -14,4 +14,8 @@ brine_consumer brine_learn_consumer(brine_learner *l);
 void brine_learner_count_file(brine_learner *l);
 const brine_policy *brine_learner_knowledge(const brine_learner *l);
 
+/* Tests only: make allocation point N of the next scans fail (0: none);
+ * *allocs receives how many points the last scan passed. */
+void brine_scanner_fault(brine_scanner *s, uint64_t fail_at, uint64_t *allocs);
+
 #endif

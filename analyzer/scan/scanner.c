@@ -22,7 +22,15 @@ struct brine_scanner {
     brine_scan_callbacks cb;
     void *user;
     char hint[320]; /* libmagic's word on unknown content, for the error */
+    uint64_t fail_at, allocs; /* fault injection for tests (brine_scanner_fault) */
 };
+
+void brine_scanner_fault(brine_scanner *s, uint64_t fail_at, uint64_t *allocs)
+{
+    if (allocs)
+        *allocs = s->allocs;
+    s->fail_at = fail_at;
+}
 
 int brine_scanner_create(brine_scanner **out, const brine_policy *policy, const brine_settings *settings)
 {
@@ -83,7 +91,7 @@ static int drive(brine_scanner *s, const brine_consumer *k, brine_write_fn write
         return BRINE_ERR_INVALID;
     const char *fname = name ? name : "";
     brine_drv d = {.policy = s->policy, .s = &s->s, .cb = &s->cb, .user = s->user, .consumer = k,
-                   .write = write, .write_user = write_user};
+                   .write = write, .write_user = write_user, .fail_at = s->fail_at};
     brine_loc *top = brine_loc_new(NULL, "file", "", fname, strlen(fname), 0);
     if (!top) {
         d.nomem = true;
@@ -116,6 +124,7 @@ static int drive(brine_scanner *s, const brine_consumer *k, brine_write_fn write
         *out = r;
     }
     brine_loc_free(top);
+    s->allocs = d.allocs;
     if (d.nomem)
         return BRINE_ERR_NOMEM;
     return d.stopped ? BRINE_ERR_CALLBACK : 0;

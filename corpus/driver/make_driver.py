@@ -121,6 +121,14 @@ def main():
             tf.addfile(ti, io.BytesIO(payload2))
         put("tar-with-%s.tar" % label, buf.getvalue(), "dangerous", "os:system")
 
+    # a zip64 end record whose directory offset is near 2**64: the offset
+    # arithmetic must not wrap (it made brine read far out of bounds)
+    cd = b""
+    z64 = (struct.pack("<IQHHIIQQQQ", 0x06064b50, 44, 45, 45, 0, 0, 1, 1, 46, 0xfffffffffffffff0))
+    loc = struct.pack("<IIQI", 0x07064b50, 0, 0, 1)
+    eocd = struct.pack("<IHHHHIIH", 0x06054b50, 0, 0, 0xffff, 0xffff, 0xffffffff, 0xffffffff, 0)
+    put("zip64-huge-directory-offset.zip", b"\x80\x02N." + b"\0" * 100 + z64 + loc + eocd, "unsafe", "-")
+
     with open(os.path.join(HERE, "expected.tsv"), "w") as f:
         f.write("# file\texpected (dangerous | safe | unsafe = not safe+complete)\ttext brine scan must print\n")
         for r in rows:
