@@ -96,7 +96,9 @@ def zipfile_bytes(members, mode="w", prefix=b""):
     return buf.getvalue()
 
 
+import lz4.frame  # noqa: E402
 import torch  # noqa: E402
+import zstandard  # noqa: E402
 
 _b = io.BytesIO()
 torch.save({"w": torch.ones(2)}, _b)
@@ -216,6 +218,51 @@ emit("Z-two-directories-shift.zip", two_directories([("data.pkl", BENIGN)], [("d
 # (too short: not a zip); miniz wants 22 bytes after a signature and takes the real record
 emit("Z-eocd-sig-in-last-21-bytes.pt", zipfile_bytes(torch_members(P2)) + b"PK\x05\x06\x00\x00\x00\x00",
      "os:system", "torch.load")
+
+
+
+# Z7d: zipfile reads central entries while they fit the directory size and ignores the entry
+# count (zipfile.py _RealGetContents, "while total < size_cd"); miniz reads `count` entries.
+# The record says 1; the directory holds 2, the second the payload, its local header not
+# right after the first member's data.
+def count_low(first, second):
+    l1, c1 = zip_parts([first], 0)
+    gap = b"\x00" * 16
+    l2, c2 = zip_parts([second], len(l1) + len(gap))
+    cd = c1 + c2
+    return l1 + gap + l2 + cd + eocd(1, len(cd), len(l1) + len(gap) + len(l2))
+
+
+emit("Z-entry-count-low.zip", count_low(("a.pkl", BENIGN), ("b.pkl", P2)), "os:system", "zipfile+pickle.load")
+# Z7e: zipfile reads bzip2 (method 12) and lzma (14) members; numpy.load and pandas read
+# zips through zipfile
+for _m, _tag in ((zipfile.ZIP_BZIP2, "bzip2"), (zipfile.ZIP_LZMA, "lzma")):
+    _b = io.BytesIO()
+    with zipfile.ZipFile(_b, "w", _m) as _z:
+        _z.writestr(zipfile.ZipInfo("data.pkl", ZDATE), P2, _m)
+    emit("Z-member-%s.zip" % _tag, _b.getvalue(), "os:system", "zipfile+pickle.load")
+
+
+
+# Z7f: sizes. zipfile's ZipExtFile hands out at most file_size bytes whatever the compressed
+# size says (zipfile.py ZipExtFile._read1: data[:self._left]) and checks the CRC of those.
+# A stored member with more bytes than its size, and a deflated one that inflates to more.
+def sized(data, usize, method=0):
+    comp = data
+    if method == 8:
+        c = zlib.compressobj(9, zlib.DEFLATED, -15)
+        comp = c.compress(data) + c.flush()
+    name = b"data.pkl"
+    crc = zlib.crc32(data[:usize])
+    lh = struct.pack("<IHHHHHIIIHH", 0x04034b50, 20, 0, method, 0x6000, 0x5121, crc, len(comp), usize, len(name),
+                     0) + name + comp
+    cd = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014b50, 20, 20, 0, method, 0x6000, 0x5121, crc, len(comp), usize,
+                     len(name), 0, 0, 0, 0, 0, 0) + name
+    return lh + cd + eocd(1, len(cd), len(lh))
+
+
+emit("Z-stored-longer-than-size.zip", sized(P2 + b"\x00" * 16, len(P2)), "os:system", "zipfile+pickle.load")
+emit("Z-deflated-longer-than-size.zip", sized(P2 + b"\x00" * 16, len(P2), 8), "os:system", "zipfile+pickle.load")
 
 # Z8: data descriptor (zipfile writing to an unseekable stream): sizes only after the data
 class _Unseekable(io.RawIOBase):
@@ -362,6 +409,10 @@ emit("N-v3-descr-unicode-escape.npy", npy("{'descr': '\\N{LATIN CAPITAL LETTER O
 # zipfile then finds the real archive after it and shifts its offsets
 emit("N-npz-starts-with-eocd.npz", eocd(0, 0, 0) + zipfile_bytes([("x.npy", npy(NPY["N-descr-O8.npy"]))]),
      "os:system", "numpy.load")
+_b = io.BytesIO()
+with zipfile.ZipFile(_b, "w", zipfile.ZIP_BZIP2) as _z:
+    _z.writestr(zipfile.ZipInfo("x.npy", ZDATE), npy(NPY["N-descr-O8.npy"]), zipfile.ZIP_BZIP2)
+emit("N-npz-bzip2-member.npz", _b.getvalue(), "os:system", "numpy.load")
 emit("N-npz-descr-subarray.npz", zipfile_bytes([("x.npy", npy(NPY["N-descr-subarray.npy"]))]), "os:system",
      "numpy.load")
 
@@ -415,6 +466,18 @@ emit("J-shape-list.joblib", _j.replace(S("shape") + b"(K\x02t", S("shape") + b"(
 # J7: joblib's lzma reader (lzma.LZMAFile, FORMAT_AUTO) goes on into a second lzma-alone stream
 emit("J-lzma-alone-concatenated.joblib", lzma.compress(A, format=lzma.FORMAT_ALONE) +
      lzma.compress(B, format=lzma.FORMAT_ALONE), "os:system", "joblib.load")
+# J8: joblib's lz4 reader (lz4.frame.LZ4FrameFile) goes on into a second frame
+emit("J-lz4-concatenated.joblib", lz4.frame.compress(A) + lz4.frame.compress(B), "os:system", "joblib.load")
+# J9: the wrapper made by OBJ (cls(*args): NumpyArrayWrapper.__init__) rather than NEWOBJ, then
+# BUILD: joblib's load_build only asks isinstance (numpy_pickle.py:405). A reader that knows
+# only the NEWOBJ shape does not skip the array; the array bytes end the pickle for it.
+_rest = S("b") + CALL + b"u."
+_arr = b"u." + b"B" + struct.pack("<I", 32 - 7 + len(_rest) - 1)
+_arr += b"\x00" * (32 - len(_arr))
+_dt = b"cnumpy\ndtype\n(" + S("f8") + b"\x89\x88tR" + dstate("<", -1, 0) + b"b"
+_w = (b"(cjoblib.numpy_pickle\nNumpyArrayWrapper\ncnumpy\nndarray\n(K\x04t" + S("C") + _dt + b"o}(" +
+      S("numpy_array_alignment_bytes") + b"Nub")
+emit("J-wrapper-via-obj.joblib", b"\x80\x02}(" + S("a") + _w + _arr + _rest, "os:system", "joblib.load")
 # J4: joblib's old compressed format (joblib < 0.10, read_zfile): 'ZF', the length in hex,
 # then a zlib stream
 _zf = b"ZF" + ("0x%x" % len(P2)).ljust(19).encode() + zlib.compress(P2)
@@ -435,8 +498,6 @@ def holder(blob, kind="bytes"):
         return b"\x80\x02}(" + S("model") + b"X" + struct.pack("<I", len(s)) + s + b"u."
 
 
-import lz4.frame  # noqa: E402
-import zstandard  # noqa: E402
 
 NESTED = {
     "X-nested-bytearray.pkl": (P2, "bytearray", "pickle.loads"),
@@ -459,6 +520,18 @@ NESTED = {
 }
 for name, (blob, kind, how) in NESTED.items():
     emit(name, holder(blob, kind), "os:system", "pickle.load+" + how)
+
+# ---- the pickle reader itself differs between loaders ----------------------------------------
+# torch.load unpickles with encoding='utf-8' (serialization.py:769), pickle.load with
+# 'ASCII': a protocol 0 STRING with UTF-8 bytes stops pickle.load and not torch.load
+emit("U-torch-string-utf8.pt", zipfile_bytes(torch_members(b"\x80\x02S'\xc3\xa9'\n0" + CALL + b".")), "os:system",
+     "torch.load")
+# pandas.read_pickle retries a UnicodeDecodeError with its pure-Python unpickler and
+# encoding='latin-1' (pandas/io/pickle.py:214-216)
+emit("U-pandas-latin1-retry.pkl", b"S'\xe9'\n0" + P0, "os:system", "pandas.read_pickle")
+# joblib.load unpickles with the pure-Python pickle._Unpickler (NumpyUnpickler): its FLOAT is
+# float(), which takes '1_0'; the C unpickler's PyOS_string_to_double does not
+emit("U-joblib-python-unpickler-float.joblib", b"\x80\x02F1_0\n0" + CALL + b".", "os:system", "joblib.load")
 
 with open(os.path.join(HERE, "expected.tsv"), "w") as f:
     f.write("# file\texpected verdict\ttext `brine scan` must print\treal loader that runs it\tgap\n")

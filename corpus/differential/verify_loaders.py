@@ -115,6 +115,13 @@ def load_joblib(path):
     joblib.load(path)
 
 
+def load_pandas(path):
+    import pandas
+    import pandas.io.pickle
+    pandas.io.pickle.pickle = REC  # its first try; the retry uses pandas' pure-Python Unpickler
+    pandas.read_pickle(path)
+
+
 def load_nested(how):
     def run(path):
         with open(path, "rb") as f:
@@ -148,6 +155,7 @@ LOADERS = {
     "lzma+pickle.load": opener(lzma),
     "numpy.load": load_numpy,
     "joblib.load": load_joblib,
+    "pandas.read_pickle": load_pandas,
 }
 
 
