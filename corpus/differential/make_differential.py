@@ -317,6 +317,10 @@ for flag in "MDVNAI7":
     emit("T-typeflag-%s.tar" % flag, bytes(tar_bytes([("data.pkl", P2, flag.encode())])), "os:system",
          "tarfile+pickle.load")
 
+# T1b: a tar member holding a protocol 1 pickle without PROTO (every member is a candidate)
+emit("T-member-pkl-proto1.tar", bytes(tar_bytes([("data.pkl", P1K, tarfile.REGTYPE)])), "os:system",
+     "tarfile+pickle.load")
+
 # T2: numbers in tar headers are Python ints to tarfile (nti: int(s, 8) allows '_'); libarchive
 # stops at the first non-octal digit, reads size 0, and then finds no header.
 _t = tar_bytes([("data.pkl", P2, tarfile.REGTYPE)])
@@ -413,6 +417,12 @@ _b = io.BytesIO()
 with zipfile.ZipFile(_b, "w", zipfile.ZIP_BZIP2) as _z:
     _z.writestr(zipfile.ZipInfo("x.npy", ZDATE), npy(NPY["N-descr-O8.npy"]), zipfile.ZIP_BZIP2)
 emit("N-npz-bzip2-member.npz", _b.getvalue(), "os:system", "numpy.load")
+# numpy's NpzFile reads every member whose bytes start with the npy magic as an array
+# (npyio.py NpzFile.__getitem__), whatever its name: here under <prefix>/data/, where a torch
+# archive keeps raw tensor storages (the archive has a <prefix>/data.pkl)
+emit("N-npz-member-under-torch-data.npz", zipfile_bytes([("archive/data.pkl", BENIGN),
+                                                        ("archive/data/0.npy", npy(NPY["N-descr-O8.npy"]))]),
+     "os:system", "numpy.load")
 emit("N-npz-descr-subarray.npz", zipfile_bytes([("x.npy", npy(NPY["N-descr-subarray.npy"]))]), "os:system",
      "numpy.load")
 
