@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <bzlib.h>
+#include <lzma.h>
 #include <zlib.h>
 
 #include "driver.h"
@@ -132,11 +134,16 @@ static bool name_ends(const entry *e, const char *suffix)
     return e->namelen >= k && !memcmp(e->name + e->namelen - k, suffix, k);
 }
 
-/* Inflate a deflated member, capped like every decompression. */
-static uint8_t *inflate_member(zipread *z, const uint8_t *src, size_t csize, uint64_t usize, size_t *out_len,
-                               const char **err)
+/* Decompress a member the way zipfile's ZipExtFile does: deflate (8), bzip2
+ * (12) and lzma (14), and never more than the directory's file size (it
+ * hands out data[:self._left]); capped like every decompression. Returns what
+ * was produced (possibly less than usize, with *err set: corrupt or
+ * truncated data, which is still scanned, since a loader reads up to there). */
+static uint8_t *decompress_member(zipread *z, uint16_t method, const uint8_t *src, size_t csize, uint64_t usize,
+                                  size_t *out_len, const char **err)
 {
     brine_drv *c = z->c;
+    *out_len = 0;
     if (usize > c->s->max_decompressed - c->decompressed || usize > (uint64_t)csize * c->s->max_ratio + 4096) {
         *err = usize > c->s->max_decompressed - c->decompressed ? "max_decompressed: member too large"
                                                                  : "max_ratio: member decompression ratio exceeds the limit";
@@ -147,27 +154,70 @@ static uint8_t *inflate_member(zipread *z, const uint8_t *src, size_t csize, uin
         *err = "out of memory";
         return NULL;
     }
-    z_stream s;
-    memset(&s, 0, sizeof s);
-    if (inflateInit2(&s, -MAX_WBITS) != Z_OK) {
-        free(buf);
-        *err = "zlib: cannot initialise";
-        return NULL;
+    size_t got = 0;
+    bool ended = false, corrupt = false;
+    if (method == 8) {
+        z_stream s;
+        memset(&s, 0, sizeof s);
+        if (inflateInit2(&s, -MAX_WBITS) != Z_OK) {
+            free(buf);
+            *err = "out of memory";
+            return NULL;
+        }
+        s.next_in = (Bytef *)src;
+        s.avail_in = (uInt)(csize > UINT32_MAX ? UINT32_MAX : csize);
+        s.next_out = buf;
+        s.avail_out = (uInt)(usize > UINT32_MAX ? UINT32_MAX : usize);
+        int r = inflate(&s, Z_FINISH);
+        got = (size_t)s.total_out;
+        ended = r == Z_STREAM_END || got == usize;
+        corrupt = r == Z_DATA_ERROR || r == Z_STREAM_ERROR || r == Z_MEM_ERROR;
+        inflateEnd(&s);
+    } else if (method == 12) {
+        bz_stream s;
+        memset(&s, 0, sizeof s);
+        if (BZ2_bzDecompressInit(&s, 0, 0) != BZ_OK) {
+            free(buf);
+            *err = "out of memory";
+            return NULL;
+        }
+        s.next_in = (char *)src;
+        s.avail_in = (unsigned)(csize > UINT32_MAX ? UINT32_MAX : csize);
+        s.next_out = (char *)buf;
+        s.avail_out = (unsigned)(usize > UINT32_MAX ? UINT32_MAX : usize);
+        int r = BZ2_bzDecompress(&s);
+        got = (size_t)(s.avail_out <= usize ? usize - s.avail_out : 0);
+        ended = r == BZ_STREAM_END || got == usize;
+        corrupt = r < 0;
+        BZ2_bzDecompressEnd(&s);
+    } else { /* 14: a 2-byte version, 2-byte properties size, LZMA1 properties, raw LZMA1 data */
+        lzma_filter filters[2] = {{.id = LZMA_FILTER_LZMA1, .options = NULL}, {.id = LZMA_VLI_UNKNOWN, .options = NULL}};
+        lzma_stream s = LZMA_STREAM_INIT;
+        size_t psize = csize >= 4 ? (size_t)(src[2] | src[3] << 8) : 0;
+        if (csize < 4 || psize != 5 || csize - 4 < psize ||
+            lzma_properties_decode(&filters[0], NULL, src + 4, psize) != LZMA_OK ||
+            lzma_raw_decoder(&s, filters) != LZMA_OK) {
+            free(filters[0].options);
+            free(buf);
+            *err = "corrupt lzma member header";
+            return NULL;
+        }
+        s.next_in = src + 4 + psize;
+        s.avail_in = csize - 4 - psize;
+        s.next_out = buf;
+        s.avail_out = (size_t)usize;
+        lzma_ret r = lzma_code(&s, LZMA_RUN);
+        if (r == LZMA_OK && s.avail_out)
+            r = lzma_code(&s, LZMA_FINISH);
+        got = (size_t)usize - s.avail_out;
+        ended = r == LZMA_STREAM_END || got == usize;
+        corrupt = r != LZMA_OK && r != LZMA_STREAM_END && r != LZMA_BUF_ERROR;
+        lzma_end(&s);
+        free(filters[0].options);
     }
-    s.next_in = (Bytef *)src;
-    s.avail_in = (uInt)(csize > UINT32_MAX ? UINT32_MAX : csize);
-    s.next_out = buf;
-    s.avail_out = (uInt)(usize > UINT32_MAX ? UINT32_MAX : usize);
-    int r = inflate(&s, Z_FINISH);
-    size_t got = (size_t)s.total_out;
-    inflateEnd(&s);
     c->decompressed += got;
-    if (r != Z_STREAM_END || got != usize) {
-        free(buf);
-        *err = r == Z_BUF_ERROR || r == Z_OK ? "deflated data larger than its declared size, or truncated"
-                                             : "corrupt deflate data";
-        return NULL;
-    }
+    if (!ended || got != usize)
+        *err = corrupt ? "corrupt compressed member data" : "compressed member shorter than its declared size";
     *out_len = got;
     return buf;
 }
@@ -186,7 +236,7 @@ static int scan_member(zipread *z, const entry *e, const char *why_hidden)
     if (e->flags & 1) {
         r = brine_drv_fail(c, mloc, "zip-member", BRINE_STATUS_INCONCLUSIVE,
                            "encrypted member: its content cannot be checked", e->offset);
-    } else if (e->method != 0 && e->method != 8) {
+    } else if (e->method != 0 && e->method != 8 && e->method != 12 && e->method != 14) {
         r = brine_drv_fail(c, mloc, "zip-member", BRINE_STATUS_INCONCLUSIVE,
                            "member compressed with a method brine does not read", e->offset);
     } else if (e->data > z->n || e->csize > z->n - e->data) {
@@ -197,18 +247,22 @@ static int scan_member(zipread *z, const entry *e, const char *why_hidden)
         size_t len = (size_t)e->csize;
         uint8_t *owned = NULL;
         const char *err = NULL;
-        if (e->method == 8) {
-            owned = inflate_member(z, p, len, e->usize, &len, &err);
+        if (e->method != 0) {
+            owned = decompress_member(z, e->method, p, len, e->usize, &len, &err);
             p = owned;
-        } else if (e->csize != e->usize) {
-            err = "stored member whose sizes disagree";
+        } else if (e->csize > e->usize) {
+            len = (size_t)e->usize; /* zipfile hands out at most the file size */
+        } else if (e->csize < e->usize) {
+            err = "stored member shorter than its declared size";
         }
-        if (err) {
+        if (err && (!p || !strncmp(err, "max_", 4) || !strcmp(err, "out of memory"))) {
             r = strncmp(err, "max_", 4) && strcmp(err, "out of memory")
                     ? brine_drv_stream(c, mloc, "zip-member", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED, err,
                                        e->offset)
                     : brine_drv_fail(c, mloc, "zip-member", BRINE_STATUS_INCONCLUSIVE, err, e->offset);
         } else {
+            if (err) /* a loader reads up to the damage: what came before it is scanned */
+                brine_drv_stream(c, mloc, "zip-member", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED, err, e->offset);
             /* zipfile checks the CRC when it reads a member; a loader that
              * does not reads the same bytes anyway */
             uLong crc = crc32(0L, Z_NULL, 0);
@@ -509,7 +563,13 @@ int brine_zip_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_loc *lo
                 "forwards to it) compiles and runs");
     for (size_t i = 0; i < ne && !c->stopped; i++) {
         entry *en = &ents[i];
-        if (en->bad || is_tensor_member(en, prefix, plen))
+        if (en->bad)
+            continue;
+        /* tensor storages are raw bytes torch never unpickles: skipped, unless
+         * compressed (torch stores them) or an npy array (numpy.load reads an
+         * archive as an npz and takes every member with the npy magic) */
+        if (is_tensor_member(en, prefix, plen) && en->method == 0 &&
+            !(en->data <= n && n - en->data >= 6 && !memcmp(d + en->data, "\x93NUMPY", 6)))
             continue;
         if (torchscript && plen && en->namelen > plen + 6 && !memcmp(en->name + plen, "/code/", 6))
             continue; /* reported above as code */
