@@ -24,17 +24,30 @@
 
 #include "driver.h"
 
-typedef enum { COMP_NONE, COMP_GZIP, COMP_BZIP2, COMP_XZ, COMP_LZMA, COMP_ZSTD, COMP_LZ4, COMP_ZLIB } comp_kind;
+typedef enum { COMP_NONE, COMP_GZIP, COMP_BZIP2, COMP_XZ, COMP_LZMA, COMP_ZSTD, COMP_LZ4, COMP_ZLIB, COMP_ZFILE } comp_kind;
 
-static const char *const COMP_NAMES[] = {"", "gzip", "bz2", "xz", "lzma", "zstd", "lz4", "zlib"};
+static const char *const COMP_NAMES[] = {"", "gzip", "bz2", "xz", "lzma", "zstd", "lz4", "zlib", "joblib-zfile"};
 
 static bool has(const uint8_t *d, size_t n, size_t off, const char *magic, size_t m)
 {
     return n >= off + m && memcmp(d + off, magic, m) == 0;
 }
 
+/* joblib's old z-file (numpy_pickle_compat.read_zfile): "ZF", the length as 19
+ * characters of hex, an optional space, then one zlib stream. Returns where
+ * the zlib stream starts, or 0. */
+static size_t zfile_start(const uint8_t *d, size_t n)
+{
+    if (n < 23 || d[0] != 'Z' || d[1] != 'F')
+        return 0;
+    size_t at = d[21] == ' ' ? 22 : 21;
+    return n > at + 1 && d[at] == 0x78 && ((d[at] << 8) | d[at + 1]) % 31 == 0 ? at : 0;
+}
+
 static comp_kind kind_of(const uint8_t *d, size_t n)
 {
+    if (zfile_start(d, n))
+        return COMP_ZFILE;
     if (has(d, n, 0, "\x1f\x8b", 2))
         return COMP_GZIP;
     if (has(d, n, 0, "BZh", 3) && n > 3 && d[3] >= '1' && d[3] <= '9')
@@ -297,6 +310,11 @@ int brine_compress_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_lo
     brine_outbuf o = {0};
     switch (k) {
     case COMP_ZLIB: inflate_zlib(c, d, n, &o); break;
+    case COMP_ZFILE: {
+        size_t at = zfile_start(d, n);
+        inflate_zlib(c, d + at, n - at, &o);
+        break;
+    }
     case COMP_GZIP: inflate_gzip(c, d, n, &o); break;
     case COMP_BZIP2: decompress_bz2(c, d, n, &o); break;
     case COMP_XZ:
