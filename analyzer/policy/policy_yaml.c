@@ -258,7 +258,7 @@ static int parse_constraint(loader *L, yaml_node_t *n, const char *what, brine_c
     *out = c;
     yaml_node_t *k = node(L, n->data.mapping.pairs.start->key), *v = node(L, n->data.mapping.pairs.start->value);
     if (scalar_is(k, "any") || scalar_is(k, "const")) {
-        bool b;
+        bool b = false;
         int r = want_bool(L, v, (const char *)k->data.scalar.value, &b);
         if (r)
             return r;
@@ -369,17 +369,17 @@ static int allow_key(loader *L, const yaml_node_t *k, yaml_node_t *v, void *ctx)
     if (scalar_is(k, "factory"))
         return want_bool(L, v, "factory", &a->factory);
     if (scalar_is(k, "items")) {
-        bool b;
+        bool b = false; /* want_bool leaves it unset on a non-boolean */
         int r = want_bool(L, v, "items", &b);
-        if (b)
+        if (!r && b)
             a->perms |= BRINE_PERM_ITEMS;
         return r;
     }
     if (scalar_is(k, "call")) {
         if (v->type == YAML_SCALAR_NODE) {
-            bool b;
+            bool b = false; /* want_bool leaves it unset on a non-boolean */
             int r = want_bool(L, v, "call", &b);
-            if (b) {
+            if (!r && b) {
                 a->perms |= BRINE_PERM_CALL;
                 a->call_any = true;
             }
@@ -401,9 +401,9 @@ static int allow_key(loader *L, const yaml_node_t *k, yaml_node_t *v, void *ctx)
     }
     /* build */
     if (v->type == YAML_SCALAR_NODE) {
-        bool b;
+        bool b = false; /* want_bool leaves it unset on a non-boolean */
         int r = want_bool(L, v, "build", &b);
-        if (b) {
+        if (!r && b) {
             a->perms |= BRINE_PERM_BUILD;
             a->build_any = true;
         }

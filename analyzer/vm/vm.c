@@ -209,6 +209,13 @@ static int push(vm *m, brine_value *v)
     return 0;
 }
 
+/* &stack[i], for i <= sp. The stack is NULL until the first push, and NULL + 0
+ * is undefined behaviour in C, so an empty range is given as NULL outright. */
+static brine_value **stack_at(vm *m, size_t i)
+{
+    return m->stack ? m->stack + i : NULL;
+}
+
 static int pop(vm *m, brine_value **out)
 {
     if (m->sp <= m->fence)
@@ -785,14 +792,14 @@ static int op_mark_collect(vm *m, brine_vkind kind)
             return malformed(m, "odd number of items for DICT");
         brine_value *d;
         NEWV(d, BRINE_V_DICT);
-        TRY(dict_fill(m, d, m->stack + start, n));
+        TRY(dict_fill(m, d, stack_at(m, start), n));
         m->sp = start;
         return push(m, d);
     }
     if (kind == BRINE_V_FROZENSET) {
         brine_value *f;
         NEWV(f, BRINE_V_FROZENSET);
-        TRY(set_fill(m, f, m->stack + start, m->sp - start));
+        TRY(set_fill(m, f, stack_at(m, start), m->sp - start));
         m->sp = start;
         return push(m, f);
     }
@@ -927,7 +934,7 @@ static int do_setitems(vm *m, size_t x)
         return malformed(m, "odd number of items for SETITEMS");
     brine_value *d = m->stack[x - 1];
     if (d->kind == BRINE_V_DICT) {
-        TRY(dict_fill(m, d, m->stack + x, m->sp - x));
+        TRY(dict_fill(m, d, stack_at(m, x), m->sp - x));
         m->sp = x;
         return 0;
     }
@@ -978,7 +985,7 @@ static int op_additems(vm *m)
         return 0;
     brine_value *s = m->stack[mark - 1];
     if (s->kind == BRINE_V_SET) {
-        TRY(set_fill(m, s, m->stack + mark, m->sp - mark));
+        TRY(set_fill(m, s, stack_at(m, mark), m->sp - mark));
         m->sp = mark;
         return 0;
     }
