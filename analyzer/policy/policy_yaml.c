@@ -923,6 +923,40 @@ int brine_policy_compile(brine_policy **out, const char *const *files, size_t nf
     return 0;
 }
 
+int brine_policy_compile_text(brine_policy **out, const char *text, size_t len, const char *name, bool with_dangerous,
+                              brine_diag *diag)
+{
+    if (!out || (!text && len) || !name)
+        return BRINE_ERR_INVALID;
+    *out = NULL;
+    if (diag)
+        diag->message[0] = 0;
+    brine_policy *p = calloc(1, sizeof *p);
+    if (!p)
+        return BRINE_ERR_NOMEM;
+    brine_arena_init(&p->arena, 1u << 30);
+    p->denies_tail = &p->denies;
+    p->persids_tail = &p->persids;
+    p->packs_tail = &p->packs;
+    loader L = {.p = p, .diag = diag};
+    int r = with_dangerous ? load_builtin(&L, "dangerous") : 0;
+    if (!r)
+        r = remember(&L, name);
+    if (!r)
+        r = load_text(&L, text ? text : "", len, name, NULL);
+    for (size_t i = 0; i < L.nloaded; i++)
+        free(L.loaded[i]);
+    free(L.loaded);
+    if (!r && p->arena.nomem)
+        r = BRINE_ERR_NOMEM;
+    if (r) {
+        brine_policy_destroy(p);
+        return r;
+    }
+    *out = p;
+    return 0;
+}
+
 void brine_policy_destroy(brine_policy *p)
 {
     if (!p)

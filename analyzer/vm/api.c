@@ -37,7 +37,7 @@ void brine_settings_default(brine_settings *s)
 }
 
 /* max_compare, derived so that brine_settings stays as it is: 2^20 units plus
- * 16 per byte of the stream, and never more than max_opcodes. A unit is one
+ * 4 per byte of the stream, and never more than max_opcodes. A unit is one
  * node hashed or compared, one hash-table probe, or 32 bytes compared. A
  * CPython-written pickle spends a few units per opcode (each opcode is at
  * least one byte); a file that makes every SETITEM compare two large equal
@@ -46,7 +46,7 @@ void brine_settings_default(brine_settings *s)
 uint64_t brine_compare_budget(const brine_settings *s, size_t len)
 {
     uint64_t b = (uint64_t)1 << 20;
-    b += (uint64_t)len > (UINT64_MAX - b) / 16 ? UINT64_MAX - b : (uint64_t)len * 16;
+    b += (uint64_t)len > (UINT64_MAX - b) / 4 ? UINT64_MAX - b : (uint64_t)len * 4;
     return b < s->max_opcodes ? b : s->max_opcodes;
 }
 

@@ -560,7 +560,7 @@ static int64_t index_find(const brine_value *c, const brine_value *k, uint64_t h
     if (!c->x)
         return -1;
     if (!c->x->tcap) { /* small: no table, the hashes are scanned */
-        if (w && !brine_work_spend(w, keys->len))
+        if (w && !brine_work_spend(w, 1)) /* at most SMALL_INDEX hashes compared */
             return -3;
         for (uint32_t j = 0; j < keys->len; j++) {
             if (c->x->hashes[j] != h)
