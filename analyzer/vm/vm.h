@@ -100,6 +100,11 @@ typedef struct brine_vm_config {
 /* Run the VM over data[0..len). Returns 0 or BRINE_ERR_NOMEM. */
 int brine_vm_run(const uint8_t *data, size_t len, const brine_vm_config *cfg, brine_vm_result *res);
 
+/* max_compare, a limit derived from the settings (brine_settings has no field
+ * for it): the units of hashing, comparing and hash-table probing one stream
+ * of len bytes may spend. */
+uint64_t brine_compare_budget(const brine_settings *s, size_t len);
+
 /* The caller's settings, or the defaults written into *def. */
 const brine_settings *brine_settings_or_default(const brine_settings *s, brine_settings *def);
 
