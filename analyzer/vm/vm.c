@@ -657,11 +657,14 @@ static int op_float(vm *m, bool binary)
         TRY(readline(m, &line, &len));
         if (len < 2)
             return bad_readline(m);
-        brine_textres r = brine_text_float(line, len, &v->u.f, &msg);
+        brine_textres r = (m->cfg->flags & BRINE_VM_PYTHON) ? brine_text_float_py(line, len, &v->u.f, &msg)
+                                                            : brine_text_float(line, len, &v->u.f, &msg);
         if (r == BRINE_TEXT_NOMEM)
             return limit(m, "out of memory");
-        if (r == BRINE_TEXT_ERROR)
+        if (r == BRINE_TEXT_ERROR) {
+            m->res->retry |= BRINE_RETRY_FLOAT;
             return malformed(m, msg);
+        }
     }
     trace_value(m, v);
     return push(m, v);
@@ -680,6 +683,12 @@ static int maybe_nested(vm *m, brine_value *v)
     return emit(m, &ev);
 }
 
+static brine_str_encoding str_encoding(const vm *m)
+{
+    return (m->cfg->flags & BRINE_VM_STR_UTF8) ? BRINE_ENC_UTF8
+           : (m->cfg->flags & BRINE_VM_STR_LATIN1) ? BRINE_ENC_LATIN1 : BRINE_ENC_ASCII;
+}
+
 /* Sized strings: BINSTRING, SHORT_BINSTRING (ASCII str), BINBYTES*, BYTEARRAY8,
  * BINUNICODE* (UTF-8 with surrogatepass). */
 static int op_sized(vm *m, int width, brine_vkind kind, bool signed_size, bool is_ascii)
@@ -691,14 +700,22 @@ static int op_sized(vm *m, int width, brine_vkind kind, bool signed_size, bool i
         return malformed(m, signed_size ? "BINSTRING pickle has negative byte count"
                                         : "size exceeds the system's maximum (PY_SSIZE_T_MAX)");
     TRY(need(m, (size_t)n, &p)); /* checked against what is left before use */
-    if (is_ascii && !brine_ascii_valid(p, (size_t)n))
-        return malformed(m, "'ascii' codec can't decode byte");
     if (kind == BRINE_V_STR && !is_ascii && !brine_utf8_valid(p, (size_t)n, true))
         return malformed(m, "'utf-8' codec can't decode bytes");
     brine_value *v;
     NEWV(v, kind);
     v->u.s.p = p;
     v->u.s.n = (size_t)n;
+    if (is_ascii) { /* BINSTRING, SHORT_BINSTRING: the unpickler's encoding */
+        const char *msg = NULL;
+        brine_textres r = brine_text_decode(m->a, v, str_encoding(m), &msg);
+        if (r == BRINE_TEXT_NOMEM)
+            return arena_fail(m);
+        if (r == BRINE_TEXT_ERROR) {
+            m->res->retry |= BRINE_RETRY_STR;
+            return malformed(m, msg);
+        }
+    }
     trace_value(m, v);
     TRY(maybe_nested(m, v));
     return push(m, v);
@@ -713,11 +730,15 @@ static int op_string(vm *m, bool unicode)
         return bad_readline(m);
     brine_value *v = NULL;
     const char *msg = NULL;
-    brine_textres r = unicode ? brine_text_unicode(m->a, line, len, &v, &msg) : brine_text_string(m->a, line, len, &v, &msg);
+    brine_textres r = unicode ? brine_text_unicode(m->a, line, len, &v, &msg)
+                              : brine_text_string(m->a, line, len, &v, str_encoding(m), &msg);
     if (r == BRINE_TEXT_NOMEM)
         return arena_fail(m);
-    if (r == BRINE_TEXT_ERROR)
+    if (r == BRINE_TEXT_ERROR) {
+        if (!unicode && msg && strstr(msg, "codec"))
+            m->res->retry |= BRINE_RETRY_STR;
         return malformed(m, msg);
+    }
     trace_value(m, v);
     TRY(maybe_nested(m, v));
     return push(m, v);

@@ -72,12 +72,22 @@ typedef struct brine_vm_result {
     const char *error_message;
     char error_buf[48];      /* storage for a formatted error_message */
     bool uncertain;
+    unsigned retry;          /* BRINE_RETRY_*: malformed where another unpickler reads on */
     uint64_t pickles;
     bool callback_stopped;
 } brine_vm_result;
 
 #define BRINE_VM_FIRST_ONLY 1u  /* stop after the first pickle (dump) */
 #define BRINE_VM_NESTED 2u      /* emit BRINE_EV_NESTED for pickle-like constants */
+/* Other unpicklers' readings: torch.load decodes protocol 0-2 str bytes as
+ * utf-8, pandas retries with latin-1 and the pure-Python unpickler, joblib
+ * always uses the pure-Python unpickler (pickle._Unpickler). */
+#define BRINE_VM_STR_UTF8 4u
+#define BRINE_VM_STR_LATIN1 8u
+#define BRINE_VM_PYTHON 16u     /* pickle._Unpickler's FLOAT */
+/* brine_vm_result.retry: the readings that could get further than this one */
+#define BRINE_RETRY_STR 1u      /* a str did not decode as ASCII: utf-8 and latin-1 readings */
+#define BRINE_RETRY_FLOAT 2u    /* a FLOAT did not parse: the pure-Python reading */
 
 /* Called after BUILD on an object (joblib: a NumpyArrayWrapper is followed by
  * raw array bytes or a nested pickle that joblib's unpickler reads directly).
