@@ -555,6 +555,10 @@ brine_textres brine_text_float_py(const uint8_t *line, size_t len, double *out, 
         e--;
     size_t k = 0;
     for (size_t i = b; i < e && k < sizeof buf - 2; i++) {
+        if (line[i] == 0) { /* float() sees the whole line; the C parser stops at a NUL */
+            *msg = "could not convert string to float";
+            return BRINE_TEXT_ERROR;
+        }
         if (line[i] == '_' && i > b && i + 1 < e && line[i - 1] >= '0' && line[i - 1] <= '9' && line[i + 1] >= '0' &&
             line[i + 1] <= '9')
             continue;
