@@ -185,8 +185,14 @@ int brine_disasm_on_trace(void *user, const brine_vm_trace *t)
     char memo[32] = "";
     if (t->memo >= 0)
         snprintf(memo, sizeof memo, " %s%" PRId64, t->memo_put ? "memo<-" : "memo->", t->memo);
-    return dprintf_(c, "%8" PRIu64 ": %-4s %-16s %-40s  stack=%" PRIu64 " marks=%" PRIu64 "%s\n", t->offset, code,
-                    name ? name : "?", t->arg, t->depth, t->marks, memo);
+    /* an opcode newer than the stream says it is: CPython runs it anyway,
+     * but no pickler writes it (protocol 1 opcodes appear without PROTO) */
+    char newer[48] = "";
+    int op_proto = brine_op_proto(t->opcode);
+    if (t->opcode != 0x80 && op_proto > 1 && op_proto > t->proto)
+        snprintf(newer, sizeof newer, " (protocol %d opcode)", op_proto);
+    return dprintf_(c, "%8" PRIu64 ": %-4s %-16s %-40s  stack=%" PRIu64 " marks=%" PRIu64 "%s%s\n", t->offset, code,
+                    name ? name : "?", t->arg, t->depth, t->marks, memo, newer);
 }
 
 int brine_disasm_on_event(void *user, const brine_vm_event *ev)

@@ -61,6 +61,17 @@ const char *brine_op_name(uint8_t byte)
     }
 }
 
+int brine_op_proto(uint8_t byte)
+{
+    switch (byte) {
+#define BRINE_OP(name, b, arg, proto) \
+    case b: return proto;
+#include "opcodes.def"
+#undef BRINE_OP
+    default: return -1;
+    }
+}
+
 const char *brine_evkind_name(brine_evkind k)
 {
     static const char *const names[] = {"import", "dynamic_import", "call", "build", "items", "persid",
@@ -1571,7 +1582,7 @@ static int step(vm *m)
             m->frame_end = 0;
     }
     if (m->cfg->on_trace && !m->failed) {
-        brine_vm_trace t = {m->opoffset, m->op, m->argbuf, m->sp, m->nmarks, m->trace_memo, m->trace_put};
+        brine_vm_trace t = {m->opoffset, m->op, m->argbuf, m->sp, m->nmarks, m->trace_memo, m->trace_put, m->proto};
         if (m->cfg->on_trace(m->cfg->user, &t)) {
             m->res->callback_stopped = true;
             return -1;

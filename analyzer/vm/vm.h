@@ -13,6 +13,8 @@ typedef enum brine_op {
 
 /* Name of an opcode byte, or NULL if the byte is not an opcode. */
 const char *brine_op_name(uint8_t byte);
+/* The protocol that introduced an opcode (opcodes.def), or -1. */
+int brine_op_proto(uint8_t byte);
 
 typedef enum brine_evkind {
     BRINE_EV_IMPORT,
@@ -58,6 +60,7 @@ typedef struct brine_vm_trace {
     uint64_t marks;       /* open marks after the opcode */
     int64_t memo;         /* memo index written (PUT/BINPUT/MEMOIZE) or read, -1 if none */
     bool memo_put;
+    int proto;            /* the protocol in force (the last PROTO; 0 without one) */
 } brine_vm_trace;
 typedef int (*brine_vm_trace_fn)(void *user, const brine_vm_trace *t);
 
