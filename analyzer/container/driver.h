@@ -138,6 +138,16 @@ typedef struct brine_outbuf {
  * o->buf + o->len (0: a cap was hit or memory ran out; o->error says which). */
 size_t brine_outbuf_room(brine_drv *d, brine_outbuf *o, uint64_t in_len, size_t want);
 
+/* ---- the consumers ---------------------------------------------------------------- */
+
+/* scan: judge every event against d->policy (analyzer/scan/judge.c) */
+extern const brine_consumer brine_judge_consumer;
+/* learn: accumulate what each stream uses (analyzer/policy/learn.c) */
+brine_consumer brine_learn_consumer(brine_learner *l);
+void brine_learner_count_file(brine_learner *l);
+const brine_policy *brine_learner_knowledge(const brine_learner *l);
+/* events, disasm, dump: analyzer/scan/scanner.c */
+
 /* ---- readers ------------------------------------------------------------------------ */
 
 typedef struct brine_reader {

@@ -7,9 +7,7 @@
 #include <string.h>
 
 #include "driver.h"
-#include "judge.h"
 #include "policy.h"
-#include "vm.h"
 
 /* ---- a small YAML writer (flow style for constraints) ----------------------- */
 

@@ -9,10 +9,7 @@
 #include <string.h>
 
 #include "driver.h"
-#include "judge.h"
 #include "policy.h"
-#include "text.h"
-#include "vm.h"
 
 const char *brine_event_detail(brine_arena *scratch, const brine_vm_event *ev, char *num, size_t numlen);
 
