@@ -180,9 +180,51 @@ static const char *call_mismatch(judge *j, const brine_allow *e, const brine_vm_
     return why;
 }
 
+/* torch.storage._load_from_bytes(b) is torch.load(io.BytesIO(b)): what
+ * pickle.dumps(tensor) and pickle.dumps(module) write for each storage. With
+ * b a constant, the driver scans b as the torch file it is (a nested
+ * stream, judged by its content, whose verdict is the file's too), so the call
+ * adds nothing; with anything else (b computed at load time) the deny stands.
+ * Importing the name does nothing by itself: judged where it is used. */
+static bool is_nested_torch_load(const brine_value *g)
+{
+    static const char mod[] = "torch.storage", name[] = "_load_from_bytes";
+    return g->kind == BRINE_V_GLOBAL && !g->dynamic && g->u.g.module->u.s.n == sizeof mod - 1 &&
+           !memcmp(g->u.g.module->u.s.p, mod, sizeof mod - 1) && g->u.g.name->u.s.n == sizeof name - 1 &&
+           !memcmp(g->u.g.name->u.s.p, name, sizeof name - 1);
+}
+
+static bool str_is(const brine_value *v, const char *s)
+{
+    return v->kind == BRINE_V_STR && v->u.s.n == strlen(s) && !memcmp(v->u.s.p, s, v->u.s.n);
+}
+
+/* A bytes constant, or what protocols 0-2 write for one: _codecs.encode(<str
+ * constant>, 'latin1'); the driver scanned either as a nested stream. */
+static bool constant_bytes(const brine_value *b)
+{
+    if (b->kind == BRINE_V_BYTES)
+        return true;
+    if (b->kind != BRINE_V_CALL || b->u.c.callee->kind != BRINE_V_GLOBAL || b->u.c.callee->dynamic ||
+        !str_is(b->u.c.callee->u.g.module, "_codecs") || !str_is(b->u.c.callee->u.g.name, "encode") ||
+        b->u.c.args->kind != BRINE_V_TUPLE || b->u.c.args->u.seq.len != 2)
+        return false;
+    const brine_value *s = b->u.c.args->u.seq.items[0], *enc = b->u.c.args->u.seq.items[1];
+    return s->kind == BRINE_V_STR && (str_is(enc, "latin1") || str_is(enc, "latin-1"));
+}
+
+static bool constant_bytes_call(const brine_vm_event *ev)
+{
+    const brine_value *a = ev->args;
+    bool kw = ev->kwargs && !(ev->kwargs->kind == BRINE_V_DICT && ev->kwargs->u.dict.keys.len == 0);
+    return !kw && a && a->kind == BRINE_V_TUPLE && a->u.seq.len == 1 && constant_bytes(a->u.seq.items[0]);
+}
+
 static int judge_import(judge *j, const brine_vm_event *ev)
 {
     const brine_value *g = ev->target;
+    if (is_nested_torch_load(g))
+        return 0;
     const char *name = render(j, g);
     uint64_t h = (uintptr_t)g * 31 + 1;
     if (seen_before(j, h))
@@ -206,6 +248,8 @@ static int judge_call(judge *j, const brine_vm_event *ev)
                       "call of a non-global",
                       fmt(j, "calls %s, which is not a global reference: the callee is computed at load time",
                           render(j, c)));
+    if (is_nested_torch_load(c) && constant_bytes_call(ev))
+        return 0; /* the bytes are a nested stream of their own */
     const char *name = render(j, c);
     int r = name_red_flags(j, ev, c, name, call, "call of");
     if (r)

@@ -129,6 +129,24 @@ def main():
     eocd = struct.pack("<IHHHHIIH", 0x06054b50, 0, 0, 0xffff, 0xffff, 0xffffffff, 0xffffffff, 0)
     put("zip64-huge-directory-offset.zip", b"\x80\x02N." + b"\0" * 100 + z64 + loc + eocd, "unsafe", "-")
 
+    # torch.storage._load_from_bytes(b): torch.load on b, judged by b's content
+    lfb = b"\x80\x02ctorch.storage\n_load_from_bytes\n"
+    inner = b"\x80\x02" + PAYLOAD0
+    put("load-from-bytes-payload.pkl", lfb + b"C" + bytes([len(inner)]) + inner + b"\x85R.", "dangerous", "os:system")
+    put("load-from-bytes-computed.pkl", lfb + b"cbuiltins\nbytes\nK\x01\x85R\x85R.", "dangerous",
+        "torch.storage:_load_from_bytes")
+    try:  # what pickle.dumps(tensor) and pickle.dumps(module) write
+        import pickle
+        import torch
+        put("load-from-bytes-tensor.pkl", pickle.dumps(torch.arange(6.0).reshape(2, 3), protocol=2), "safe",
+            "safe (complete)")
+        put("load-from-bytes-linear.pkl", pickle.dumps(torch.nn.Linear(3, 2).requires_grad_(False), protocol=2),
+            "safe", "safe (complete)")
+    except ImportError:
+        for name in ("load-from-bytes-tensor.pkl", "load-from-bytes-linear.pkl"):
+            if os.path.exists(os.path.join(HERE, name)):
+                rows.append((name, "safe", "safe (complete)"))
+
     with open(os.path.join(HERE, "expected.tsv"), "w") as f:
         f.write("# file\texpected (dangerous | safe | unsafe = not safe+complete)\ttext brine scan must print\n")
         for r in rows:

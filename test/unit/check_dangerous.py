@@ -39,10 +39,20 @@ sklearn.linear_model._base:LinearRegression pandas.core.frame:DataFrame uuid:UUI
 fractions:Fraction _codecs:encode __main__:MyModel""".split()
 
 
+# Names judged where they are used, not where they are imported:
+# torch.storage._load_from_bytes(b) is torch.load on b, and a constant b is
+# scanned as the torch file it is (judge.c); called on a computed value, it is
+# dangerous. These are checked by that call.
+JUDGED_BY_USE = {"torch.storage:_load_from_bytes"}
+
+
 def stack_global(name):
     mod, qual = name.split(":", 1)
     m, q = mod.encode(), qual.encode()
-    return b"\x80\x04\x8c" + bytes([len(m)]) + m + b"\x8c" + bytes([len(q)]) + q + b"\x93."
+    imp = b"\x80\x04\x8c" + bytes([len(m)]) + m + b"\x8c" + bytes([len(q)]) + q + b"\x93"
+    if name in JUDGED_BY_USE:  # called with bytes(1), a value computed at load time
+        return imp + b"\x8c\x08builtins\x8c\x05bytes\x93K\x01\x85R\x85R."
+    return imp + b"."
 
 
 def main():
