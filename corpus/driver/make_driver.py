@@ -129,6 +129,29 @@ def main():
     eocd = struct.pack("<IHHHHIIH", 0x06054b50, 0, 0, 0xffff, 0xffff, 0xffffffff, 0xffffffff, 0)
     put("zip64-huge-directory-offset.zip", b"\x80\x02N." + b"\0" * 100 + z64 + loc + eocd, "unsafe", "-")
 
+    # getattr(<global>, 'name') is the dotted global, judged as that name
+    def sg(mod, name):
+        return b"\x8c" + bytes([len(mod)]) + mod + b"\x8c" + bytes([len(name)]) + name + b"\x93"
+
+    def ga(base, attr):
+        return (b"\x80\x04" + sg(b"builtins", b"getattr") + base + b"\x8c" + bytes([len(attr)]) + attr + b"\x86R")
+
+    put("getattr-os-system.pkl", ga(sg(b"posixpath", b"os"), b"system") + b"\x8c\x04true\x85R.", "dangerous",
+        "posixpath:os.system")
+    put("getattr-builtins-eval.pkl", ga(sg(b"codecs", b"builtins"), b"eval") + b"\x8c\x01x\x85R.", "dangerous",
+        "codecs:builtins.eval")
+    put("getattr-dunder.pkl", ga(sg(b"builtins", b"object"), b"__subclasses__") + b")R.", "dangerous",
+        "__subclasses__")
+    put("getattr-globals.pkl", ga(sg(b"collections", b"OrderedDict"), b"__globals__") + b".", "dangerous",
+        "__globals__")
+    put("getattr-of-computed.pkl", b"\x80\x04" + sg(b"builtins", b"getattr") + sg(b"builtins", b"eval") +
+        b"\x8c\x01x\x85R\x8c\x01y\x86R.", "dangerous", "builtins:eval")
+    put("getattr-name-not-constant.pkl", b"\x80\x04" + sg(b"builtins", b"getattr") + sg(b"collections", b"OrderedDict") +
+        sg(b"builtins", b"str") + b")R\x86R.", "dangerous", "builtins:getattr")
+    put("type-one-argument.pkl", b"\x80\x04" + sg(b"builtins", b"type") + b"N\x85R.", "safe", "safe (complete)")
+    put("type-three-arguments.pkl", b"\x80\x04" + sg(b"builtins", b"type") + b"\x8c\x01X)}\x87R.", "dangerous",
+        "builtins:type")
+
     # torch.storage._load_from_bytes(b): torch.load on b, judged by b's content
     lfb = b"\x80\x02ctorch.storage\n_load_from_bytes\n"
     inner = b"\x80\x02" + PAYLOAD0
