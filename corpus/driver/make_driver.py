@@ -165,8 +165,14 @@ def main():
             "safe (complete)")
         put("load-from-bytes-linear.pkl", pickle.dumps(torch.nn.Linear(3, 2).requires_grad_(False), protocol=2),
             "safe", "safe (complete)")
+        # legacy torch.save at every pickle protocol (4 and 5 are framed)
+        for proto in (2, 3, 4, 5):
+            buf = io.BytesIO()
+            torch.save({"w": torch.arange(4.0)}, buf, _use_new_zipfile_serialization=False, pickle_protocol=proto)
+            put("torch-legacy-protocol-%d.pt" % proto, buf.getvalue(), "safe", "safe (complete)")
     except ImportError:
-        for name in ("load-from-bytes-tensor.pkl", "load-from-bytes-linear.pkl"):
+        for name in ["load-from-bytes-tensor.pkl", "load-from-bytes-linear.pkl"] + [
+                "torch-legacy-protocol-%d.pt" % p for p in (2, 3, 4, 5)]:
             if os.path.exists(os.path.join(HERE, name)):
                 rows.append((name, "safe", "safe (complete)"))
 
