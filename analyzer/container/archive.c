@@ -98,11 +98,75 @@ bool brine_archive_probe(const uint8_t *d, size_t n)
            (n >= 512 && !is_zero_block(d) && tar_checksum_ok(d)); /* a v7 tar: no magic */
 }
 
-/* what libarchive's reading returned, to scan only what it missed */
+/* what libarchive's reading returned, to scan only what it missed: a hash set
+ * of (name, size), so that a million-member tar costs linear time */
 typedef struct seen_member {
     char *name;
     uint64_t size;
 } seen_member;
+
+typedef struct seen_set {
+    seen_member *m; /* open addressing; name NULL is empty */
+    size_t mask, used;
+} seen_set;
+
+static uint64_t seen_hash(const char *name, uint64_t size)
+{
+    uint64_t h = 0xcbf29ce484222325ull ^ size;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        h = (h ^ *p) * 0x100000001b3ull;
+    return h ^ (h >> 29);
+}
+
+static bool seen_has(const seen_set *s, const char *name, uint64_t size)
+{
+    if (!s || !s->m)
+        return false;
+    for (size_t i = (size_t)seen_hash(name, size) & s->mask; s->m[i].name; i = (i + 1) & s->mask)
+        if (s->m[i].size == size && !strcmp(s->m[i].name, name))
+            return true;
+    return false;
+}
+
+/* Add (name, size); false on allocation failure. */
+static bool seen_add(brine_drv *c, seen_set *s, const char *name, uint64_t size)
+{
+    if ((s->used + 1) * 2 > (s->m ? s->mask + 1 : 0)) {
+        size_t cap = s->m ? (s->mask + 1) * 2 : 64;
+        seen_member *nm = brine_drv_fault(c) ? NULL : calloc(cap, sizeof *nm);
+        if (!nm)
+            return false;
+        for (size_t i = 0; s->m && i <= s->mask; i++)
+            if (s->m[i].name) {
+                size_t k = (size_t)seen_hash(s->m[i].name, s->m[i].size) & (cap - 1);
+                while (nm[k].name)
+                    k = (k + 1) & (cap - 1);
+                nm[k] = s->m[i];
+            }
+        free(s->m);
+        s->m = nm;
+        s->mask = cap - 1;
+    }
+    if (seen_has(s, name, size))
+        return true;
+    char *copy = strdup(name);
+    if (!copy)
+        return false;
+    size_t k = (size_t)seen_hash(name, size) & s->mask;
+    while (s->m[k].name)
+        k = (k + 1) & s->mask;
+    s->m[k].name = copy;
+    s->m[k].size = size;
+    s->used++;
+    return true;
+}
+
+static void seen_free(seen_set *s)
+{
+    for (size_t i = 0; s->m && i <= s->mask; i++)
+        free(s->m[i].name);
+    free(s->m);
+}
 
 static bool type_supported(uint8_t t)
 {
@@ -110,7 +174,7 @@ static bool type_supported(uint8_t t)
 }
 
 static int tarfile_view(brine_drv *c, const uint8_t *d, size_t n, const brine_loc *loc, unsigned depth,
-                        const seen_member *seen, size_t nseen)
+                        const seen_set *seen)
 {
     size_t pos = 0;
     char longname[4096];
@@ -199,10 +263,7 @@ static int tarfile_view(brine_drv *c, const uint8_t *d, size_t n, const brine_lo
             if (type == 0 && nl && name[nl - 1] == '/')
                 regular = false; /* an old-style directory */
             if (regular) {
-                bool known = false;
-                for (size_t i = 0; i < nseen && !known; i++)
-                    known = seen[i].size == size && !strcmp(seen[i].name, name);
-                if (!known && avail) {
+                if (!seen_has(seen, name, size) && avail) {
                     brine_loc *mloc = brine_drv_loc(c, loc, "member", "tar", name, nl, pos);
                     if (!mloc) {
                         r = brine_drv_fail(c, loc, "tar", BRINE_STATUS_INCONCLUSIVE, "out of memory", pos);
@@ -278,14 +339,13 @@ int brine_archive_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_loc
     if (archive_read_open_memory(a, d, n) != ARCHIVE_OK) {
         archive_read_free(a);
         if (!strcmp(fmt, "tar"))
-            tarfile_view(c, d, n, loc, depth, NULL, 0);
+            tarfile_view(c, d, n, loc, depth, NULL);
         return brine_drv_stream(c, loc, fmt, BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED, "unreadable archive", 0);
     }
     struct archive_entry *e;
     int h;
     bool legacy_torch = false;
-    seen_member *seen = NULL;
-    size_t nseen = 0, capseen = 0;
+    seen_set seen = {0};
     while (!c->stopped && (h = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
         if (++c->members > c->s->max_members) {
             brine_drv_fail(c, loc, fmt, BRINE_STATUS_INCONCLUSIVE, "max_members: more archive members than the limit",
@@ -314,23 +374,11 @@ int brine_archive_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_loc
         }
         brine_outbuf o = {0};
         read_member(c, a, n, &o);
-        if (!strcmp(fmt, "tar") && o.len) {
-            if (nseen == capseen) {
-                size_t nc = capseen ? capseen * 2 : 16;
-                seen_member *ns = brine_drv_fault(c) ? NULL : realloc(seen, nc * sizeof *ns);
-                if (!ns) {
-                    brine_drv_fail(c, loc, fmt, BRINE_STATUS_INCONCLUSIVE, "out of memory", 0);
-                    free(o.buf);
-                    brine_loc_free(mloc);
-                    break;
-                }
-                seen = ns;
-                capseen = nc;
-            }
-            seen[nseen].name = strdup(name);
-            seen[nseen].size = (uint64_t)o.len;
-            if (seen[nseen].name)
-                nseen++;
+        if (!strcmp(fmt, "tar") && o.len && !seen_add(c, &seen, name, (uint64_t)o.len)) {
+            brine_drv_fail(c, loc, fmt, BRINE_STATUS_INCONCLUSIVE, "out of memory", 0);
+            free(o.buf);
+            brine_loc_free(mloc);
+            break;
         }
         if (!strcmp(name, "sys_info") || !strcmp(name, "pickle"))
             legacy_torch = true;
@@ -353,10 +401,8 @@ int brine_archive_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_loc
     bool corrupt = !c->stopped && h != ARCHIVE_EOF && h != ARCHIVE_OK;
     archive_read_free(a);
     if (!strcmp(fmt, "tar") && !c->stopped)
-        r = tarfile_view(c, d, n, loc, depth, seen, nseen);
-    for (size_t i = 0; i < nseen; i++)
-        free(seen[i].name);
-    free(seen);
+        r = tarfile_view(c, d, n, loc, depth, &seen);
+    seen_free(&seen);
     if (corrupt)
         brine_drv_stream(c, loc, fmt, BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED, "corrupt archive", 0);
     else if (!c->stopped)

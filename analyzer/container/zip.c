@@ -332,8 +332,90 @@ static int cmp_range(const void *a, const void *b)
     return x[0] < y[0] ? -1 : x[0] > y[0];
 }
 
+/* ---- an index of the members, so that every check is linear --------------------------
+ * A hostile directory may list the limit's worth of members; comparing each
+ * with each would be quadratic. Open addressing over entry indices, keyed by
+ * the member's absolute local-header offset and (optionally) its name. */
+typedef struct zindex {
+    uint32_t *slot; /* entry index + 1; 0 is empty */
+    size_t mask;
+    size_t used;
+} zindex;
+
+static uint64_t zmix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    return x ^ (x >> 33);
+}
+
+static uint64_t zname_hash(const entry *e)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < e->namelen; i++)
+        h = (h ^ e->name[i]) * 0x100000001b3ull;
+    return h;
+}
+
+static uint64_t zabs(const entry *e)
+{
+    return e->offset + (uint64_t)e->shift;
+}
+
+/* kinds of key: 0 offset, 1 offset and name, 2 name */
+static uint64_t zkey(const entry *e, int kind)
+{
+    return kind == 0 ? zmix(zabs(e)) : kind == 1 ? zmix(zabs(e)) ^ zname_hash(e) : zname_hash(e);
+}
+
+static bool zsame(const entry *a, const entry *b, int kind)
+{
+    bool name = a->namelen == b->namelen && !memcmp(a->name, b->name, a->namelen);
+    return kind == 0 ? zabs(a) == zabs(b) : kind == 1 ? zabs(a) == zabs(b) && name : name;
+}
+
+/* Find an entry equal to e (kind), or insert e (index i) when insert is set.
+ * Returns the index of the equal entry, or SIZE_MAX. */
+static size_t zfind(zindex *x, const entry *ents, const entry *e, size_t i, int kind, bool insert)
+{
+    for (size_t s = (size_t)zkey(e, kind) & x->mask;; s = (s + 1) & x->mask) {
+        if (!x->slot[s]) {
+            if (insert) {
+                x->slot[s] = (uint32_t)(i + 1);
+                x->used++;
+            }
+            return SIZE_MAX;
+        }
+        if (zsame(&ents[x->slot[s] - 1], e, kind))
+            return x->slot[s] - 1;
+    }
+}
+
+/* Room for n entries (rebuilt from ents[0..have) when it grows). */
+static bool zreserve(brine_drv *c, zindex *x, const entry *ents, size_t have, size_t n, int kind)
+{
+    if (x->slot && n * 2 <= x->mask + 1)
+        return true;
+    size_t cap = 64;
+    while (cap < n * 2 + 2)
+        cap *= 2;
+    uint32_t *ns = brine_drv_fault(c) ? NULL : calloc(cap, sizeof *ns);
+    if (!ns)
+        return false;
+    free(x->slot);
+    x->slot = ns;
+    x->mask = cap - 1;
+    x->used = 0;
+    for (size_t i = 0; i < have; i++)
+        zfind(x, ents, &ents[i], i, kind, true);
+    return true;
+}
+
 int brine_zip_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_loc *loc, unsigned depth)
 {
+    zindex seen_idx = {0};
     zipread z = {c, d, n, loc, depth};
     int r = 0;
     /* The end-of-central-directory record. zipfile takes the last signature in
@@ -434,11 +516,8 @@ int brine_zip_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_loc *lo
                                 .usize = u32(d + p + 24), .offset = u32(d + p + 42), .shift = shift};
                     zip64_extra(&en, d + p + 46 + nlen, xlen);
                     p += 46 + (size_t)nlen + xlen + clen;
-                    bool dup = false; /* the same member seen by another reading */
-                    for (size_t k = 0; k < ne && !dup; k++)
-                        dup = ents[k].offset + (uint64_t)ents[k].shift == en.offset + (uint64_t)en.shift &&
-                              ents[k].namelen == en.namelen && !memcmp(ents[k].name, en.name, en.namelen);
-                    if (dup)
+                    /* the same member seen by another reading */
+                    if (ne && zfind(&seen_idx, ents, &en, 0, 1, false) != SIZE_MAX)
                         continue;
                     if (ne >= c->s->max_members) {
                         over = true;
@@ -448,6 +527,7 @@ int brine_zip_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_loc *lo
                         size_t nc = cap ? cap * 2 : 16;
                         entry *ng = brine_drv_fault(c) ? NULL : realloc(ents, nc * sizeof *ng);
                         if (!ng) {
+                            free(seen_idx.slot);
                             free(ents);
                             return brine_drv_fail(c, loc, "zip", BRINE_STATUS_INCONCLUSIVE, "out of memory",
                                                   cands[ci]);
@@ -455,16 +535,24 @@ int brine_zip_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_loc *lo
                         ents = ng;
                         cap = nc;
                     }
+                    if (!zreserve(c, &seen_idx, ents, ne, ne + 1, 1)) {
+                        free(seen_idx.slot);
+                        free(ents);
+                        return brine_drv_fail(c, loc, "zip", BRINE_STATUS_INCONCLUSIVE, "out of memory", cands[ci]);
+                    }
                     if (shift != concat || cands[ci] != eocd)
                         finding(&z, cands[ci], BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_HIGH, "zip readers disagree",
                                 "%.*s: a member only another reading of the archive lists (directory at 0x%zx, "
                                 "end record at 0x%zx): zipfile, PyTorch's reader and others load different files",
                                 (int)(nlen > 100 ? 100 : nlen), (const char *)en.name, cd_start, cands[ci]);
-                    ents[ne++] = en;
+                    ents[ne] = en;
+                    zfind(&seen_idx, ents, &ents[ne], ne, 1, true);
+                    ne++;
                 }
             }
         }
     }
+    free(seen_idx.slot);
     if (over) {
         free(ents);
         return brine_drv_fail(c, loc, "zip", BRINE_STATUS_INCONCLUSIVE, "max_members: more zip members than the limit",
@@ -522,18 +610,27 @@ int brine_zip_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_loc *lo
         if (slash && ents[i].namelen - (size_t)(slash - ents[i].name) > 6 && !memcmp(slash, "/code/", 6))
             torchscript = true;
     }
-    /* duplicates */
-    for (size_t i = 0; i < ne; i++)
-        for (size_t k = i + 1; k < ne && k < i + 4096; k++)
-            if (ents[i].namelen == ents[k].namelen && !memcmp(ents[i].name, ents[k].name, ents[i].namelen)) {
-                brine_loc *ml = member_location(&z, &ents[i]);
-                if (!ml)
-                    brine_drv_fail(c, loc, "zip", BRINE_STATUS_INCONCLUSIVE, "out of memory", ents[k].offset);
-                finding(&z, ents[k].offset, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_HIGH, "zip readers disagree",
-                        "%s: the name appears twice; readers differ on which one they load", ml ? ml->text : "?");
-                brine_loc_free(ml);
-                break;
-            }
+    /* duplicates, and an index by offset for the local-header walk */
+    zindex by_name = {0}, by_off = {0};
+    if (!zreserve(c, &by_name, ents, 0, ne, 2) || !zreserve(c, &by_off, ents, 0, ne, 0)) {
+        free(by_name.slot);
+        free(by_off.slot);
+        free(ents);
+        return brine_drv_fail(c, loc, "zip", BRINE_STATUS_INCONCLUSIVE, "out of memory", eocd);
+    }
+    for (size_t k = 0; k < ne; k++) {
+        zfind(&by_off, ents, &ents[k], k, 0, true);
+        size_t i = zfind(&by_name, ents, &ents[k], k, 2, true);
+        if (i != SIZE_MAX) {
+            brine_loc *ml = member_location(&z, &ents[i]);
+            if (!ml)
+                brine_drv_fail(c, loc, "zip", BRINE_STATUS_INCONCLUSIVE, "out of memory", ents[k].offset);
+            finding(&z, ents[k].offset, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_HIGH, "zip readers disagree",
+                    "%s: the name appears twice; readers differ on which one they load", ml ? ml->text : "?");
+            brine_loc_free(ml);
+        }
+    }
+    free(by_name.slot);
     for (size_t i = 0; i < ne; i++)
         check_local(&z, &ents[i], ents[i].shift);
     /* overlapping members */
@@ -583,9 +680,8 @@ int brine_zip_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_loc *lo
         uint64_t csize = u32(h + 18);
         if (n - w - 30 < (size_t)nlen + xlen)
             break;
-        bool known = false;
-        for (size_t i = 0; i < ne && !known; i++)
-            known = ents[i].offset + (uint64_t)ents[i].shift == w;
+        entry probe = {.offset = w, .shift = 0};
+        bool known = ne && zfind(&by_off, ents, &probe, 0, 0, false) != SIZE_MAX;
         if (!known) {
             entry hidden = {h + 30, nlen, flags, u16(h + 8), u32(h + 14), csize, u32(h + 22), w - (size_t)concat,
                             w + 30 + nlen + xlen, false, concat};
@@ -600,6 +696,7 @@ int brine_zip_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_loc *lo
         if (flags & 8) /* data descriptor, with or without its signature */
             w += (n - w >= 4 && u32(d + w) == 0x08074b50u) ? 16 : 12;
     }
+    free(by_off.slot);
     free(ents);
     if (!c->stopped)
         brine_drv_stream(c, loc, prefix ? "torch-zip" : "zip", BRINE_VERDICT_SAFE, BRINE_STATUS_COMPLETE, NULL, 0);

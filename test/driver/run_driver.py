@@ -114,6 +114,33 @@ def main():
                        capture_output=True, text=True, timeout=60)
     check(p.returncode == 3 and "max_input_bytes" in p.stdout, "pipe over the cap: exit %d %s" % (p.returncode, p.stdout))
 
+    # archives with many members: linear work (a hang guard, not a timing), the
+    # member cap reached visibly
+    import io
+    import tarfile
+    import tempfile
+    import zipfile
+    with tempfile.TemporaryDirectory() as t:
+        zp, tp, bp = os.path.join(t, "many.zip"), os.path.join(t, "many.tar"), os.path.join(t, "over.zip")
+        with zipfile.ZipFile(zp, "w") as z:
+            for i in range(100000):
+                z.writestr("m%d" % i, b"x")
+        with zipfile.ZipFile(bp, "w") as z:
+            for i in range(100001):
+                z.writestr("m%d" % i, b"x")
+        with tarfile.open(tp, "w") as tf:
+            for i in range(100000):
+                ti = tarfile.TarInfo("m%d" % i)
+                ti.size = 1
+                tf.addfile(ti, io.BytesIO(b"x"))
+        for f, code, text in [(zp, 0, "safe (complete)"), (tp, 0, "safe (complete)"), (bp, 3, "max_members")]:
+            try:
+                r = subprocess.run([brine, "scan", "--quiet", f], capture_output=True, text=True, timeout=120)
+                check(r.returncode == code and text in r.stdout, "%s: exit %d, expected %d and %r: %s" % (
+                    os.path.basename(f), r.returncode, code, text, r.stdout[-300:]))
+            except subprocess.TimeoutExpired:
+                check(False, "%s: brine did not finish (quadratic work?)" % os.path.basename(f))
+
     print("driver: %d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 
