@@ -32,7 +32,90 @@ typedef struct judge {
     uint64_t *seen;
     size_t nseen, cap;
     bool stopped;
+    struct verdict_cache *cache; /* what the policy says of each distinct name */
+    size_t cache_mask, cache_used;
 } judge;
+
+/* The policy's answer for one (module, name): computed once per stream, so a
+ * pickle of a million objects of one class asks the deny list once. */
+typedef struct verdict_cache {
+    const uint8_t *mod, *name;
+    size_t modn, namen;
+    uint64_t hash;
+    const brine_deny *deny;
+    const char *dunder;
+    const brine_allow *allow;
+    bool used;
+} verdict_cache;
+
+static uint64_t name_key(const uint8_t *m, size_t mn, const uint8_t *n, size_t nn)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < mn; i++)
+        h = (h ^ m[i]) * 0x100000001b3ull;
+    h = (h ^ ':') * 0x100000001b3ull;
+    for (size_t i = 0; i < nn; i++)
+        h = (h ^ n[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* The cached answer for global g; the cache keeps its own copy of the name. */
+static const verdict_cache *policy_says(judge *j, const brine_value *g)
+{
+    const brine_value *m = g->u.g.module, *n = g->u.g.name;
+    uint64_t h = name_key(m->u.s.p, m->u.s.n, n->u.s.p, n->u.s.n);
+    if (!j->cache || (j->cache_used + 1) * 2 > j->cache_mask + 1) {
+        size_t cap = j->cache ? (j->cache_mask + 1) * 2 : 64;
+        verdict_cache *nc = calloc(cap, sizeof *nc);
+        if (!nc)
+            return NULL; /* the caller asks the policy itself */
+        for (size_t i = 0; j->cache && i <= j->cache_mask; i++)
+            if (j->cache[i].used) {
+                size_t k = (size_t)j->cache[i].hash & (cap - 1);
+                while (nc[k].used)
+                    k = (k + 1) & (cap - 1);
+                nc[k] = j->cache[i];
+            }
+        free(j->cache);
+        j->cache = nc;
+        j->cache_mask = cap - 1;
+    }
+    size_t k = (size_t)h & j->cache_mask;
+    for (; j->cache[k].used; k = (k + 1) & j->cache_mask) {
+        verdict_cache *c = &j->cache[k];
+        if (c->hash == h && c->modn == m->u.s.n && c->namen == n->u.s.n && !memcmp(c->mod, m->u.s.p, c->modn) &&
+            !memcmp(c->name, n->u.s.p, c->namen))
+            return c;
+    }
+    uint8_t *copy = malloc(m->u.s.n + n->u.s.n + 1);
+    if (!copy)
+        return NULL;
+    memcpy(copy, m->u.s.p, m->u.s.n);
+    memcpy(copy + m->u.s.n, n->u.s.p, n->u.s.n);
+    verdict_cache fresh = {copy, copy + m->u.s.n, m->u.s.n, n->u.s.n, h,
+                           brine_policy_denied(j->p, m->u.s.p, m->u.s.n, n->u.s.p, n->u.s.n),
+                           brine_policy_dunder(j->p, m->u.s.p, m->u.s.n, n->u.s.p, n->u.s.n),
+                           brine_policy_find(j->p, m->u.s.p, m->u.s.n, n->u.s.p, n->u.s.n), true};
+    j->cache[k] = fresh;
+    j->cache_used++;
+    return &j->cache[k];
+}
+
+/* The allow entry for g (cached), or NULL. */
+static const brine_allow *allowed(judge *j, const brine_value *g)
+{
+    const verdict_cache *vc = policy_says(j, g);
+    const brine_value *m = g->u.g.module, *n = g->u.g.name;
+    return vc ? vc->allow : brine_policy_find(j->p, m->u.s.p, m->u.s.n, n->u.s.p, n->u.s.n);
+}
+
+static void cache_free(judge *j)
+{
+    for (size_t i = 0; j->cache && i <= j->cache_mask; i++)
+        if (j->cache[i].used)
+            free((void *)j->cache[i].mod);
+    free(j->cache);
+}
 
 static bool seen_before(judge *j, uint64_t h)
 {
@@ -126,23 +209,28 @@ static const brine_value *resolve_persid(judge *j, const brine_value *v)
 static int name_red_flags(judge *j, const brine_vm_event *ev, const brine_value *g, const char *name,
                           const char *call, const char *what)
 {
+#define NAMETXT (name ? name : render(j, g))
+#define CALLTXT (call ? call : call_text(j, ev))
     const brine_value *m = g->u.g.module, *n = g->u.g.name;
-    const brine_deny *d = brine_policy_denied(j->p, m->u.s.p, m->u.s.n, n->u.s.p, n->u.s.n);
+    const verdict_cache *vc = policy_says(j, g);
+    const brine_deny *d = vc ? vc->deny : brine_policy_denied(j->p, m->u.s.p, m->u.s.n, n->u.s.p, n->u.s.n);
     if (d) {
-        if (report(j, ev, "deny", &d->where, BRINE_VERDICT_DANGEROUS, d->severity, name, call, deny_rule(j, d),
-                   fmt(j, "%s %s: %s", what, name, d->reason)) < 0)
+        if (report(j, ev, "deny", &d->where, BRINE_VERDICT_DANGEROUS, d->severity, NAMETXT, CALLTXT, deny_rule(j, d),
+                   fmt(j, "%s %s: %s", what, NAMETXT, d->reason)) < 0)
             return -1;
         return 1;
     }
-    const char *du = brine_policy_dunder(j->p, m->u.s.p, m->u.s.n, n->u.s.p, n->u.s.n);
+    const char *du = vc ? vc->dunder : brine_policy_dunder(j->p, m->u.s.p, m->u.s.n, n->u.s.p, n->u.s.n);
     if (du) {
-        if (report(j, ev, "dunder", NULL, BRINE_VERDICT_DANGEROUS, BRINE_SEVERITY_CRITICAL, name, call,
+        if (report(j, ev, "dunder", NULL, BRINE_VERDICT_DANGEROUS, BRINE_SEVERITY_CRITICAL, NAMETXT, CALLTXT,
                    fmt(j, "dunder_components: %s", du),
-                   fmt(j, "%s %s: the component %s reaches interpreter internals", what, name, du)) < 0)
+                   fmt(j, "%s %s: the component %s reaches interpreter internals", what, NAMETXT, du)) < 0)
             return -1;
         return 1;
     }
     return 0;
+#undef CALLTXT
+#undef NAMETXT
 }
 
 /* Which rule of a call entry admits these arguments? NULL if one does, else why not. */
@@ -277,15 +365,15 @@ static const brine_value *as_global(judge *j, const brine_value *v)
 
 static int judge_name_import(judge *j, const brine_vm_event *ev, const brine_value *g)
 {
-    const char *name = render(j, g);
-    int r = name_red_flags(j, ev, g, name, "", "import of");
+    int r = name_red_flags(j, ev, g, NULL, "", "import of");
+#define NAMETXT render(j, g)
     if (r)
         return r < 0 ? -1 : 0;
-    const brine_value *m = g->u.g.module, *n = g->u.g.name;
-    if (!brine_policy_find(j->p, m->u.s.p, m->u.s.n, n->u.s.p, n->u.s.n))
-        return report(j, ev, "not-allowed", NULL, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, name, "",
-                      "not on the allowlist", fmt(j, "import of %s, a name the policy does not allow", name));
+    if (!allowed(j, g))
+        return report(j, ev, "not-allowed", NULL, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, NAMETXT, "",
+                      "not on the allowlist", fmt(j, "import of %s, a name the policy does not allow", NAMETXT));
     return 0;
+#undef NAMETXT
 }
 
 static int judge_import(judge *j, const brine_vm_event *ev)
@@ -306,7 +394,8 @@ static int judge_name_import(judge *j, const brine_vm_event *ev, const brine_val
 static int judge_call(judge *j, const brine_vm_event *ev)
 {
     const brine_value *c = as_global(j, resolve_persid(j, ev->target));
-    const char *call = call_text(j, ev);
+    /* the call and the name are rendered only for findings */
+#define CALLTXT call_text(j, ev)
     /* getattr(<global or object>, 'name'): an import of the resolved name */
     const brine_value *looked_up = getattr_target(j, c, ev->args, ev->kwargs);
     if (looked_up)
@@ -316,33 +405,34 @@ static int judge_call(judge *j, const brine_vm_event *ev)
         !(ev->kwargs && !(ev->kwargs->kind == BRINE_V_DICT && ev->kwargs->u.dict.keys.len == 0)))
         return 0;
     if (c->kind != BRINE_V_GLOBAL || c->dynamic)
-        return report(j, ev, "call-non-global", NULL, BRINE_VERDICT_DANGEROUS, BRINE_SEVERITY_CRITICAL, render(j, c), call,
+        return report(j, ev, "call-non-global", NULL, BRINE_VERDICT_DANGEROUS, BRINE_SEVERITY_CRITICAL, render(j, c), CALLTXT,
                       "call of a non-global",
                       fmt(j, "calls %s, which is not a global reference: the callee is computed at load time",
                           render(j, c)));
     if (is_nested_torch_load(c) && constant_bytes_call(ev))
         return 0; /* the bytes are a nested stream of their own */
-    const char *name = render(j, c);
-    int r = name_red_flags(j, ev, c, name, call, "call of");
+#define NAMETXT render(j, c)
+    int r = name_red_flags(j, ev, c, NULL, NULL, "call of");
     if (r)
         return r < 0 ? -1 : 0;
-    const brine_allow *e = brine_policy_find(j->p, c->u.g.module->u.s.p, c->u.g.module->u.s.n, c->u.g.name->u.s.p,
-                                             c->u.g.name->u.s.n);
+    const brine_allow *e = allowed(j, c);
     if (!e)
-        return report(j, ev, "not-allowed", NULL, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, name, call, "not on the allowlist",
-                      fmt(j, "call of %s, a name the policy does not allow", name));
+        return report(j, ev, "not-allowed", NULL, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, NAMETXT, CALLTXT, "not on the allowlist",
+                      fmt(j, "call of %s, a name the policy does not allow", NAMETXT));
     if (!(e->perms & BRINE_PERM_CALL))
-        return report(j, ev, "no-call-permission", &e->where, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, name, call,
+        return report(j, ev, "no-call-permission", &e->where, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, NAMETXT, CALLTXT,
                       fmt(j, "allow %s:%s (%s, %s:%u) without call", e->module, e->name, e->where.pack,
                           e->where.file, e->where.line),
-                      fmt(j, "%s may be imported but not called", name));
+                      fmt(j, "%s may be imported but not called", NAMETXT));
     const char *why = call_mismatch(j, e, ev);
     if (why)
-        return report(j, ev, "call-constraint", &e->where, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, name, call,
+        return report(j, ev, "call-constraint", &e->where, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, NAMETXT, CALLTXT,
                       fmt(j, "allow %s:%s (%s, %s:%u) call constraints", e->module, e->name, e->where.pack,
                           e->where.file, e->where.line),
-                      fmt(j, "call of %s: %s", name, why));
+                      fmt(j, "call of %s: %s", NAMETXT, why));
     return 0;
+#undef CALLTXT
+#undef NAMETXT
 }
 
 /* BUILD and items on an object: the permission belongs to what made it. */
@@ -365,8 +455,7 @@ static int judge_target(judge *j, const brine_vm_event *ev, int perm)
     if (maker->kind != BRINE_V_GLOBAL || maker->dynamic)
         return report(j, ev, "unknown-target", NULL, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, "", render(j, t),
                       "not on the allowlist", fmt(j, "%s on the result of a computed call", what));
-    const brine_allow *e = brine_policy_find(j->p, maker->u.g.module->u.s.p, maker->u.g.module->u.s.n,
-                                             maker->u.g.name->u.s.p, maker->u.g.name->u.s.n);
+    const brine_allow *e = allowed(j, maker);
     /* a factory (copyreg._reconstructor, numpy's _reconstruct, ...) returns an
      * instance of its first argument: that class's entry decides */
     for (int hops = 0; e && e->factory && hops < 4 && t->kind == BRINE_V_CALL && t->u.c.args->kind == BRINE_V_TUPLE &&
@@ -376,28 +465,29 @@ static int judge_target(judge *j, const brine_vm_event *ev, int perm)
         if (cls->kind != BRINE_V_GLOBAL || cls->dynamic)
             break;
         maker = cls;
-        e = brine_policy_find(j->p, maker->u.g.module->u.s.p, maker->u.g.module->u.s.n, maker->u.g.name->u.s.p,
-                              maker->u.g.name->u.s.n);
+        e = allowed(j, maker);
         break;
     }
-    const char *name = render(j, maker);
+    /* names are rendered only for findings: most BUILDs are allowed */
+#define NAMETXT render(j, maker)
     if (!e || !(e->perms & perm) || !brine_policy_global_allows(j->p, maker, BRINE_PERM_IMPORT))
-        return report(j, ev, "no-permission", e ? &e->where : NULL, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, name, render(j, t),
+        return report(j, ev, "no-permission", e ? &e->where : NULL, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, NAMETXT, render(j, t),
                       e ? fmt(j, "allow %s:%s (%s, %s:%u) without %s", e->module, e->name, e->where.pack,
                               e->where.file, e->where.line, perm == BRINE_PERM_BUILD ? "build" : "items")
                         : "not on the allowlist",
-                      fmt(j, "%s on an object made by %s is not allowed", what, name));
+                      fmt(j, "%s on an object made by %s is not allowed", what, NAMETXT));
     if (perm == BRINE_PERM_BUILD && e->builds) {
         for (const brine_buildrule *b = e->builds; b; b = b->next)
             if (brine_constraint_match(j->p, b->state, ev->args))
                 return 0;
-        return report(j, ev, "build-constraint", &e->where, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, name, render(j, t),
+        return report(j, ev, "build-constraint", &e->where, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, NAMETXT, render(j, t),
                       fmt(j, "allow %s:%s (%s, %s:%u) build constraint", e->module, e->name, e->where.pack,
                           e->where.file, e->where.line),
                       fmt(j, "BUILD state %s for an object made by %s does not satisfy the policy",
-                          render(j, ev->args), name));
+                          render(j, ev->args), NAMETXT));
     }
     return 0;
+#undef NAMETXT
 }
 
 static int judge_persid(judge *j, const brine_vm_event *ev)
@@ -512,6 +602,7 @@ static void judge_end(void *state, const brine_vm_result *res, brine_verdict *ve
     *findings = j->findings;
     brine_arena_free(&j->scratch);
     free(j->seen);
+    cache_free(j);
     free(j);
 }
 
