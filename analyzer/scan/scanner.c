@@ -24,6 +24,8 @@ struct brine_scanner {
     brine_scan_callbacks cb;
     void *user;
     char hint[320]; /* libmagic's word on unknown content, for the error */
+    magic_t magic;  /* opened the first time a file is unknown, then kept */
+    bool magic_failed;
     uint64_t fail_at, allocs; /* fault injection for tests (brine_scanner_fault) */
 };
 
@@ -53,6 +55,8 @@ int brine_scanner_create(brine_scanner **out, const brine_policy *policy, const 
 
 void brine_scanner_destroy(brine_scanner *s)
 {
+    if (s && s->magic)
+        magic_close(s->magic);
     free(s);
 }
 
@@ -67,22 +71,25 @@ void brine_scanner_set_callbacks(brine_scanner *s, const brine_scan_callbacks *c
 }
 
 /* libmagic's description of content no reader knows: only a hint in reports.
- * Loaded only for such files (a registry of model files rarely needs it). */
-static const char *magic_hint(const uint8_t *d, size_t n, char *buf, size_t size)
+ * Its database is loaded the first time a scanner needs it, once per scanner
+ * (a registry of model files rarely does). */
+static const char *magic_hint(brine_scanner *s, const uint8_t *d, size_t n, char *buf, size_t size)
 {
-    magic_t m = magic_open(MAGIC_NONE);
-    if (!m)
-        return NULL;
-    const char *r = NULL;
-    if (magic_load(m, NULL) == 0) {
-        const char *t = magic_buffer(m, d, n > 65536 ? 65536 : n);
-        if (t) {
-            snprintf(buf, size, "%s", t);
-            r = buf;
+    if (!s->magic && !s->magic_failed) {
+        s->magic = magic_open(MAGIC_NONE);
+        if (s->magic && magic_load(s->magic, NULL) != 0) {
+            magic_close(s->magic);
+            s->magic = NULL;
         }
+        s->magic_failed = !s->magic;
     }
-    magic_close(m);
-    return r;
+    if (!s->magic)
+        return NULL;
+    const char *t = magic_buffer(s->magic, d, n > 65536 ? 65536 : n);
+    if (!t)
+        return NULL;
+    snprintf(buf, size, "%s", t);
+    return buf;
 }
 
 /* Run the driver over one file with a consumer. */
@@ -109,7 +116,7 @@ static int drive(brine_scanner *s, const brine_consumer *k, brine_write_fn write
     const char *error = d.error;
     if (top && d.pickles == 0 && d.status == BRINE_STATUS_MALFORMED && len && d.streams <= 1) {
         char buf[200];
-        const char *hint = magic_hint(data, len, buf, sizeof buf);
+        const char *hint = magic_hint(s, data, len, buf, sizeof buf);
         snprintf(s->hint, sizeof s->hint, "not a pickle or a known container%s%s%s", hint ? " (libmagic: " : "",
                  hint ? hint : "", hint ? ")" : "");
         error = s->hint;
