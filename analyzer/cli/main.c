@@ -280,6 +280,20 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     const char *cmd = argv[1];
+    /* --help for every subcommand */
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            if (strcmp(cmd, "scan") == 0)
+                break; /* scan has its own */
+            if (strcmp(cmd, "explain") == 0)
+                fputs(explain_usage, stdout);
+            else
+                fputs(usage, stdout);
+            return 0;
+        }
+    }
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("brine %s\n", brine_version());
         return 0;
@@ -303,20 +317,6 @@ int main(int argc, char **argv)
             if (argv[i][0] != '-' || !argv[i][1])
                 o.files++;
         return for_each_file(argc - 2, argv + 2, NULL, NULL, events_one, &o);
-    }
-    /* --help for every subcommand */
-    for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--") == 0)
-            break;
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            if (strcmp(cmd, "scan") == 0)
-                break; /* scan has its own */
-            if (strcmp(cmd, "explain") == 0)
-                fputs(explain_usage, stdout);
-            else
-                fputs(usage, stdout);
-            return 0;
-        }
     }
     if (strcmp(cmd, "explain") == 0) {
         explain_out o = {0};

@@ -54,7 +54,7 @@ typedef struct ex_state {
     size_t cap, count;
     uint32_t next;
     bool stopped;
-    char note[EXPLAIN_LINE_MAX + 8]; /* text after the opcode in the comment */
+    char note[EXPLAIN_LINE_MAX + 80]; /* text after the opcode in the comment */
 } ex_state;
 
 typedef struct explain_view {
@@ -376,7 +376,7 @@ static void emit(ex_state *st, const char *s, size_t n)
 /* One statement with its comment: where, the opcode, and the findings of this event. */
 static void statement(ex_state *st, const brine_vm_event *ev, const xbuf *x)
 {
-    char line[EXPLAIN_LINE_MAX + 800];
+    char line[3 * EXPLAIN_LINE_MAX + 800];
     const char *op = brine_op_name(ev->opcode);
     int n = snprintf(line, sizeof line, "%-44s # @0x%" PRIx64 " %s%s", x->b, ev->offset - st->base, op ? op : "?",
                      st->note);
@@ -414,7 +414,7 @@ static int explain_event(void *state, const brine_vm_event *ev)
             xbuf note = {.len = 0};
             note.b[0] = 0;
             global_text(st, &note, ev->target, 0);
-            snprintf(st->note, sizeof st->note, " %s", note.b);
+            snprintf(st->note, sizeof st->note, " %.*s", (int)sizeof st->note - 2, note.b);
         } else {
             xputs(&x, "import ?");
         }
