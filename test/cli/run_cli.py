@@ -427,13 +427,17 @@ def tests(t, quick):
         rc, rss = p.stdout.split()
         shutil.rmtree(dd)
         return int(rc), int(rss)
+    # under AddressSanitizer freed memory sits in a quarantine: the flatness
+    # of the resident size is measured on the plain build only
+    sanitized = b"libasan" in subprocess.run(["ldd", BRINE], capture_output=True).stdout
     n_big = 2000 if quick else 10000
     rc1, rss1 = rss_of(1000, "2")
     rc2, rss2 = rss_of(n_big, "2")
     check(rc1 == 0 and rc2 == 0, "%d small files: exit %d" % (n_big, rc2))
     # the list of paths grows (~100 bytes a file); everything else stays flat
-    check(rss2 < rss1 + 4096 + n_big // 10, "%d files: max RSS %d KiB vs %d KiB for 1000: not flat" % (n_big, rss2, rss1))
-    print("cli: max RSS %d KiB for 1000 files, %d KiB for %d files" % (rss1, rss2, n_big))
+    check(sanitized or rss2 < rss1 + 4096 + n_big // 10, "%d files: max RSS %d KiB vs %d KiB for 1000: not flat" % (n_big, rss2, rss1))
+    print("cli: max RSS %d KiB for 1000 files, %d KiB for %d files%s" % (
+        rss1, rss2, n_big, " (sanitized build: not compared)" if sanitized else ""))
 
     # ---- explain -----------------------------------------------------------------------
     r = run("explain", evil)
