@@ -60,6 +60,12 @@ int brine_cli_limit_option(int argc, char **argv, int i, brine_settings *s)
 
 typedef int (*file_fn)(brine_scanner *sc, const char *path, const brine_input *in, void *ctx);
 
+/* Exit statuses combine as for scan: 1 (unsafe) over 2 (error) over 3 (incomplete) over 0. */
+static int exit_rank(int rc)
+{
+    return rc == 1 ? 3 : rc == 2 ? 2 : rc == 3 ? 1 : 0;
+}
+
 /* Parse [limit options] FILE... and run fn on each file through one scanner
  * (so every command reads every container the same way). Returns the exit code. */
 static int for_each_file(int argc, char **argv, const char *const *flags, bool *flag_seen, file_fn fn, void *ctx)
@@ -119,12 +125,13 @@ static int for_each_file(int argc, char **argv, const char *const *flags, bool *
         int e = brine_input_open(files[i], &in, s.max_input_bytes);
         if (e) {
             fprintf(stderr, "brine: %s: %s\n", files[i], strerror(e));
-            rc = 2;
+            if (exit_rank(2) > exit_rank(rc))
+                rc = 2;
             continue;
         }
         int r = fn(sc, files[i], &in, ctx);
         brine_input_close(&in);
-        if (r > rc)
+        if (exit_rank(r) > exit_rank(rc))
             rc = r;
     }
     brine_scanner_destroy(sc);

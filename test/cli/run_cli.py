@@ -463,6 +463,8 @@ def tests(t, quick):
     r = run("explain", notpickle)
     check(r.returncode == 3 and "raise UnpicklingError(" in text(r), "explain a non-pickle: exit %d\n%s" % (
         r.returncode, text(r)))
+    r = run("explain", notpickle, evil, missing)
+    check(r.returncode == 1, "explain: exit statuses combine as for scan: %d" % r.returncode)
     # every statement of explain is one event of `brine events`, in the same order
     ev = [l.split("\t") for l in run("events", evil).stdout.decode().splitlines()]
     st = [l for l in run("explain", evil).stdout.decode().splitlines() if " # @0x" in l]
