@@ -9,7 +9,8 @@
  *   _3 = os.system('true')           REDUCE, INST, OBJ: a call
  *   _4 = cls.__new__(cls, ...)       NEWOBJ, NEWOBJ_EX
  *   _4.__setstate__(state)           BUILD (or __dict__ update when there is no __setstate__)
- *   _5[k] = v / _5.append(x) / _5.extend([...]) / _5.add(x)   items on an object
+ *   _5[k] = v / _5.extend([...]) / _5.add(x)   items on an object (APPEND and
+ *                                    APPENDS call extend, or append per item without it)
  *   _6 = persistent_load(pid)        PERSID, BINPERSID
  *   raise UnpicklingError(...)       where CPython would stop
  * Objects are named _N in the order they are made; constants are shown as
@@ -307,7 +308,7 @@ static void value(ex_state *st, xbuf *x, const brine_value *v, int depth)
         xputs(x, ")");
         break;
     case BRINE_V_EXT:
-        xprintf(x, "copyreg._extension_registry[%" PRId64 "]", v->u.c.code);
+        xprintf(x, "find_class(*copyreg._inverted_registry[%" PRId64 "])", v->u.c.code);
         break;
     }
 }
@@ -481,7 +482,9 @@ static int explain_event(void *state, const brine_vm_event *ev)
                     x.len = 0, x.full = false, x.b[0] = 0;
                 }
                 if (i / 2 == EXPLAIN_ITEMS_MAX && v->len / 2 > EXPLAIN_ITEMS_MAX + 1) {
-                    xprintf(&x, "...  # %u more items set the same way", v->len / 2 - EXPLAIN_ITEMS_MAX);
+                    xprintf(&x, "...");
+                    snprintf(st->note, sizeof st->note, " (%u more items set the same way)",
+                             v->len / 2 - EXPLAIN_ITEMS_MAX);
                     break;
                 }
                 value(st, &x, ev->target, 0);
@@ -495,19 +498,21 @@ static int explain_event(void *state, const brine_vm_event *ev)
             xputs(&x, ".extend([");
             if (v)
                 items(st, &x, v, 0);
-            xputs(&x, "])  # or .append() for each, without extend");
+            xputs(&x, "])");
+            snprintf(st->note, sizeof st->note, " (extend, or append per item without it)");
         } else if (op == BRINE_OP_ADDITEMS) {
             value(st, &x, ev->target, 0);
             xputs(&x, ".add(...) for each of {");
             if (v)
                 items(st, &x, v, 0);
             xputs(&x, "}");
-        } else {
+        } else { /* APPEND: CPython's do_append calls extend([x]) too, append(x) without it */
             value(st, &x, ev->target, 0);
-            xputs(&x, ".append(");
+            xputs(&x, ".extend([");
             if (v && v->len)
                 value(st, &x, v->items[0], 1);
-            xputs(&x, ")");
+            xputs(&x, "])");
+            snprintf(st->note, sizeof st->note, " (extend, or append without it)");
         }
         break;
     }
@@ -521,8 +526,7 @@ static int explain_event(void *state, const brine_vm_event *ev)
         break;
     }
     case BRINE_EV_EXT:
-        xprintf(&x, "copyreg._extension_registry[%" PRId64 "]  # find_class of what code %" PRId64 " names",
-                ev->number, ev->number);
+        xprintf(&x, "find_class(*copyreg._inverted_registry[%" PRId64 "])", ev->number);
         break;
     case BRINE_EV_MALFORMED:
         xputs(&x, "raise UnpicklingError(");
