@@ -189,6 +189,18 @@ def tests(t, quick):
     check(b"\033[" not in r.stdout, "NO_COLOR: still coloured")
     r = run("scan", MALICIOUS[0])
     check(b"\033[" not in r.stdout and b"\r" not in r.stderr, "not a terminal: colour or progress")
+    r = run("scan", "--no-color", "--colour=always", MALICIOUS[0])
+    check(b"\033[" in r.stdout, "--colour=always after --no-color: the last one wins")
+    r = run("scan", "--colour=always", "--color", "never", "--progress", "never", MALICIOUS[0])
+    check(b"\033[" not in r.stdout and not r.stderr, "--color never --progress never")
+    r = run("scan", "--progress", "always", "--no-progress", *BENIGN)
+    check(b"\r" not in r.stderr, "--no-progress")
+    # a limit option: the stream is inconclusive, exit 3
+    r = run("scan", "--max-opcodes", "3", BENIGN[0])
+    check(r.returncode == 3 and headlines(r).get(BENIGN[0]) == ("unknown", "inconclusive"),
+          "--max-opcodes 3: exit %d %s" % (r.returncode, headlines(r).get(BENIGN[0])))
+    r = run("scan", "--max-opcodes", "x", BENIGN[0])
+    check(r.returncode == 2, "--max-opcodes x: exit %d" % r.returncode)
     r = run("scan", "--progress", "always", *BENIGN)
     check(b"\r\033[K[" in r.stderr and b"/%d]" % len(BENIGN) in r.stderr, "--progress always: %r" % r.stderr[:200])
     # a terminal: run under script(1) when present
