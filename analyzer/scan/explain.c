@@ -23,9 +23,6 @@
 #include <string.h>
 
 #include "driver.h"
-#include "judge.h"
-#include "text.h"
-#include "vm.h"
 
 #define EXPLAIN_STR_MAX 60    /* characters of a constant shown */
 #define EXPLAIN_ITEMS_MAX 8   /* items of a container shown */
@@ -106,6 +103,28 @@ static void xprintf(xbuf *x, const char *fmt, ...)
         xput(x, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
+/* One code point of surrogate-preserving UTF-8 (value.h): its length, 1 for
+ * a byte that starts no sequence (shown as \xNN). */
+static size_t utf8_next(const uint8_t *p, size_t n, uint32_t *cp)
+{
+    uint8_t c = p[0];
+    size_t k = c < 0x80 ? 1 : c >= 0xc2 && c < 0xe0 ? 2 : c >= 0xe0 && c < 0xf0 ? 3 : c >= 0xf0 && c < 0xf5 ? 4 : 0;
+    if (k <= 1 || k > n) {
+        *cp = c;
+        return 1;
+    }
+    uint32_t v = c & (0x7f >> k);
+    for (size_t i = 1; i < k; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            *cp = c;
+            return 1;
+        }
+        v = (v << 6) | (p[i] & 0x3f);
+    }
+    *cp = v;
+    return k;
+}
+
 /* A str or bytes literal, abbreviated after EXPLAIN_STR_MAX characters. */
 static void literal(xbuf *x, const uint8_t *p, size_t n, bool is_str, const char *prefix)
 {
@@ -116,7 +135,7 @@ static void literal(xbuf *x, const uint8_t *p, size_t n, bool is_str, const char
         uint32_t cp;
         size_t k = 1;
         if (is_str)
-            k = brine_utf8_next(p + i, n - i, &cp);
+            k = utf8_next(p + i, n - i, &cp);
         else
             cp = p[i];
         char tmp[16];
@@ -150,7 +169,7 @@ static void name_text(xbuf *x, const brine_value *s)
     }
     for (size_t i = 0; i < s->u.s.n && !x->full;) {
         uint32_t cp;
-        size_t k = brine_utf8_next(s->u.s.p + i, s->u.s.n - i, &cp);
+        size_t k = utf8_next(s->u.s.p + i, s->u.s.n - i, &cp);
         if (cp > 0x20 && cp < 0x7f && cp != '\\')
             xput(x, (const char *)s->u.s.p + i, 1);
         else
