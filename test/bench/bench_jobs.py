@@ -58,9 +58,22 @@ def main():
                                capture_output=True, timeout=1200)
             return time.perf_counter() - t0, cpu() - c0, r.returncode, strip_times(json.loads(r.stdout))
 
-        res, cpus = {}, {}
+        def two_processes():
+            """The control: the same files split between two -j 1 processes at once,
+            what the machine gives two independent workers right now."""
+            names = sorted(os.path.join(t, f) for f in files)
+            t0 = time.perf_counter()
+            ps = [subprocess.Popen([brine, "scan", "-q", "--no-summary", "--progress", "never", "-j", "1"] + half,
+                                   stdout=subprocess.DEVNULL) for half in (names[::2], names[1::2])]
+            for p in ps:
+                p.wait()
+            return time.perf_counter() - t0
+
+        res, cpus, control = {}, {}, None
         load0 = os.getloadavg()[0]
         for _ in range(rounds):  # interleaved, so that a change of load hits both
+            c2 = two_processes()
+            control = c2 if control is None or c2 < control else control
             for j in (1, 2):
                 dt, c, rc, doc = once(j)
                 if j not in res or dt < res[j][0]:
@@ -71,6 +84,8 @@ def main():
         print("bench-jobs: %d files, %.1f MiB, %d cores online" % (len(files), size / 2**20, os.cpu_count() or 1))
         print("bench-jobs: -j 1 %.3f s, -j 2 %.3f s: %.2fx (target 1.6x on 2 cores); results identical: %s; exit %d" % (
             res[1][0], res[2][0], ratio, "yes" if same else "NO", res[1][1]))
+        print("bench-jobs: control: two -j 1 processes on halves %.3f s (%.2fx); -j 2 against them: %.2f" % (
+            control, res[1][0] / control, control / res[2][0]))
         print("bench-jobs: CPU time -j 1 %.3f s, -j 2 %.3f s (the work threads add); load average %.1f -> %.1f%s" % (
             cpus[1], cpus[2], load0, os.getloadavg()[0],
             "; the machine is busier than its cores: wall-clock ratios are not meaningful"
