@@ -67,6 +67,7 @@ static const struct {
 typedef struct unreadable {
     struct unreadable *next;
     char *path, *msg;
+    bool warning; /* findings left out, not a file that could not be read */
 } unreadable;
 
 struct sarif_state {
@@ -277,6 +278,19 @@ void report_sarif_file(rbuf *b, sarif_state *s, const brine_report_file *f, cons
         }
         rbuf_puts(b, "]}}");
     }
+    if (f->findings_seen > f->nfinds) { /* the rest are not results: say so at the end */
+        unreadable *u = calloc(1, sizeof *u);
+        char msg[160];
+        snprintf(msg, sizeof msg, "%" PRIu64 " more findings were not kept (at most %d per file); the file's verdict "
+                 "counts them all", f->findings_seen - f->nfinds, BRINE_REPORT_MAX_ITEMS);
+        if (u) {
+            u->path = strdup(f->path);
+            u->msg = strdup(msg);
+            u->warning = true;
+            *s->tail = u;
+            s->tail = &u->next;
+        }
+    }
     if (f->res.status != BRINE_STATUS_COMPLETE && f->res.verdict == BRINE_VERDICT_SAFE) {
         long idx = rule_index(s, "incomplete");
         rbuf_puts(b, *first ? "\n{" : ",\n{");
@@ -347,9 +361,10 @@ void report_sarif_end(rbuf *b, sarif_state *s, const brine_policy *p, const char
     rbuf_puts(b, "]}},\"invocations\":[{\"executionSuccessful\":true,\"toolExecutionNotifications\":[");
     for (unreadable *u = s->bad; u; u = u->next) {
         rbuf_puts(b, u == s->bad ? "\n{" : ",\n{");
-        rbuf_puts(b, "\"level\":\"error\",\"descriptor\":{\"id\":\"unreadable\"},\"message\":{\"text\":");
+        rbuf_printf(b, "\"level\":\"%s\",\"descriptor\":{\"id\":\"%s\"},\"message\":{\"text\":",
+                    u->warning ? "warning" : "error", u->warning ? "truncated" : "unreadable");
         rbuf t = {0};
-        rbuf_printf(&t, "%s: cannot be read: %s", u->path, u->msg);
+        rbuf_printf(&t, u->warning ? "%s: %s" : "%s: cannot be read: %s", u->path, u->msg);
         rbuf_json_str(b, t.p ? t.p : "");
         rbuf_free(&t);
         rbuf_puts(b, "},\"locations\":[{\"physicalLocation\":{\"artifactLocation\":");

@@ -93,10 +93,15 @@ static void text_suggestions(rbuf *b, const brine_report_file *f, const brine_re
                    "  `brine learn FILE > policy.yaml` writes them for trusted files):\n"
                    "    pack: local\n    extends: [bundle]\n    allow:\n",
                 any_dangerous ? " (it is also dangerous: no entry overrides that)" : "");
+    size_t shown = 0, left = 0;
     for (size_t i = 0; i < f->nfinds; i++) {
         const rfinding *x = &f->finds[i];
         if (!report_missing_permission(x))
             continue;
+        if (shown == 100) { /* the merge is quadratic; a hostile file has thousands */
+            left++;
+            continue;
+        }
         bool seen = false;
         for (size_t j = 0; j < i && !seen; j++)
             seen = report_missing_permission(&f->finds[j]) && !strcmp(f->finds[j].name, x->name);
@@ -117,7 +122,11 @@ static void text_suggestions(rbuf *b, const brine_report_file *f, const brine_re
         for (size_t k = 1; k < 4; k++)
             if (perm[k])
                 rbuf_printf(b, "        %s: true\n", uses[k]);
+        shown++;
     }
+    if (left)
+        rbuf_printf(b, "      # ... and %zu more findings of names not on the allowlist (brine learn lists them all)\n",
+                    left);
 }
 
 void report_text_file(rbuf *b, const brine_report_file *f, const brine_report_options *o)

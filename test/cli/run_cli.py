@@ -341,6 +341,21 @@ def tests(t, quick):
           "sarif: an absolute path below the cwd is not made relative")
     r = run("scan", "-f", "sarif", *BENIGN)
     validate_sarif(json.loads(r.stdout), "sarif with no results")
+    # more findings than a report keeps: counted, the rest left out and said so
+    many = os.path.join(t, "many-findings.pkl")
+    open(many, "wb").write(b"\x80\x02" + b"".join(b"cm%d\nX\n0" % i for i in range(10050)) + b"N.")
+    r = run("scan", "-f", "jsonl", many)
+    o = json.loads(r.stdout)
+    check(o["counts"]["findings"] == 10050 and len(o["findings"]) == 10000 and o["truncated"]["findings"] and
+          validate_report(o, "truncated findings"), "10,050 findings: %s %s" % (o["counts"], o["truncated"]))
+    r = run("scan", "-f", "sarif", many)
+    d = json.loads(r.stdout)
+    validate_sarif(d, "sarif with truncated findings")
+    n = d["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    check(len(d["runs"][0]["results"]) == 10000 and n and "50 more findings" in n[0]["message"]["text"],
+          "sarif: truncated findings not said: %s" % n)
+    r = run("scan", many)
+    check("... 50 more findings not shown" in text(r), "text: truncated findings not said")
 
     # ---- stdin, --files-from, -0 -------------------------------------------------------
     data = open(os.path.join(ROOT, MALICIOUS[0]), "rb").read()
