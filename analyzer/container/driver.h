@@ -146,7 +146,10 @@ extern const brine_consumer brine_judge_consumer;
 brine_consumer brine_learn_consumer(brine_learner *l);
 void brine_learner_count_file(brine_learner *l);
 const brine_policy *brine_learner_knowledge(const brine_learner *l);
-/* events, disasm, dump: analyzer/scan/scanner.c */
+/* events, disasm, dump: analyzer/scan/scanner.c; explain: analyzer/scan/explain.c, through
+ * brine_scanner_drive (scanner.c), the driver over one file with any consumer */
+int brine_scanner_drive(brine_scanner *s, const brine_consumer *k, const uint8_t *data, size_t len, const char *name,
+                        brine_stream_result *out);
 
 /* ---- readers ------------------------------------------------------------------------ */
 
