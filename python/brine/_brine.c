@@ -1,0 +1,827 @@
+/*
+ * _brine: the C half of the `brine` Python package. A thin layer over
+ * libbrine's public header (include/brine.h) and nothing else: the scan runs
+ * with the GIL released, the callbacks copy what they receive into plain C
+ * memory, and the Python objects are built once the scan has returned.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "brine.h"
+#ifdef BRINE_HAVE_REPORT
+#include "report.h"
+#endif
+
+#ifdef BRINE_HAVE_REPORT
+struct collector;
+#endif
+static PyObject *PolicyError; /* _brine.PolicyError, replaced by brine.PolicyError */
+static PyObject *ScanError;   /* an API error (I/O, memory) */
+
+/* ---- a growable arena of NUL-terminated strings -------------------------- */
+
+typedef struct {
+    char *buf;
+    size_t len, cap;
+    int oom;
+} arena;
+
+static size_t arena_put(arena *a, const char *s)
+{
+    if (!s)
+        return SIZE_MAX;
+    size_t n = strlen(s) + 1;
+    if (a->len + n > a->cap) {
+        size_t nc = a->cap ? a->cap : 4096;
+        while (nc < a->len + n)
+            nc *= 2;
+        char *nb = realloc(a->buf, nc);
+        if (!nb) {
+            a->oom = 1;
+            return SIZE_MAX;
+        }
+        a->buf = nb;
+        a->cap = nc;
+    }
+    memcpy(a->buf + a->len, s, n);
+    size_t at = a->len;
+    a->len += n;
+    return at;
+}
+
+/* growable array of fixed-size records */
+typedef struct {
+    void *v;
+    size_t n, cap, size;
+    int oom;
+} vec;
+
+static void *vec_push(vec *v)
+{
+    if (v->n == v->cap) {
+        size_t nc = v->cap ? v->cap * 2 : 16;
+        void *nv = realloc(v->v, nc * v->size);
+        if (!nv) {
+            v->oom = 1;
+            return NULL;
+        }
+        v->v = nv;
+        v->cap = nc;
+    }
+    void *r = (char *)v->v + v->n * v->size;
+    v->n++;
+    memset(r, 0, v->size);
+    return r;
+}
+
+typedef struct {
+    size_t kind, format, name;
+    uint64_t offset;
+} step_rec;
+
+typedef struct {
+    size_t location, opcode, kind, name, call, rule, message, rule_id, rule_pack, rule_file;
+    uint64_t offset, opindex;
+    unsigned rule_line;
+    int verdict, severity;
+    size_t step0, nsteps;
+} finding_rec;
+
+typedef struct {
+    size_t location, format, error;
+    int verdict, status;
+    uint64_t error_offset, pickles, findings, streams;
+    size_t step0, nsteps;
+} stream_rec;
+
+typedef struct {
+    size_t location, name;
+    int use;
+} global_rec;
+
+typedef struct collector {
+    arena a;
+    vec findings, streams, globals, steps;
+    int want_globals;
+#ifdef BRINE_HAVE_REPORT
+    brine_report_file *report;
+#endif
+} collector;
+
+static void collector_init(collector *c)
+{
+    memset(c, 0, sizeof *c);
+    c->findings.size = sizeof(finding_rec);
+    c->streams.size = sizeof(stream_rec);
+    c->globals.size = sizeof(global_rec);
+    c->steps.size = sizeof(step_rec);
+}
+
+static void collector_free(collector *c)
+{
+    free(c->a.buf);
+    free(c->findings.v);
+    free(c->streams.v);
+    free(c->globals.v);
+    free(c->steps.v);
+#ifdef BRINE_HAVE_REPORT
+    brine_report_file_destroy(c->report);
+#endif
+}
+
+static int collector_oom(const collector *c)
+{
+    return c->a.oom || c->findings.oom || c->streams.oom || c->globals.oom || c->steps.oom;
+}
+
+static void put_where(collector *c, const brine_location *w, size_t *step0, size_t *nsteps)
+{
+    *step0 = c->steps.n;
+    *nsteps = 0;
+    if (!w)
+        return;
+    for (size_t i = 0; i < w->depth; i++) {
+        step_rec *s = vec_push(&c->steps);
+        if (!s)
+            return;
+        s->kind = arena_put(&c->a, w->steps[i].kind);
+        s->format = arena_put(&c->a, w->steps[i].format);
+        s->name = arena_put(&c->a, w->steps[i].name);
+        s->offset = w->steps[i].offset;
+        (*nsteps)++;
+    }
+}
+
+#ifdef BRINE_HAVE_REPORT
+static int chain_finding(collector *c, const brine_finding *f);
+static int chain_stream(collector *c, const brine_stream_result *s);
+static int chain_global(collector *c, const brine_location *w, const char *name, brine_use use);
+#endif
+
+static int on_finding(void *user, const brine_finding *f)
+{
+    collector *c = user;
+#ifdef BRINE_HAVE_REPORT
+    chain_finding(c, f);
+#endif
+    finding_rec *r = vec_push(&c->findings);
+    if (!r)
+        return 0; /* reported as an error after the scan */
+    r->location = arena_put(&c->a, f->location);
+    r->offset = f->offset;
+    r->opindex = f->opindex;
+    r->opcode = arena_put(&c->a, f->opcode);
+    r->kind = arena_put(&c->a, f->kind);
+    r->verdict = (int)f->verdict;
+    r->severity = (int)f->severity;
+    r->name = arena_put(&c->a, f->name);
+    r->call = arena_put(&c->a, f->call);
+    r->rule = arena_put(&c->a, f->rule);
+    r->message = arena_put(&c->a, f->message);
+    r->rule_id = arena_put(&c->a, f->rule_id);
+    r->rule_pack = arena_put(&c->a, f->rule_pack);
+    r->rule_file = arena_put(&c->a, f->rule_file);
+    r->rule_line = f->rule_line;
+    size_t s0, ns;
+    put_where(c, f->where, &s0, &ns);
+    /* r may have moved? no: findings and steps are separate vectors */
+    r = (finding_rec *)c->findings.v + (c->findings.n - 1);
+    r->step0 = s0;
+    r->nsteps = ns;
+    return 0;
+}
+
+static void put_stream(collector *c, stream_rec *r, const brine_stream_result *s)
+{
+    r->location = arena_put(&c->a, s->location);
+    r->format = arena_put(&c->a, s->format);
+    r->error = arena_put(&c->a, s->error);
+    r->verdict = (int)s->verdict;
+    r->status = (int)s->status;
+    r->error_offset = s->error_offset;
+    r->pickles = s->pickles;
+    r->findings = s->findings;
+    r->streams = s->streams;
+    r->step0 = c->steps.n;
+    r->nsteps = 0;
+}
+
+static int on_stream(void *user, const brine_stream_result *s)
+{
+    collector *c = user;
+#ifdef BRINE_HAVE_REPORT
+    chain_stream(c, s);
+#endif
+    stream_rec *r = vec_push(&c->streams);
+    if (!r)
+        return 0;
+    put_stream(c, r, s);
+    size_t s0, ns;
+    put_where(c, s->where, &s0, &ns);
+    r = (stream_rec *)c->streams.v + (c->streams.n - 1);
+    r->step0 = s0;
+    r->nsteps = ns;
+    return 0;
+}
+
+static int on_global(void *user, const brine_location *where, const char *name, brine_use use)
+{
+    collector *c = user;
+#ifdef BRINE_HAVE_REPORT
+    chain_global(c, where, name, use);
+#endif
+    if (!c->want_globals)
+        return 0;
+    global_rec *g = vec_push(&c->globals);
+    if (!g)
+        return 0;
+    g->location = arena_put(&c->a, where ? where->text : "");
+    g->name = arena_put(&c->a, name);
+    g->use = (int)use;
+    return 0;
+}
+
+/* ---- conversion to Python ------------------------------------------------ */
+
+static PyObject *str_at(const collector *c, size_t off)
+{
+    if (off == SIZE_MAX)
+        Py_RETURN_NONE;
+    /* names may carry bytes that are not UTF-8 in odd files: never fail on them */
+    return PyUnicode_DecodeUTF8(c->a.buf + off, (Py_ssize_t)strlen(c->a.buf + off), "backslashreplace");
+}
+
+static PyObject *steps_tuple(const collector *c, size_t step0, size_t n)
+{
+    PyObject *t = PyTuple_New((Py_ssize_t)n);
+    if (!t)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        const step_rec *s = (const step_rec *)c->steps.v + step0 + i;
+        PyObject *e = Py_BuildValue("(NNNK)", str_at(c, s->kind), str_at(c, s->format), str_at(c, s->name),
+                                    (unsigned long long)s->offset);
+        if (!e) {
+            Py_DECREF(t);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(t, (Py_ssize_t)i, e);
+    }
+    return t;
+}
+
+static const char *const USE_NAMES[] = {"import", "call", "build", "items"};
+
+static PyObject *stream_dict(const collector *c, const stream_rec *r, int with_steps)
+{
+    PyObject *steps = with_steps ? steps_tuple(c, r->step0, r->nsteps) : (Py_INCREF(Py_None), Py_None);
+    if (!steps)
+        return NULL;
+    return Py_BuildValue("{s:N,s:N,s:s,s:s,s:N,s:K,s:K,s:K,s:K,s:N}", "location", str_at(c, r->location), "format",
+                         str_at(c, r->format), "verdict", brine_verdict_name((brine_verdict)r->verdict), "status",
+                         brine_status_name((brine_status)r->status), "error", str_at(c, r->error), "error_offset",
+                         (unsigned long long)r->error_offset, "pickles", (unsigned long long)r->pickles, "findings",
+                         (unsigned long long)r->findings, "streams", (unsigned long long)r->streams, "where", steps);
+}
+
+static PyObject *collector_result(const collector *c, const stream_rec *file, PyObject *json)
+{
+    PyObject *findings = PyList_New((Py_ssize_t)c->findings.n);
+    PyObject *streams = PyList_New((Py_ssize_t)c->streams.n);
+    PyObject *globals = PyList_New((Py_ssize_t)c->globals.n);
+    PyObject *res = NULL;
+    if (!findings || !streams || !globals)
+        goto out;
+    for (size_t i = 0; i < c->findings.n; i++) {
+        const finding_rec *r = (const finding_rec *)c->findings.v + i;
+        PyObject *steps = steps_tuple(c, r->step0, r->nsteps);
+        if (!steps)
+            goto out;
+        PyObject *d = Py_BuildValue(
+            "{s:N,s:K,s:K,s:N,s:N,s:s,s:s,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:I,s:N}", "location", str_at(c, r->location),
+            "offset", (unsigned long long)r->offset, "opindex", (unsigned long long)r->opindex, "opcode",
+            str_at(c, r->opcode), "kind", str_at(c, r->kind), "verdict",
+            brine_verdict_name((brine_verdict)r->verdict), "severity",
+            brine_severity_name((brine_severity)r->severity), "name", str_at(c, r->name), "call",
+            str_at(c, r->call), "rule", str_at(c, r->rule), "message", str_at(c, r->message), "rule_id",
+            str_at(c, r->rule_id), "rule_pack", str_at(c, r->rule_pack), "rule_file", str_at(c, r->rule_file),
+            "rule_line", r->rule_line, "where", steps);
+        if (!d)
+            goto out;
+        PyList_SET_ITEM(findings, (Py_ssize_t)i, d);
+    }
+    for (size_t i = 0; i < c->streams.n; i++) {
+        PyObject *d = stream_dict(c, (const stream_rec *)c->streams.v + i, 1);
+        if (!d)
+            goto out;
+        PyList_SET_ITEM(streams, (Py_ssize_t)i, d);
+    }
+    for (size_t i = 0; i < c->globals.n; i++) {
+        const global_rec *g = (const global_rec *)c->globals.v + i;
+        PyObject *t = Py_BuildValue("(NNs)", str_at(c, g->location), str_at(c, g->name),
+                                    g->use >= 0 && g->use < 4 ? USE_NAMES[g->use] : "?");
+        if (!t)
+            goto out;
+        PyList_SET_ITEM(globals, (Py_ssize_t)i, t);
+    }
+    PyObject *fd = stream_dict(c, file, 0);
+    if (!fd)
+        goto out;
+    res = Py_BuildValue("(NOOOO)", fd, findings, streams, globals, json ? json : Py_None);
+out:
+    Py_XDECREF(findings);
+    Py_XDECREF(streams);
+    Py_XDECREF(globals);
+    return res;
+}
+
+/* ---- settings ------------------------------------------------------------ */
+
+#define SETTINGS_FIELDS(X)                                                                                              \
+    X(max_opcodes) X(max_stack) X(max_marks) X(max_memo) X(max_bytes) X(max_depth) X(max_output) X(max_pickles)        \
+        X(max_decompressed) X(max_ratio) X(max_archive_depth) X(max_members) X(max_nested) X(max_input_bytes)
+
+/* Fill @p s from a dict of keyword arguments; unknown names raise TypeError. */
+static int settings_from_dict(brine_settings *s, PyObject *kw)
+{
+    brine_settings_default(s);
+    if (!kw || kw == Py_None)
+        return 0;
+    if (!PyDict_Check(kw)) {
+        PyErr_SetString(PyExc_TypeError, "limits must be a dict");
+        return -1;
+    }
+    PyObject *key, *val;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(kw, &pos, &key, &val)) {
+        if (!PyUnicode_Check(key)) {
+            PyErr_SetString(PyExc_TypeError, "limit names must be str");
+            return -1;
+        }
+        const char *k = PyUnicode_AsUTF8(key);
+        if (!k)
+            return -1;
+        uint64_t *field = NULL;
+#define MATCH(f)                                                                                                       \
+    if (!field && strcmp(k, #f) == 0)                                                                                  \
+        field = &s->f;
+        SETTINGS_FIELDS(MATCH)
+#undef MATCH
+        if (!field) {
+            PyErr_Format(PyExc_TypeError, "unknown limit '%s'", k);
+            return -1;
+        }
+        if (!PyLong_Check(val) || PyBool_Check(val)) {
+            PyErr_Format(PyExc_TypeError, "limit '%s' must be an int", k);
+            return -1;
+        }
+        unsigned long long v = PyLong_AsUnsignedLongLong(val);
+        if (v == (unsigned long long)-1 && PyErr_Occurred()) {
+            PyErr_Clear();
+            PyErr_Format(PyExc_ValueError, "limit '%s' must be an integer from 0 to 2**64-1", k);
+            return -1;
+        }
+        *field = (uint64_t)v;
+    }
+    return 0;
+}
+
+static PyObject *default_settings(PyObject *self, PyObject *unused)
+{
+    brine_settings s;
+    brine_settings_default(&s);
+    PyObject *d = PyDict_New();
+    if (!d)
+        return NULL;
+#define PUT(f)                                                                                                         \
+    {                                                                                                                  \
+        PyObject *v = PyLong_FromUnsignedLongLong(s.f);                                                                \
+        if (!v || PyDict_SetItemString(d, #f, v) < 0) {                                                                \
+            Py_XDECREF(v);                                                                                             \
+            Py_DECREF(d);                                                                                              \
+            return NULL;                                                                                               \
+        }                                                                                                              \
+        Py_DECREF(v);                                                                                                  \
+    }
+    SETTINGS_FIELDS(PUT)
+#undef PUT
+    return d;
+}
+
+/* ---- Policy -------------------------------------------------------------- */
+
+typedef struct {
+    PyObject_HEAD brine_policy *policy;
+    char identity[17];
+    char packs[1024];
+} PolicyObject;
+
+static void Policy_dealloc(PolicyObject *self)
+{
+    brine_policy_destroy(self->policy);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* _brine.Policy(files): files is a sequence of paths (str/bytes/PathLike); empty for the bundle. */
+static PyObject *Policy_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+    PyObject *files = NULL;
+    static char *kwlist[] = {"files", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|O:Policy", kwlist, &files))
+        return NULL;
+    PyObject *seq = files ? PySequence_Fast(files, "files must be a sequence of paths") : PyTuple_New(0);
+    if (!seq)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    PyObject **encoded = calloc((size_t)n + 1, sizeof *encoded);
+    const char **paths = calloc((size_t)n + 1, sizeof *paths);
+    PolicyObject *self = NULL;
+    if (!encoded || !paths) {
+        PyErr_NoMemory();
+        goto out;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!PyUnicode_FSConverter(PySequence_Fast_GET_ITEM(seq, i), &encoded[i]))
+            goto out;
+        paths[i] = PyBytes_AS_STRING(encoded[i]);
+    }
+    brine_policy *p = NULL;
+    brine_diag diag;
+    diag.message[0] = 0;
+    int r;
+    Py_BEGIN_ALLOW_THREADS r = brine_policy_compile(&p, n ? paths : NULL, (size_t)n, &diag);
+    Py_END_ALLOW_THREADS if (r < 0)
+    {
+        if (r == BRINE_ERR_NOMEM)
+            PyErr_NoMemory();
+        else
+            PyErr_SetString(PolicyError, diag.message[0] ? diag.message : brine_strerror(r));
+        goto out;
+    }
+    self = (PolicyObject *)type->tp_alloc(type, 0);
+    if (!self) {
+        brine_policy_destroy(p);
+        goto out;
+    }
+    self->policy = p;
+    if (brine_policy_identity(p, self->identity, self->packs, sizeof self->packs) < 0) {
+        Py_CLEAR(self);
+        PyErr_SetString(ScanError, "brine_policy_identity failed");
+    }
+out:
+    if (encoded)
+        for (Py_ssize_t i = 0; i < n; i++)
+            Py_XDECREF(encoded[i]);
+    free(encoded);
+    free(paths);
+    Py_DECREF(seq);
+    return (PyObject *)self;
+}
+
+static int write_to_bytes(void *user, const char *text, size_t len)
+{
+    arena *a = user;
+    if (a->len + len + 1 > a->cap) {
+        size_t nc = a->cap ? a->cap : 4096;
+        while (nc < a->len + len + 1)
+            nc *= 2;
+        char *nb = realloc(a->buf, nc);
+        if (!nb) {
+            a->oom = 1;
+            return 1;
+        }
+        a->buf = nb;
+        a->cap = nc;
+    }
+    memcpy(a->buf + a->len, text, len);
+    a->len += len;
+    return 0;
+}
+
+static PyObject *Policy_yaml(PolicyObject *self, PyObject *unused)
+{
+    arena a = {0};
+    int r;
+    Py_BEGIN_ALLOW_THREADS r = brine_policy_write(self->policy, write_to_bytes, &a);
+    Py_END_ALLOW_THREADS if (r < 0 || a.oom)
+    {
+        free(a.buf);
+        return a.oom || r == BRINE_ERR_NOMEM ? PyErr_NoMemory() : PyErr_Format(ScanError, "%s", brine_strerror(r));
+    }
+    PyObject *s = PyUnicode_DecodeUTF8(a.buf ? a.buf : "", (Py_ssize_t)a.len, "backslashreplace");
+    free(a.buf);
+    return s;
+}
+
+static PyObject *Policy_get_identity(PolicyObject *self, void *c) { return PyUnicode_FromString(self->identity); }
+static PyObject *Policy_get_packs(PolicyObject *self, void *c) { return PyUnicode_FromString(self->packs); }
+
+static PyMethodDef Policy_methods[] = {
+    {"yaml", (PyCFunction)Policy_yaml, METH_NOARGS, "the effective merged policy, as YAML"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef Policy_getset[] = {
+    {"identity", (getter)Policy_get_identity, NULL, "hash of the effective policy (16 hex digits)", NULL},
+    {"packs", (getter)Policy_get_packs, NULL, "packs, comma-separated, in load order", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject PolicyType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "brine._brine.Policy",
+    .tp_basicsize = sizeof(PolicyObject),
+    .tp_dealloc = (destructor)Policy_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "a compiled, immutable libbrine policy",
+    .tp_new = Policy_new,
+    .tp_methods = Policy_methods,
+    .tp_getset = Policy_getset,
+};
+
+/* ---- the per-file report (analyzer/report/, when built with it) --------- */
+
+#ifdef BRINE_HAVE_REPORT
+typedef struct {
+    PyObject_HEAD brine_report_file *rf;
+    PyObject *policy; /* keeps the policy alive: the collector points at it */
+} FileReportObject;
+
+static void FileReport_dealloc(FileReportObject *self)
+{
+    brine_report_file_destroy(self->rf);
+    Py_XDECREF(self->policy);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *FileReport_json(FileReportObject *self, PyObject *unused)
+{
+    arena a = {0};
+    int r = brine_report_file_json(self->rf, write_to_bytes, &a);
+    if (r < 0 || a.oom) {
+        free(a.buf);
+        return a.oom || r == BRINE_ERR_NOMEM ? PyErr_NoMemory() : PyErr_Format(ScanError, "%s", brine_strerror(r));
+    }
+    PyObject *s = PyUnicode_DecodeUTF8(a.buf ? a.buf : "", (Py_ssize_t)a.len, "backslashreplace");
+    free(a.buf);
+    return s;
+}
+
+static PyMethodDef FileReport_methods[] = {
+    {"json", (PyCFunction)FileReport_json, METH_NOARGS, "the per-file JSON object of brine's report library"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject FileReportType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "brine._brine.FileReport",
+    .tp_basicsize = sizeof(FileReportObject),
+    .tp_dealloc = (destructor)FileReport_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "what brine's report library collected about one file",
+    .tp_methods = FileReport_methods,
+};
+
+/* the report library's own callbacks, called after ours */
+static int chain_finding(collector *c, const brine_finding *f)
+{
+    const brine_scan_callbacks *rcb = brine_report_file_callbacks();
+    return c->report && rcb->finding ? rcb->finding(c->report, f) : 0;
+}
+static int chain_stream(collector *c, const brine_stream_result *s)
+{
+    const brine_scan_callbacks *rcb = brine_report_file_callbacks();
+    return c->report && rcb->stream ? rcb->stream(c->report, s) : 0;
+}
+static int chain_global(collector *c, const brine_location *w, const char *name, brine_use use)
+{
+    const brine_scan_callbacks *rcb = brine_report_file_callbacks();
+    return c->report && rcb->global ? rcb->global(c->report, w, name, use) : 0;
+}
+
+/* SHA-256 and size of a file by path, read in pieces (GIL released by the caller). */
+static int hash_path(const char *path, char hex[65], uint64_t *size)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return -1;
+    brine_report_hash h;
+    brine_report_hash_init(&h);
+    static const size_t N = 1 << 16;
+    uint8_t *buf = malloc(N);
+    uint64_t total = 0;
+    size_t got;
+    if (!buf) {
+        fclose(fp);
+        return -1;
+    }
+    while ((got = fread(buf, 1, N, fp)) > 0) {
+        brine_report_hash_update(&h, buf, got);
+        total += got;
+    }
+    int bad = ferror(fp);
+    free(buf);
+    fclose(fp);
+    if (bad)
+        return -1;
+    brine_report_hash_hex(&h, hex);
+    *size = total;
+    return 0;
+}
+#endif
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- scanning ------------------------------------------------------------ */
+
+/*
+ * _brine.scan(policy, kind, source, name, limits, globals=True, report=True)
+ * where kind is "buffer" (source supports the buffer protocol), "path" (a
+ * path) or "fd" (an int). Returns (file, findings, streams, globals,
+ * file_report) where file_report is a FileReport (None without the report
+ * library or with report=False). A scanner is made per call: it is cheap next
+ * to a scan, and it keeps every call independent, so any number of threads may
+ * scan at once over one policy.
+ */
+static PyObject *scan(PyObject *self, PyObject *args)
+{
+    PyObject *policy_obj, *source, *name_obj, *limits;
+    const char *kind;
+    int want_globals = 1, want_report = 1;
+    if (!PyArg_ParseTuple(args, "O!sOOO|pp:scan", &PolicyType, &policy_obj, &kind, &source, &name_obj, &limits,
+                          &want_globals, &want_report))
+        return NULL;
+    brine_settings s;
+    if (settings_from_dict(&s, limits) < 0)
+        return NULL;
+    PolicyObject *pol = (PolicyObject *)policy_obj;
+    PyObject *name_b = NULL, *path_b = NULL, *res = NULL, *frep = NULL;
+    Py_buffer view = {0};
+    int have_view = 0, fd = -1;
+    if (!PyUnicode_FSConverter(name_obj, &name_b))
+        return NULL;
+    if (strcmp(kind, "buffer") == 0) {
+        if (PyObject_GetBuffer(source, &view, PyBUF_SIMPLE) < 0)
+            goto out;
+        have_view = 1;
+    } else if (strcmp(kind, "path") == 0) {
+        if (!PyUnicode_FSConverter(source, &path_b))
+            goto out;
+    } else if (strcmp(kind, "fd") == 0) {
+        long v = PyLong_AsLong(source);
+        if (v == -1 && PyErr_Occurred())
+            goto out;
+        if (v < 0 || v > INT32_MAX) {
+            PyErr_SetString(PyExc_ValueError, "bad file descriptor");
+            goto out;
+        }
+        fd = (int)v;
+    } else {
+        PyErr_Format(PyExc_ValueError, "unknown source kind '%s'", kind);
+        goto out;
+    }
+    collector c;
+    collector_init(&c);
+    c.want_globals = want_globals;
+    brine_stream_result outr;
+    memset(&outr, 0, sizeof outr);
+    int r = 0, err = 0;
+    stream_rec file;
+    memset(&file, 0, sizeof file);
+    const char *name = PyBytes_AS_STRING(name_b);
+    Py_BEGIN_ALLOW_THREADS
+    double t0 = now_seconds();
+    (void)t0;
+    brine_scanner *sc = NULL;
+#ifdef BRINE_HAVE_REPORT
+    if (want_report) {
+        r = brine_report_file_create(&c.report, pol->policy);
+        if (r == 0)
+            r = brine_report_file_begin(c.report, path_b ? PyBytes_AS_STRING(path_b) : name);
+    }
+#endif
+    if (r == 0)
+        r = brine_scanner_create(&sc, pol->policy, &s);
+    if (r == 0) {
+        brine_scan_callbacks cb = {on_finding, on_stream, on_global};
+        brine_scanner_set_callbacks(sc, &cb, &c);
+        errno = 0;
+        if (have_view)
+            r = brine_scanner_scan_buffer(sc, view.buf, (size_t)view.len, name, &outr);
+        else if (path_b)
+            r = brine_scanner_scan_file(sc, PyBytes_AS_STRING(path_b), &outr);
+        else
+            r = brine_scanner_scan_fd(sc, fd, name, &outr);
+        err = errno;
+        if (r == 0 || r == BRINE_ERR_NOMEM)
+            put_stream(&c, &file, &outr); /* the file's strings live in the scanner: copy before destroy */
+#ifdef BRINE_HAVE_REPORT
+        if ((r == 0 || r == BRINE_ERR_NOMEM) && c.report) {
+            char hex[65];
+            uint64_t size = 0;
+            const char *sha = NULL;
+            if (have_view) {
+                brine_report_sha256(view.buf, (size_t)view.len, hex);
+                size = (uint64_t)view.len;
+                sha = hex;
+            } else if (path_b && hash_path(PyBytes_AS_STRING(path_b), hex, &size) == 0) {
+                sha = hex;
+            }
+            brine_report_file_end(c.report, r, &outr, size, sha, now_seconds() - t0);
+        }
+#endif
+        brine_scanner_destroy(sc);
+    }
+    Py_END_ALLOW_THREADS
+    if (r == BRINE_ERR_IO || r == BRINE_ERR_INVALID) {
+        if (err) {
+            errno = err;
+            PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, path_b ? source : name_obj);
+        } else
+            PyErr_Format(ScanError, "%s: %s", name, brine_strerror(r));
+    } else if (r < 0 && r != BRINE_ERR_NOMEM) {
+        PyErr_Format(ScanError, "%s: %s", name, brine_strerror(r));
+    } else if (collector_oom(&c)) {
+        PyErr_NoMemory();
+    } else {
+#ifdef BRINE_HAVE_REPORT
+        if (c.report) {
+            FileReportObject *fr = PyObject_New(FileReportObject, &FileReportType);
+            if (fr) {
+                fr->rf = c.report;
+                c.report = NULL;
+                Py_INCREF(policy_obj);
+                fr->policy = policy_obj;
+                frep = (PyObject *)fr;
+            }
+        }
+        if (!PyErr_Occurred())
+#endif
+            res = collector_result(&c, &file, frep);
+    }
+    Py_XDECREF(frep);
+    collector_free(&c);
+out:
+    if (have_view)
+        PyBuffer_Release(&view);
+    Py_XDECREF(name_b);
+    Py_XDECREF(path_b);
+    return res;
+}
+
+static PyObject *version(PyObject *self, PyObject *unused) { return PyUnicode_FromString(brine_version()); }
+
+static PyObject *have_report(PyObject *self, PyObject *unused)
+{
+#ifdef BRINE_HAVE_REPORT
+    Py_RETURN_TRUE;
+#else
+    Py_RETURN_FALSE;
+#endif
+}
+
+static PyMethodDef module_methods[] = {
+    {"scan", scan, METH_VARARGS, "scan(policy, kind, source, name, limits, globals=True, report=True)"},
+    {"version", version, METH_NOARGS, "libbrine's version"},
+    {"default_limits", default_settings, METH_NOARGS, "the default limits, as a dict"},
+    {"have_report", have_report, METH_NOARGS, "whether to_json comes from libbrine's report writers"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "_brine", "libbrine, through its public header", -1, module_methods,
+    NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__brine(void);
+PyMODINIT_FUNC PyInit__brine(void)
+{
+    if (PyType_Ready(&PolicyType) < 0)
+        return NULL;
+#ifdef BRINE_HAVE_REPORT
+    if (PyType_Ready(&FileReportType) < 0)
+        return NULL;
+#endif
+    PyObject *m = PyModule_Create(&module_def);
+    if (!m)
+        return NULL;
+    PolicyError = PyErr_NewException("brine.PolicyError", PyExc_ValueError, NULL);
+    ScanError = PyErr_NewException("brine.ScanError", PyExc_RuntimeError, NULL);
+    Py_INCREF(&PolicyType);
+    if (!PolicyError || !ScanError || PyModule_AddObject(m, "Policy", (PyObject *)&PolicyType) < 0 ||
+        PyModule_AddObject(m, "PolicyError", PolicyError) < 0 || PyModule_AddObject(m, "ScanError", ScanError) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(PolicyError);
+    Py_INCREF(ScanError);
+    return m;
+}
