@@ -1,0 +1,656 @@
+/* brine scan: inputs (walk.c) -> N threads, each with its own brine_scanner
+ * over ONE compiled policy -> per-file collectors (analyzer/report) -> the
+ * report, written by the main thread in input order whatever N is.
+ *
+ * Reading: a regular file up to 64 MiB is read into memory once and that one
+ * copy is both hashed and scanned (a file truncated meanwhile cannot fault);
+ * a larger one is scanned by the library from its descriptor (mapped) and
+ * hashed by reading the same descriptor; pipes, stdin and devices are read
+ * up to --max-input-bytes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "brine.h"
+#include "cli.h"
+#include "report.h"
+#include "walk.h"
+
+#define READ_LIMIT ((size_t)64 << 20)
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+typedef struct worker {
+    brine_scanner *sc;
+    uint8_t *buf;
+    size_t cap;
+} worker;
+
+typedef struct batch {
+    const brine_walk *in;
+    const brine_settings *s;
+    bool hash;
+    /* the ring of collectors: item i uses ring[i % window] */
+    brine_report_file **ring;
+    bool *ready;
+    size_t window;
+    pthread_mutex_t mu;
+    pthread_cond_t cv_ready, cv_room;
+    size_t next_item, next_out;
+    uint64_t bytes_done;
+} batch;
+
+/* Read up to cap bytes (cap + 1 tells "longer"); the worker's buffer grows. */
+static int read_fd(worker *w, int fd, uint64_t cap, size_t *len, bool *over, bool positional)
+{
+    size_t n = 0;
+    *over = false;
+    for (;;) {
+        if (n == w->cap) {
+            if (w->cap >= cap + 1) {
+                *over = true;
+                break;
+            }
+            size_t nc = w->cap ? w->cap * 2 : 1 << 16;
+            if (nc > cap + 1)
+                nc = (size_t)cap + 1;
+            uint8_t *p = realloc(w->buf, nc);
+            if (!p)
+                return ENOMEM;
+            w->buf = p;
+            w->cap = nc;
+        }
+        ssize_t r = positional ? pread(fd, w->buf + n, w->cap - n, (off_t)n) : read(fd, w->buf + n, w->cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return errno;
+        if (r == 0)
+            break;
+        n += (size_t)r;
+        if (n > cap) {
+            *over = true;
+            n = (size_t)cap;
+            break;
+        }
+    }
+    *len = n;
+    return 0;
+}
+
+static void scan_one(batch *b, worker *w, const brine_item *it, brine_report_file *f)
+{
+    double t0 = now();
+    brine_report_file_begin(f, it->path);
+    brine_scanner_set_callbacks(w->sc, brine_report_file_callbacks(), f);
+    if (it->err) {
+        brine_report_file_fail(f, it->err, it->err == ELOOP ? "directory loop (a symlink leads back to a directory "
+                                                              "being walked)" : NULL);
+        return;
+    }
+    int fd = it->stdin_ ? STDIN_FILENO : open(it->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+        brine_report_file_fail(f, errno, NULL);
+        return;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        brine_report_file_fail(f, errno, NULL);
+        goto out;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        brine_report_file_fail(f, EISDIR, NULL);
+        goto out;
+    }
+    if (S_ISFIFO(st.st_mode) || it->stdin_) { /* reads block again; a FIFO without a writer reads as empty */
+        int fl = fcntl(fd, F_GETFL);
+        if (fl >= 0 && (fl & O_NONBLOCK))
+            fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    }
+    char hex[65] = "";
+    brine_stream_result res;
+    memset(&res, 0, sizeof res);
+    int rc;
+    uint64_t size;
+    bool regular = S_ISREG(st.st_mode) && !it->stdin_;
+    if (regular && (uint64_t)st.st_size > READ_LIMIT) {
+        errno = 0;
+        rc = brine_scanner_scan_fd(w->sc, fd, it->path, &res);
+        if (rc == BRINE_ERR_IO) {
+            brine_report_file_fail(f, errno ? errno : EIO, NULL);
+            goto out;
+        }
+        size = (uint64_t)st.st_size;
+        if (b->hash) {
+            brine_report_hash h;
+            brine_report_hash_init(&h);
+            uint8_t chunk[1 << 16];
+            uint64_t off = 0;
+            for (;;) {
+                ssize_t r = pread(fd, chunk, sizeof chunk, (off_t)off);
+                if (r < 0 && errno == EINTR)
+                    continue;
+                if (r <= 0)
+                    break;
+                brine_report_hash_update(&h, chunk, (size_t)r);
+                off += (uint64_t)r;
+            }
+            brine_report_hash_hex(&h, hex);
+        }
+    } else {
+        size_t len = 0;
+        bool over = false;
+        uint64_t cap = regular ? (uint64_t)st.st_size : b->s->max_input_bytes;
+        int e = read_fd(w, fd, cap, &len, &over, regular);
+        if (e) {
+            brine_report_file_fail(f, e, NULL);
+            goto out;
+        }
+        if (regular)
+            over = false; /* it grew while read: scan what its size said */
+        if (b->hash)
+            brine_report_sha256(w->buf ? w->buf : (const uint8_t *)"", len, hex);
+        rc = brine_scanner_scan_buffer(w->sc, w->buf ? w->buf : (const uint8_t *)"", len, it->path, &res);
+        if (over && rc >= 0 && res.status != BRINE_STATUS_INCONCLUSIVE) {
+            /* longer than the cap: what was read is judged, the rest was not seen */
+            res.status = BRINE_STATUS_INCONCLUSIVE;
+            res.error = "max_input_bytes: input from a pipe or device is longer than the limit";
+            res.error_offset = len;
+        }
+        size = len;
+        if (w->cap > (8u << 20)) { /* keep the resident size flat across many files */
+            free(w->buf);
+            w->buf = NULL;
+            w->cap = 0;
+        }
+    }
+    brine_report_file_end(f, rc, &res, size, b->hash ? hex : NULL, now() - t0);
+out:
+    if (fd != STDIN_FILENO)
+        close(fd);
+}
+
+static void *worker_main(void *arg)
+{
+    void **a = arg;
+    batch *b = a[0];
+    worker *w = a[1];
+    for (;;) {
+        pthread_mutex_lock(&b->mu);
+        while (b->next_item < b->in->n && b->next_item >= b->next_out + b->window)
+            pthread_cond_wait(&b->cv_room, &b->mu);
+        if (b->next_item >= b->in->n) {
+            pthread_mutex_unlock(&b->mu);
+            return NULL;
+        }
+        size_t i = b->next_item++;
+        pthread_mutex_unlock(&b->mu);
+        scan_one(b, w, &b->in->items[i], b->ring[i % b->window]);
+        pthread_mutex_lock(&b->mu);
+        b->ready[i % b->window] = true;
+        pthread_cond_broadcast(&b->cv_ready);
+        pthread_mutex_unlock(&b->mu);
+    }
+}
+
+/* ---- output ------------------------------------------------------------------------ */
+
+typedef struct sink {
+    FILE *fp;
+    bool failed;
+} sink;
+
+static int sink_write(void *user, const char *text, size_t len)
+{
+    sink *k = user;
+    if (fwrite(text, 1, len, k->fp) != len) {
+        k->failed = true;
+        return 1;
+    }
+    return 0;
+}
+
+typedef struct progress {
+    bool on;
+    bool clear_before_output; /* stdout is the same terminal */
+    double t0, last;
+    size_t width;
+} progress;
+
+static void human(char *buf, size_t n, double v)
+{
+    const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int k = 0;
+    while (v >= 1024 && k < 4)
+        v /= 1024, k++;
+    snprintf(buf, n, k ? "%.1f %s" : "%.0f %s", v, u[k]);
+}
+
+static void progress_show(progress *p, size_t done, size_t total, uint64_t bytes, const char *current, bool force)
+{
+    if (!p->on)
+        return;
+    double t = now();
+    if (!force && t - p->last < 0.1)
+        return;
+    p->last = t;
+    char by[32], rate[32];
+    human(by, sizeof by, (double)bytes);
+    human(rate, sizeof rate, t > p->t0 ? (double)bytes / (t - p->t0) : 0);
+    char line[512];
+    int n = snprintf(line, sizeof line, "[%zu/%zu] %s, %s/s  %s", done, total, by, rate, current ? current : "");
+    if (n < 0)
+        return;
+    if ((size_t)n > 100) /* keep it on one line of a narrow terminal */
+        snprintf(line + 97, sizeof line - 97, "...");
+    fprintf(stderr, "\r\033[K%s", line);
+    fflush(stderr);
+}
+
+static void progress_clear(progress *p)
+{
+    if (p->on) {
+        fprintf(stderr, "\r\033[K");
+        fflush(stderr);
+    }
+}
+
+/* ---- options ----------------------------------------------------------------------- */
+
+static const char scan_usage[] =
+    "usage: brine scan [options] [FILE|DIR|-]...\n"
+    "\n"
+    "Decide whether each file is safe to load (pickle, torch zip and legacy, npy/npz, joblib,\n"
+    "gzip/bz2/xz/lzma/zstd/lz4, tar, 7z; the content decides, never the name).\n"
+    "\n"
+    "inputs:\n"
+    "  FILE                  a file (a symlink named here is followed)\n"
+    "  DIR                   every file below it, in sorted order (symlinks inside are skipped)\n"
+    "  -                     standard input\n"
+    "  --files-from LIST     read paths from LIST (- for stdin), one per line\n"
+    "  -0, --null            paths in LIST are NUL-separated (find -print0)\n"
+    "  --include GLOB        in directories, only files matching GLOB (repeatable; a GLOB with\n"
+    "                        '/' matches the path below DIR, one without the file name)\n"
+    "  --exclude GLOB        in directories, skip files and directories matching GLOB (repeatable)\n"
+    "  --follow-symlinks     follow symlinks met while walking (loops are reported)\n"
+    "\n"
+    "output:\n"
+    "  -f, --format FMT      text (default), json, jsonl (one object per file, flushed as each\n"
+    "                        file finishes), sarif (SARIF 2.1.0); doc/report.md\n"
+    "  -o, --output FILE     write the report to FILE instead of standard output\n"
+    "  -q, --quiet           text: only the line per file (and streams not safe+complete)\n"
+    "  --no-summary          text: no summary line at the end\n"
+    "  --color WHEN          auto (default: on a terminal), always, never; NO_COLOR disables it\n"
+    "  --progress WHEN       auto (default: when stderr is a terminal), always, never\n"
+    "  --no-hash             do not compute the sha256 of each file\n"
+    "\n"
+    "scanning:\n"
+    "  --policy FILE         policy file (repeatable; default: the built-in bundle)\n"
+    "  -j, --jobs N          N files at a time (default: the number of cores); output order\n"
+    "                        and results do not depend on N\n"
+    "  --fail-on LEVEL       suspicious (default) or dangerous: which verdicts make the exit 1\n"
+    "  limits: --max-opcodes N --max-stack N --max-marks N --max-memo N --max-bytes N\n"
+    "    --max-depth N --max-output N --max-pickles N --max-decompressed N --max-ratio N\n"
+    "    --max-archive-depth N --max-members N --max-nested N --max-input-bytes N\n"
+    "\n"
+    "exit status: 1 if any file is unsafe (per --fail-on); else 2 if any could not be read\n"
+    "(or a usage error); else 3 if any was not fully analysed (malformed, inconclusive); else 0.\n";
+
+/* --opt VALUE or --opt=VALUE; returns the value or NULL (and *used = 0). */
+static const char *opt_value(int argc, char **argv, int *i, const char *lng, const char *shrt, bool *bad)
+{
+    const char *a = argv[*i];
+    size_t n = strlen(lng);
+    if (!strncmp(a, lng, n) && a[n] == '=')
+        return a + n + 1;
+    if (!strcmp(a, lng) || (shrt && !strcmp(a, shrt))) {
+        if (*i + 1 >= argc) {
+            fprintf(stderr, "brine: scan: %s needs a value\n", a);
+            *bad = true;
+            return NULL;
+        }
+        return argv[++*i];
+    }
+    return NULL;
+}
+
+static int when_value(const char *v, const char *opt)
+{
+    if (!strcmp(v, "auto"))
+        return -1;
+    if (!strcmp(v, "always"))
+        return 1;
+    if (!strcmp(v, "never"))
+        return 0;
+    fprintf(stderr, "brine: scan: %s: expected auto, always or never, not '%s'\n", opt, v);
+    return -2;
+}
+
+static int push(const char ***arr, size_t *n, const char *v)
+{
+    const char **p = realloc(*arr, (*n + 1) * sizeof *p);
+    if (!p)
+        return -1;
+    p[(*n)++] = v;
+    *arr = p;
+    return 0;
+}
+
+static long cores(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? n : 1;
+}
+
+int brine_cli_scan(int argc, char **argv)
+{
+    brine_settings s;
+    brine_settings_default(&s);
+    brine_walk w = {0};
+    const char **pfiles = NULL, **operands = NULL, **lists = NULL;
+    size_t npf = 0, nops = 0, nlists = 0;
+    brine_report_options ro = {0};
+    const char *output = NULL;
+    int color = -1, prog = -1;
+    long jobs = 0;
+    bool hash = true, nul = false, fail_dangerous_only = false, bad = false, options = true;
+    int rc = 2;
+    brine_policy *policy = NULL;
+    brine_report *rep = NULL;
+    sink out = {stdout, false};
+    batch b = {0};
+    worker *workers = NULL;
+    pthread_t *threads = NULL;
+    void **args = NULL;
+    size_t nthreads = 0;
+
+    for (int i = 0; i < argc && !bad; i++) {
+        const char *a = argv[i], *v;
+        if (!options || a[0] != '-' || !a[1]) {
+            if (push(&operands, &nops, a) < 0)
+                goto out;
+            continue;
+        }
+        int used = brine_cli_limit_option(argc, argv, i, &s);
+        if (used < 0)
+            goto out;
+        if (used) {
+            i += used - 1;
+            continue;
+        }
+        if (!strcmp(a, "--")) {
+            options = false;
+        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(scan_usage, stdout);
+            rc = 0;
+            goto out;
+        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+            ro.quiet = true;
+        } else if (!strcmp(a, "--no-summary")) {
+            ro.no_summary = true;
+        } else if (!strcmp(a, "--no-hash")) {
+            hash = false;
+        } else if (!strcmp(a, "-0") || !strcmp(a, "--null")) {
+            nul = true;
+        } else if (!strcmp(a, "--follow-symlinks")) {
+            w.follow_symlinks = true;
+        } else if ((v = opt_value(argc, argv, &i, "--policy", NULL, &bad))) {
+            if (push(&pfiles, &npf, v) < 0)
+                goto out;
+        } else if ((v = opt_value(argc, argv, &i, "--include", NULL, &bad))) {
+            if (push(&w.include, &w.ninclude, v) < 0)
+                goto out;
+        } else if ((v = opt_value(argc, argv, &i, "--exclude", NULL, &bad))) {
+            if (push(&w.exclude, &w.nexclude, v) < 0)
+                goto out;
+        } else if ((v = opt_value(argc, argv, &i, "--files-from", NULL, &bad))) {
+            if (push(&lists, &nlists, v) < 0)
+                goto out;
+        } else if ((v = opt_value(argc, argv, &i, "--format", "-f", &bad))) {
+            static const char *const names[] = {"text", "json", "jsonl", "sarif"};
+            size_t k = 0;
+            while (k < 4 && strcmp(v, names[k]))
+                k++;
+            if (k == 4) {
+                fprintf(stderr, "brine: scan: --format: expected text, json, jsonl or sarif, not '%s'\n", v);
+                goto out;
+            }
+            ro.format = (brine_report_format)k;
+        } else if ((v = opt_value(argc, argv, &i, "--output", "-o", &bad))) {
+            output = v;
+        } else if ((v = opt_value(argc, argv, &i, "--jobs", "-j", &bad))) {
+            char *end;
+            errno = 0;
+            jobs = strtol(v, &end, 10);
+            if (errno || *end || jobs < 1 || jobs > 1024) {
+                fprintf(stderr, "brine: scan: --jobs: expected a number from 1 to 1024, not '%s'\n", v);
+                goto out;
+            }
+        } else if (!strncmp(a, "-j", 2) && a[2] >= '0' && a[2] <= '9') {
+            char *end;
+            jobs = strtol(a + 2, &end, 10);
+            if (*end || jobs < 1 || jobs > 1024) {
+                fprintf(stderr, "brine: scan: -j: expected a number from 1 to 1024, not '%s'\n", a + 2);
+                goto out;
+            }
+        } else if ((v = opt_value(argc, argv, &i, "--fail-on", NULL, &bad))) {
+            if (!strcmp(v, "dangerous"))
+                fail_dangerous_only = true;
+            else if (strcmp(v, "suspicious")) {
+                fprintf(stderr, "brine: scan: --fail-on: expected suspicious or dangerous, not '%s'\n", v);
+                goto out;
+            }
+        } else if ((v = opt_value(argc, argv, &i, "--color", NULL, &bad)) ||
+                   (v = opt_value(argc, argv, &i, "--colour", NULL, &bad))) {
+            if ((color = when_value(v, "--color")) == -2)
+                goto out;
+        } else if (!strcmp(a, "--no-color")) {
+            color = 0;
+        } else if ((v = opt_value(argc, argv, &i, "--progress", NULL, &bad))) {
+            if ((prog = when_value(v, "--progress")) == -2)
+                goto out;
+        } else if (!strcmp(a, "--no-progress")) {
+            prog = 0;
+        } else if (!bad) {
+            fprintf(stderr, "brine: scan: unknown option '%s' (brine scan --help)\n", a);
+            goto out;
+        }
+    }
+    if (bad)
+        goto out;
+    if (!nops && !nlists) {
+        fprintf(stderr, "brine: scan: no input (FILE, DIR, - for stdin, or --files-from LIST)\n%s", scan_usage);
+        goto out;
+    }
+    size_t stdin_uses = 0;
+    for (size_t k = 0; k < nops; k++)
+        stdin_uses += !strcmp(operands[k], "-");
+    for (size_t k = 0; k < nlists; k++)
+        stdin_uses += !strcmp(lists[k], "-");
+    if (stdin_uses > 1) {
+        fprintf(stderr, "brine: scan: standard input can be read only once\n");
+        goto out;
+    }
+
+    /* compile the policy before walking: a bad policy is reported at once */
+    brine_diag diag;
+    int pr = brine_policy_compile(&policy, pfiles, npf, &diag);
+    if (pr < 0) {
+        fprintf(stderr, "brine: %s\n", diag.message[0] ? diag.message : brine_strerror(pr));
+        goto out;
+    }
+
+    for (size_t k = 0; k < nlists; k++) {
+        int e = brine_walk_files_from(&w, lists[k], nul);
+        if (e) {
+            fprintf(stderr, "brine: scan: --files-from %s: %s\n", lists[k], strerror(e));
+            goto out;
+        }
+    }
+    for (size_t k = 0; k < nops; k++)
+        brine_walk_add(&w, operands[k]);
+    if (w.oom) {
+        fprintf(stderr, "brine: scan: out of memory while listing the inputs\n");
+        goto out;
+    }
+
+    if (output && strcmp(output, "-")) {
+        out.fp = fopen(output, "w");
+        if (!out.fp) {
+            fprintf(stderr, "brine: scan: --output %s: %s\n", output, strerror(errno));
+            out.fp = stdout;
+            goto out;
+        }
+    }
+    const char *nc = getenv("NO_COLOR");
+    bool no_color_env = nc && nc[0];
+    ro.color = !no_color_env && ro.format == BRINE_REPORT_TEXT &&
+               (color == 1 || (color == -1 && isatty(fileno(out.fp))));
+    progress pg = {.on = prog == 1 || (prog == -1 && isatty(STDERR_FILENO)), .t0 = now()};
+    pg.clear_before_output = pg.on && out.fp == stdout && isatty(STDOUT_FILENO);
+
+    if (brine_report_create(&rep, &ro, policy, sink_write, &out) < 0) {
+        fprintf(stderr, "brine: scan: cannot start the report\n");
+        goto out;
+    }
+
+    if (!jobs)
+        jobs = cores();
+    if ((size_t)jobs > w.n)
+        jobs = w.n ? (long)w.n : 1;
+    nthreads = (size_t)jobs;
+    b.in = &w;
+    b.s = &s;
+    b.hash = hash;
+    b.window = nthreads * 4 < 8 ? 8 : nthreads * 4;
+    b.ring = calloc(b.window, sizeof *b.ring);
+    b.ready = calloc(b.window, sizeof *b.ready);
+    workers = calloc(nthreads, sizeof *workers);
+    threads = calloc(nthreads, sizeof *threads);
+    args = calloc(nthreads * 2, sizeof *args);
+    if (!b.ring || !b.ready || !workers || !threads || !args)
+        goto nomem;
+    for (size_t k = 0; k < b.window; k++)
+        if (brine_report_file_create(&b.ring[k], policy) < 0)
+            goto nomem;
+    for (size_t k = 0; k < nthreads; k++)
+        if (brine_scanner_create(&workers[k].sc, policy, &s) < 0)
+            goto nomem;
+    pthread_mutex_init(&b.mu, NULL);
+    pthread_cond_init(&b.cv_ready, NULL);
+    pthread_cond_init(&b.cv_room, NULL);
+
+    double t0 = now();
+    size_t started = 0;
+    if (nthreads > 1) {
+        for (size_t k = 0; k < nthreads; k++) {
+            args[2 * k] = &b;
+            args[2 * k + 1] = &workers[k];
+            if (pthread_create(&threads[k], NULL, worker_main, &args[2 * k]) != 0)
+                break;
+            started++;
+        }
+    }
+    bool unsafe = false, unreadable = false, incomplete = false;
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < w.n; i++) {
+        brine_report_file *f = b.ring[i % b.window];
+        if (!started) {
+            scan_one(&b, &workers[0], &w.items[i], f);
+        } else {
+            pthread_mutex_lock(&b.mu);
+            while (!b.ready[i % b.window]) {
+                pthread_mutex_unlock(&b.mu);
+                progress_show(&pg, i, w.n, bytes, w.items[i].path, false);
+                pthread_mutex_lock(&b.mu);
+                if (b.ready[i % b.window])
+                    break;
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_nsec += 200 * 1000000L;
+                if (ts.tv_nsec >= 1000000000L)
+                    ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+                pthread_cond_timedwait(&b.cv_ready, &b.mu, &ts);
+            }
+            pthread_mutex_unlock(&b.mu);
+        }
+        brine_report_outcome oc = brine_report_file_outcome(f);
+        unsafe |= oc == BRINE_OUTCOME_DANGEROUS || (oc == BRINE_OUTCOME_SUSPICIOUS && !fail_dangerous_only);
+        unreadable |= oc == BRINE_OUTCOME_UNREADABLE;
+        incomplete |= oc == BRINE_OUTCOME_INCOMPLETE ||
+                      (oc >= BRINE_OUTCOME_SUSPICIOUS && oc != BRINE_OUTCOME_UNREADABLE &&
+                       brine_report_file_result(f)->status != BRINE_STATUS_COMPLETE);
+        if (oc == BRINE_OUTCOME_UNREADABLE)
+            fprintf(stderr, "brine: %s: %s\n", brine_report_file_path(f), "cannot be read (see the report)");
+        else
+            bytes += brine_report_file_size(f);
+        if (pg.clear_before_output)
+            progress_clear(&pg);
+        brine_report_add(rep, f);
+        if (ro.format == BRINE_REPORT_JSONL || ro.format == BRINE_REPORT_TEXT)
+            fflush(out.fp);
+        progress_show(&pg, i + 1, w.n, bytes, i + 1 < w.n ? w.items[i + 1].path : "", pg.clear_before_output);
+        if (started) {
+            pthread_mutex_lock(&b.mu);
+            b.ready[i % b.window] = false;
+            b.next_out = i + 1;
+            pthread_cond_broadcast(&b.cv_room);
+            pthread_mutex_unlock(&b.mu);
+        }
+    }
+    for (size_t k = 0; k < started; k++)
+        pthread_join(threads[k], NULL);
+    progress_clear(&pg);
+    brine_report_finish(rep, now() - t0);
+    fflush(out.fp);
+    if (out.failed || ferror(out.fp)) {
+        fprintf(stderr, "brine: scan: cannot write the report\n");
+        rc = 2;
+    } else {
+        /* 1 (unsafe) wins over 2 (a file could not be read) so that a gate
+         * never reads "error" as "nothing found"; both are non-zero */
+        rc = unsafe ? 1 : unreadable ? 2 : incomplete ? 3 : 0;
+    }
+    pthread_mutex_destroy(&b.mu);
+    pthread_cond_destroy(&b.cv_ready);
+    pthread_cond_destroy(&b.cv_room);
+    goto out;
+nomem:
+    fprintf(stderr, "brine: scan: out of memory\n");
+    rc = 2;
+out:
+    if (out.fp && out.fp != stdout)
+        fclose(out.fp);
+    for (size_t k = 0; workers && k < nthreads; k++) {
+        brine_scanner_destroy(workers[k].sc);
+        free(workers[k].buf);
+    }
+    for (size_t k = 0; b.ring && k < b.window; k++)
+        brine_report_file_destroy(b.ring[k]);
+    free(b.ring);
+    free(b.ready);
+    free(workers);
+    free(threads);
+    free(args);
+    brine_report_destroy(rep);
+    brine_policy_destroy(policy);
+    brine_walk_free(&w);
+    free(w.include);
+    free(w.exclude);
+    free(pfiles);
+    free(operands);
+    free(lists);
+    return rc;
+}

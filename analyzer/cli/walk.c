@@ -1,0 +1,213 @@
+/* Collecting the inputs of `brine scan` (see walk.h). A directory is walked in
+ * sorted order, so the order of results never depends on the file system;
+ * symlinks inside a walk are not followed unless asked, and a followed one
+ * that leads back to a directory being walked is reported as a loop. */
+#include "walk.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void add_item(brine_walk *w, const char *path, int err, bool is_stdin)
+{
+    if (w->n == w->cap) {
+        size_t nc = w->cap ? w->cap * 2 : 64;
+        brine_item *p = realloc(w->items, nc * sizeof *p);
+        if (!p) {
+            w->oom = true;
+            return;
+        }
+        w->items = p;
+        w->cap = nc;
+    }
+    char *c = strdup(path);
+    if (!c) {
+        w->oom = true;
+        return;
+    }
+    w->items[w->n++] = (brine_item){c, err, is_stdin};
+}
+
+/* Does a glob select this file? A glob with a '/' is matched against the
+ * path below the walked directory, one without against the file's name. */
+static bool glob_match(const char *glob, const char *rel, const char *base)
+{
+    return fnmatch(glob, strchr(glob, '/') ? rel : base, 0) == 0;
+}
+
+static bool selected(const brine_walk *w, const char *rel, const char *base)
+{
+    for (size_t i = 0; i < w->nexclude; i++)
+        if (glob_match(w->exclude[i], rel, base))
+            return false;
+    if (!w->ninclude)
+        return true;
+    for (size_t i = 0; i < w->ninclude; i++)
+        if (glob_match(w->include[i], rel, base))
+            return true;
+    return false;
+}
+
+typedef struct ancestor {
+    const struct ancestor *up;
+    dev_t dev;
+    ino_t ino;
+} ancestor;
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void walk_dir(brine_walk *w, const char *dir, size_t rootlen, const ancestor *up)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        add_item(w, dir, errno, false);
+        return;
+    }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 32;
+            char **p = realloc(names, cap * sizeof *p);
+            if (!p) {
+                w->oom = true;
+                break;
+            }
+            names = p;
+        }
+        if (!(names[n] = strdup(e->d_name))) {
+            w->oom = true;
+            break;
+        }
+        n++;
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, cmp_names);
+    size_t dl = strlen(dir);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = dl + 1 + strlen(names[i]) + 1;
+        char *p = malloc(len);
+        if (!p) {
+            w->oom = true;
+            break;
+        }
+        snprintf(p, len, "%s%s%s", dir, dl && dir[dl - 1] == '/' ? "" : "/", names[i]);
+        const char *rel = p + (rootlen < strlen(p) ? rootlen : 0);
+        while (*rel == '/')
+            rel++;
+        struct stat st;
+        if (lstat(p, &st) < 0) {
+            add_item(w, p, errno, false);
+            free(p);
+            continue;
+        }
+        if (S_ISLNK(st.st_mode)) {
+            if (!w->follow_symlinks) {
+                w->skipped_symlinks++;
+                free(p);
+                continue;
+            }
+            if (stat(p, &st) < 0) { /* a dangling link, or a loop of links */
+                if (selected(w, rel, names[i]))
+                    add_item(w, p, errno, false);
+                free(p);
+                continue;
+            }
+        }
+        if (S_ISDIR(st.st_mode)) {
+            bool loop = false;
+            for (const ancestor *a = up; a; a = a->up)
+                loop |= a->dev == st.st_dev && a->ino == st.st_ino;
+            bool excluded = false;
+            for (size_t k = 0; k < w->nexclude; k++)
+                excluded |= glob_match(w->exclude[k], rel, names[i]);
+            if (excluded) {
+                free(p);
+                continue;
+            }
+            if (loop)
+                add_item(w, p, ELOOP, false);
+            else {
+                ancestor me = {up, st.st_dev, st.st_ino};
+                walk_dir(w, p, rootlen, &me);
+            }
+        } else if (selected(w, rel, names[i])) {
+            add_item(w, p, 0, false);
+        } else {
+            w->skipped_filtered++;
+        }
+        free(p);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+void brine_walk_add(brine_walk *w, const char *path)
+{
+    if (!strcmp(path, "-")) {
+        add_item(w, "-", 0, true);
+        w->stdin_used = true;
+        return;
+    }
+    struct stat st;
+    /* an operand is followed if it is a symlink: the user named it */
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        ancestor top = {NULL, st.st_dev, st.st_ino};
+        walk_dir(w, path, strlen(path), &top);
+        return;
+    }
+    add_item(w, path, 0, false);
+}
+
+int brine_walk_files_from(brine_walk *w, const char *list, bool nul)
+{
+    FILE *f = strcmp(list, "-") ? fopen(list, "r") : stdin;
+    if (!f)
+        return errno;
+    if (f == stdin)
+        w->stdin_used = true;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while ((n = getdelim(&line, &cap, nul ? '\0' : '\n', f)) > 0) {
+        if (!nul && line[n - 1] == '\n')
+            line[--n] = 0;
+        if (!nul && n && line[n - 1] == '\r')
+            line[--n] = 0;
+        if (!n)
+            continue;
+        if (strlen(line) != (size_t)n) /* a NUL inside a line: not a path */
+            continue;
+        /* listed paths are files or directories, never stdin */
+        if (!strcmp(line, "-"))
+            add_item(w, "-", 0, false); /* a file named "-" */
+        else
+            brine_walk_add(w, line);
+    }
+    int e = ferror(f) ? EIO : 0;
+    free(line);
+    if (f != stdin)
+        fclose(f);
+    return e;
+}
+
+void brine_walk_free(brine_walk *w)
+{
+    for (size_t i = 0; i < w->n; i++)
+        free(w->items[i].path);
+    free(w->items);
+    w->items = NULL;
+    w->n = w->cap = 0;
+}

@@ -1,0 +1,946 @@
+/* The per-file collector, the JSON writers and the batch object. A client of
+ * include/brine.h only: it consumes the scanner callbacks. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <nettle/sha2.h>
+
+#include "report_int.h"
+
+/* ---- rbuf --------------------------------------------------------------------- */
+
+static bool rbuf_grow(rbuf *b, size_t n)
+{
+    if (b->oom)
+        return false;
+    if (b->len + n + 1 <= b->cap)
+        return true;
+    size_t nc = b->cap ? b->cap : 4096;
+    while (nc < b->len + n + 1)
+        nc *= 2;
+    char *p = realloc(b->p, nc);
+    if (!p) {
+        b->oom = true;
+        return false;
+    }
+    b->p = p;
+    b->cap = nc;
+    return true;
+}
+
+void rbuf_put(rbuf *b, const char *s, size_t n)
+{
+    if (!rbuf_grow(b, n))
+        return;
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = 0;
+}
+
+void rbuf_puts(rbuf *b, const char *s)
+{
+    rbuf_put(b, s, strlen(s));
+}
+
+void rbuf_printf(rbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char tmp[512];
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof tmp) {
+        rbuf_put(b, tmp, (size_t)n);
+        return;
+    }
+    if (!rbuf_grow(b, (size_t)n))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+/* Length of a valid UTF-8 sequence at s (1..4), or 0 if it is not one. */
+static size_t utf8_len(const unsigned char *s)
+{
+    unsigned c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t n;
+    unsigned min;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2, min = 0x80;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3, min = 0x800;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4, min = 0x10000;
+    else
+        return 0;
+    unsigned cp = c & (0x3f >> (n - 1));
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+void rbuf_json_str(rbuf *b, const char *s)
+{
+    if (!s) {
+        rbuf_puts(b, "null");
+        return;
+    }
+    rbuf_put(b, "\"", 1);
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        size_t run = 0;
+        /* copy plain runs at once */
+        while (p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\')
+            run++;
+        if (run) {
+            rbuf_put(b, (const char *)p, run);
+            p += run;
+            continue;
+        }
+        unsigned c = *p;
+        if (c == '"' || c == '\\') {
+            char e[2] = {'\\', (char)c};
+            rbuf_put(b, e, 2);
+            p++;
+        } else if (c == '\n') {
+            rbuf_puts(b, "\\n"), p++;
+        } else if (c == '\t') {
+            rbuf_puts(b, "\\t"), p++;
+        } else if (c == '\r') {
+            rbuf_puts(b, "\\r"), p++;
+        } else if (c < 0x20 || c == 0x7f) {
+            rbuf_printf(b, "\\u%04x", c), p++;
+        } else {
+            size_t n = utf8_len(p);
+            if (n) {
+                rbuf_put(b, (const char *)p, n);
+                p += n;
+            } else {
+                rbuf_printf(b, "\\\\x%02x", c); /* the text \xNN */
+                p++;
+            }
+        }
+    }
+    rbuf_put(b, "\"", 1);
+}
+
+void rbuf_free(rbuf *b)
+{
+    free(b->p);
+    memset(b, 0, sizeof *b);
+}
+
+int rbuf_flush(rbuf *b, brine_write_fn out, void *user)
+{
+    int r = 0;
+    if (b->oom)
+        r = BRINE_ERR_NOMEM;
+    else if (b->len && out(user, b->p, b->len))
+        r = BRINE_ERR_IO;
+    b->len = 0;
+    b->oom = false;
+    if (b->p)
+        b->p[0] = 0;
+    return r;
+}
+
+/* ---- the string pool of a collector -------------------------------------------------- */
+
+struct rblock {
+    rblock *next;
+    size_t size, used;
+    char data[];
+};
+
+static void *pool_alloc(brine_report_file *f, size_t n)
+{
+    n = (n + 7) & ~(size_t)7;
+    rblock *b = f->pool;
+    if (!b || b->size - b->used < n) {
+        size_t size = n > 60000 ? n : 60000;
+        rblock *nb = malloc(sizeof *nb + size);
+        if (!nb) {
+            f->oom = true;
+            return NULL;
+        }
+        nb->next = b;
+        nb->size = size;
+        nb->used = 0;
+        f->pool = b = nb;
+    }
+    void *p = b->data + b->used;
+    b->used += n;
+    return p;
+}
+
+static const char *pool_str(brine_report_file *f, const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s);
+    char *p = pool_alloc(f, n + 1);
+    if (!p)
+        return "";
+    memcpy(p, s, n + 1);
+    return p;
+}
+
+static void pool_reset(brine_report_file *f)
+{
+    /* keep one block, free the rest */
+    rblock *b = f->pool;
+    while (b && b->next) {
+        rblock *n = b->next;
+        free(b);
+        b = n;
+    }
+    /* b is the oldest (first) block or NULL; keep it if it is a normal one */
+    if (b && b->size > 60000) {
+        free(b);
+        b = NULL;
+    }
+    if (b)
+        b->used = 0;
+    f->pool = b;
+}
+
+/* ---- a string index -------------------------------------------------------------- */
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+/* Find @p key; *slot_out is its slot or the empty slot where it would go.
+ * names(i) gives the key of item i. */
+typedef const char *(*key_of)(const brine_report_file *f, int i);
+
+static int index_find(const brine_report_file *f, const rstrindex *x, const char *key, key_of kf, size_t *slot_out)
+{
+    if (!x->cap)
+        return -1;
+    size_t m = x->cap - 1, i = (size_t)hash_str(key) & m;
+    for (;; i = (i + 1) & m) {
+        if (x->slot[i] < 0) {
+            *slot_out = i;
+            return -1;
+        }
+        if (strcmp(kf(f, x->slot[i]), key) == 0) {
+            *slot_out = i;
+            return x->slot[i];
+        }
+    }
+}
+
+static bool index_insert(brine_report_file *f, rstrindex *x, size_t count, const char *key, int item, key_of kf)
+{
+    if ((count + 1) * 2 > x->cap) {
+        size_t nc = x->cap ? x->cap * 2 : 64;
+        int *ns = malloc(nc * sizeof *ns);
+        if (!ns)
+            return false;
+        for (size_t i = 0; i < nc; i++)
+            ns[i] = -1;
+        for (size_t i = 0; i < x->cap; i++) {
+            if (x->slot[i] < 0)
+                continue;
+            size_t j = (size_t)hash_str(kf(f, x->slot[i])) & (nc - 1);
+            while (ns[j] >= 0)
+                j = (j + 1) & (nc - 1);
+            ns[j] = x->slot[i];
+        }
+        free(x->slot);
+        x->slot = ns;
+        x->cap = nc;
+    }
+    size_t slot = 0;
+    index_find(f, x, key, kf, &slot);
+    x->slot[slot] = item;
+    return true;
+}
+
+static void index_clear(rstrindex *x)
+{
+    for (size_t i = 0; i < x->cap; i++)
+        x->slot[i] = -1;
+}
+
+static const char *loc_key(const brine_report_file *f, int i)
+{
+    return f->locs[i].text;
+}
+
+static const char *global_key(const brine_report_file *f, int i)
+{
+    return f->globals[i].name;
+}
+
+/* Grow an array of items to hold one more. */
+static bool grow(void **arr, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap)
+        return true;
+    size_t nc = *cap ? *cap * 2 : 16;
+    void *p = realloc(*arr, nc * size);
+    if (!p)
+        return false;
+    *arr = p;
+    *cap = nc;
+    return true;
+}
+
+/* ---- the collector ----------------------------------------------------------------- */
+
+int brine_report_file_create(brine_report_file **out, const brine_policy *policy)
+{
+    if (!out || !policy)
+        return BRINE_ERR_INVALID;
+    brine_report_file *f = calloc(1, sizeof *f);
+    if (!f)
+        return BRINE_ERR_NOMEM;
+    f->policy = policy;
+    if (brine_policy_identity(policy, f->policy_hash, NULL, 0) < 0)
+        f->policy_hash[0] = 0;
+    *out = f;
+    return brine_report_file_begin(f, "");
+}
+
+void brine_report_file_destroy(brine_report_file *f)
+{
+    if (!f)
+        return;
+    while (f->pool) {
+        rblock *n = f->pool->next;
+        free(f->pool);
+        f->pool = n;
+    }
+    free(f->locs);
+    free(f->loc_index.slot);
+    free(f->finds);
+    free(f->streams);
+    free(f->globals);
+    free(f->global_index.slot);
+    free(f);
+}
+
+int brine_report_file_begin(brine_report_file *f, const char *path)
+{
+    if (!f)
+        return BRINE_ERR_INVALID;
+    pool_reset(f);
+    f->oom = false;
+    f->nlocs = f->nfinds = f->nstreams = f->nglobals = 0;
+    f->findings_seen = f->streams_seen = f->globals_dropped = 0;
+    index_clear(&f->loc_index);
+    index_clear(&f->global_index);
+    f->ended = f->failed = false;
+    f->scan_rc = 0;
+    f->errnum = 0;
+    f->fail_message = NULL;
+    memset(&f->res, 0, sizeof f->res);
+    f->size = 0;
+    f->has_sha = false;
+    f->sha256[0] = 0;
+    f->seconds = 0;
+    f->path = pool_str(f, path ? path : "");
+    return f->oom ? BRINE_ERR_NOMEM : 0;
+}
+
+/* The index of a location, interned; -1 if it cannot be kept. */
+static int intern_loc(brine_report_file *f, const brine_location *where, const char *text)
+{
+    const char *key = where && where->depth ? where->text : (text && text[0] ? text : f->path);
+    size_t slot;
+    int i = index_find(f, &f->loc_index, key, loc_key, &slot);
+    if (i >= 0)
+        return i;
+    if (f->nlocs >= BRINE_REPORT_MAX_ITEMS * 2 || !grow((void **)&f->locs, &f->caplocs, f->nlocs, sizeof *f->locs))
+        return -1;
+    rloc *l = &f->locs[f->nlocs];
+    l->text = pool_str(f, key);
+    if (where && where->depth) {
+        l->depth = where->depth;
+        l->steps = pool_alloc(f, where->depth * sizeof *l->steps);
+        if (!l->steps)
+            return -1;
+        for (size_t k = 0; k < where->depth; k++) {
+            l->steps[k].kind = pool_str(f, where->steps[k].kind);
+            l->steps[k].format = pool_str(f, where->steps[k].format);
+            l->steps[k].name = pool_str(f, k == 0 ? f->path : where->steps[k].name);
+            l->steps[k].offset = where->steps[k].offset;
+        }
+    } else {
+        l->depth = 1;
+        l->steps = pool_alloc(f, sizeof *l->steps);
+        if (!l->steps)
+            return -1;
+        l->steps[0] = (rstep){"file", "", f->path, 0};
+    }
+    if (!index_insert(f, &f->loc_index, f->nlocs, l->text, (int)f->nlocs, loc_key))
+        return -1;
+    return (int)f->nlocs++;
+}
+
+static int on_finding(void *user, const brine_finding *x)
+{
+    brine_report_file *f = user;
+    f->findings_seen++;
+    if (f->nfinds >= BRINE_REPORT_MAX_ITEMS || !grow((void **)&f->finds, &f->capfinds, f->nfinds, sizeof *f->finds))
+        return 0;
+    int loc = intern_loc(f, x->where, x->location);
+    if (loc < 0)
+        return 0;
+    rfinding *r = &f->finds[f->nfinds++];
+    *r = (rfinding){.loc = loc, .offset = x->offset, .opindex = x->opindex, .opcode = pool_str(f, x->opcode),
+                    .kind = pool_str(f, x->kind), .name = pool_str(f, x->name ? x->name : ""),
+                    .call = pool_str(f, x->call ? x->call : ""), .rule = pool_str(f, x->rule ? x->rule : ""),
+                    .message = pool_str(f, x->message ? x->message : ""),
+                    .rule_id = pool_str(f, x->rule_id ? x->rule_id : "unknown"),
+                    .rule_pack = pool_str(f, x->rule_pack ? x->rule_pack : ""),
+                    .rule_file = pool_str(f, x->rule_file ? x->rule_file : ""), .rule_line = x->rule_line,
+                    .verdict = x->verdict, .severity = x->severity};
+    return 0;
+}
+
+/* Is location a a proper ancestor of b (same steps, fewer of them)? */
+static bool loc_prefix(const rloc *a, const rloc *b)
+{
+    if (a->depth >= b->depth)
+        return false;
+    for (size_t k = 1; k < a->depth; k++) /* step 0 is the file for both */
+        if (a->steps[k].offset != b->steps[k].offset || strcmp(a->steps[k].name, b->steps[k].name) ||
+            strcmp(a->steps[k].kind, b->steps[k].kind))
+            return false;
+    return true;
+}
+
+static int on_stream(void *user, const brine_stream_result *x)
+{
+    brine_report_file *f = user;
+    f->streams_seen++;
+    if (f->nstreams >= BRINE_REPORT_MAX_ITEMS ||
+        !grow((void **)&f->streams, &f->capstreams, f->nstreams, sizeof *f->streams))
+        return 0;
+    int loc = intern_loc(f, x->where, x->location);
+    if (loc < 0)
+        return 0;
+    rstream *s = &f->streams[f->nstreams++];
+    *s = (rstream){.loc = loc, .parent = -1, .format = pool_str(f, x->format ? x->format : ""),
+                   .error = pool_str(f, x->error), .verdict = x->verdict, .status = x->status,
+                   .error_offset = x->error_offset};
+    return 0;
+}
+
+static int on_global(void *user, const brine_location *where, const char *name, brine_use use)
+{
+    brine_report_file *f = user;
+    (void)where;
+    if (!name || (unsigned)use > 3)
+        return 0;
+    size_t slot;
+    int i = index_find(f, &f->global_index, name, global_key, &slot);
+    if (i < 0) {
+        if (f->nglobals >= BRINE_REPORT_MAX_ITEMS ||
+            !grow((void **)&f->globals, &f->capglobals, f->nglobals, sizeof *f->globals)) {
+            f->globals_dropped++;
+            return 0;
+        }
+        rglobal *g = &f->globals[f->nglobals];
+        memset(g, 0, sizeof *g);
+        g->name = pool_str(f, name);
+        if (!index_insert(f, &f->global_index, f->nglobals, g->name, (int)f->nglobals, global_key)) {
+            f->globals_dropped++;
+            return 0;
+        }
+        i = (int)f->nglobals++;
+    }
+    f->globals[i].uses[use]++;
+    return 0;
+}
+
+static const brine_scan_callbacks collector_callbacks = {on_finding, on_stream, on_global};
+
+const brine_scan_callbacks *brine_report_file_callbacks(void)
+{
+    return &collector_callbacks;
+}
+
+/* Each stream's parent: the nearest stream before it in the tree of
+ * locations. Streams are reported when they end, children first, so the
+ * parent of a stream is a stream at a proper prefix of its location; among
+ * several streams at that location, the container one (not "pickle"). */
+static void link_streams(brine_report_file *f)
+{
+    for (size_t i = 0; i < f->nstreams; i++) {
+        const rloc *me = &f->locs[f->streams[i].loc];
+        int best = -1;
+        size_t best_depth = 0;
+        bool best_container = false;
+        for (size_t j = 0; j < f->nstreams; j++) {
+            if (j == i)
+                continue;
+            const rloc *o = &f->locs[f->streams[j].loc];
+            bool container = strcmp(f->streams[j].format, "pickle") != 0;
+            bool same = o == me;
+            /* a container at the same location holds a pickle read from it
+             * (a member's zip and the zip's pickles have distinct steps) */
+            if (!(loc_prefix(o, me) || (same && container && !strcmp(f->streams[i].format, "pickle"))))
+                continue;
+            size_t depth = o->depth * 2 + (same ? 1 : 0);
+            if (best < 0 || depth > best_depth || (depth == best_depth && container && !best_container)) {
+                best = (int)j;
+                best_depth = depth;
+                best_container = container;
+            }
+        }
+        f->streams[i].parent = best;
+    }
+}
+
+void brine_report_file_end(brine_report_file *f, int scan_rc, const brine_stream_result *res, uint64_t size,
+                           const char *sha256, double seconds)
+{
+    f->ended = true;
+    f->scan_rc = scan_rc;
+    if (res) {
+        f->res = *res;
+        f->res.location = f->path;
+        f->res.format = "file";
+        f->res.error = pool_str(f, res->error);
+        f->res.where = NULL;
+    } else {
+        f->res.status = BRINE_STATUS_INCONCLUSIVE;
+        f->res.error = "no result";
+    }
+    if (scan_rc < 0 && f->res.status == BRINE_STATUS_COMPLETE) {
+        /* an API error: never complete */
+        f->res.status = BRINE_STATUS_INCONCLUSIVE;
+        f->res.error = pool_str(f, brine_strerror(scan_rc));
+    }
+    f->size = size;
+    if (sha256 && strlen(sha256) == 64) {
+        memcpy(f->sha256, sha256, 65);
+        f->has_sha = true;
+    }
+    f->seconds = seconds;
+    /* only small files have more than a few streams; the link is quadratic
+     * in the streams kept, which are capped */
+    if (f->nstreams <= 2000)
+        link_streams(f);
+}
+
+void brine_report_file_fail(brine_report_file *f, int errnum, const char *message)
+{
+    f->ended = f->failed = true;
+    f->errnum = errnum;
+    f->fail_message = pool_str(f, message ? message : errnum ? strerror(errnum) : "cannot be read");
+}
+
+brine_report_outcome brine_report_file_outcome(const brine_report_file *f)
+{
+    if (f->failed || !f->ended)
+        return BRINE_OUTCOME_UNREADABLE;
+    if (f->res.verdict == BRINE_VERDICT_DANGEROUS)
+        return BRINE_OUTCOME_DANGEROUS;
+    if (f->res.verdict == BRINE_VERDICT_SUSPICIOUS)
+        return BRINE_OUTCOME_SUSPICIOUS;
+    if (f->res.status != BRINE_STATUS_COMPLETE || f->oom)
+        return BRINE_OUTCOME_INCOMPLETE;
+    return BRINE_OUTCOME_SAFE;
+}
+
+const brine_stream_result *brine_report_file_result(const brine_report_file *f)
+{
+    return &f->res;
+}
+
+uint64_t brine_report_file_size(const brine_report_file *f)
+{
+    return f->size;
+}
+
+const char *brine_report_file_path(const brine_report_file *f)
+{
+    return f->path;
+}
+
+const char *report_outcome_name(brine_report_outcome o)
+{
+    static const char *const names[] = {"safe", "incomplete", "suspicious", "dangerous", "unreadable"};
+    return (unsigned)o < 5 ? names[o] : "?";
+}
+
+const char *report_missing_permission(const rfinding *x)
+{
+    if (strcmp(x->rule_id, "not-allowed") && strcmp(x->rule_id, "no-call-permission") &&
+        strcmp(x->rule_id, "no-permission"))
+        return NULL;
+    if (!x->name[0])
+        return NULL;
+    static const char *const uses[] = {"import", "call", "build", "items"};
+    for (size_t i = 0; i < 4; i++)
+        if (!strcmp(x->kind, uses[i]))
+            return uses[i];
+    return NULL;
+}
+
+static __thread const brine_report_file *sort_ctx; /* qsort has no context argument */
+
+static int cmp_global(const void *a, const void *b)
+{
+    return strcmp(sort_ctx->globals[*(const size_t *)a].name, sort_ctx->globals[*(const size_t *)b].name);
+}
+
+size_t *report_sorted_globals(const brine_report_file *f)
+{
+    size_t *ord = malloc((f->nglobals ? f->nglobals : 1) * sizeof *ord);
+    if (!ord)
+        return NULL;
+    for (size_t i = 0; i < f->nglobals; i++)
+        ord[i] = i;
+    sort_ctx = f;
+    qsort(ord, f->nglobals, sizeof *ord, cmp_global);
+    return ord;
+}
+
+/* ---- JSON -------------------------------------------------------------------------- */
+
+static void json_loc(rbuf *b, const rloc *l)
+{
+    rbuf_puts(b, "{\"text\":");
+    rbuf_json_str(b, l->text);
+    rbuf_puts(b, ",\"steps\":[");
+    for (size_t k = 0; k < l->depth; k++) {
+        rbuf_puts(b, k ? ",{\"kind\":" : "{\"kind\":");
+        rbuf_json_str(b, l->steps[k].kind);
+        rbuf_puts(b, ",\"format\":");
+        rbuf_json_str(b, l->steps[k].format);
+        rbuf_puts(b, ",\"name\":");
+        rbuf_json_str(b, l->steps[k].name);
+        rbuf_printf(b, ",\"offset\":%" PRIu64 "}", l->steps[k].offset);
+    }
+    rbuf_puts(b, "]}");
+}
+
+static void json_file(rbuf *b, const brine_report_file *f)
+{
+    brine_report_outcome oc = brine_report_file_outcome(f);
+    rbuf_puts(b, "{\"path\":");
+    rbuf_json_str(b, f->path);
+    if (f->failed) {
+        rbuf_puts(b, ",\"size\":null,\"sha256\":null,\"verdict\":null,\"status\":\"unreadable\",\"outcome\":"
+                     "\"unreadable\",\"safe\":false,\"error\":{\"message\":");
+        rbuf_json_str(b, f->fail_message);
+        rbuf_printf(b, ",\"offset\":null,\"errno\":%d}", f->errnum);
+        rbuf_puts(b, ",\"policy_hash\":");
+        rbuf_json_str(b, f->policy_hash);
+        rbuf_puts(b, ",\"counts\":{\"streams\":0,\"pickles\":0,\"findings\":0},\"truncated\":{\"findings\":false,"
+                     "\"streams\":false,\"globals\":false},\"streams\":[],\"findings\":[],\"globals\":[],\"time_ms\":0}");
+        return;
+    }
+    rbuf_printf(b, ",\"size\":%" PRIu64 ",\"sha256\":", f->size);
+    rbuf_json_str(b, f->has_sha ? f->sha256 : NULL);
+    rbuf_printf(b, ",\"verdict\":\"%s\",\"status\":\"%s\",\"outcome\":\"%s\",\"safe\":%s,\"error\":",
+                brine_verdict_name(f->res.verdict), brine_status_name(f->res.status), report_outcome_name(oc),
+                oc == BRINE_OUTCOME_SAFE ? "true" : "false");
+    if (f->res.error) {
+        rbuf_puts(b, "{\"message\":");
+        rbuf_json_str(b, f->res.error);
+        rbuf_printf(b, ",\"offset\":%" PRIu64 ",\"errno\":null}", f->res.error_offset);
+    } else {
+        rbuf_puts(b, "null");
+    }
+    rbuf_puts(b, ",\"policy_hash\":");
+    rbuf_json_str(b, f->policy_hash);
+    rbuf_printf(b, ",\"counts\":{\"streams\":%" PRIu64 ",\"pickles\":%" PRIu64 ",\"findings\":%" PRIu64 "}",
+                f->res.streams, f->res.pickles, f->res.findings);
+    rbuf_printf(b, ",\"truncated\":{\"findings\":%s,\"streams\":%s,\"globals\":%s}",
+                f->findings_seen > f->nfinds ? "true" : "false", f->streams_seen > f->nstreams ? "true" : "false",
+                f->globals_dropped ? "true" : "false");
+    rbuf_puts(b, ",\"streams\":[");
+    for (size_t i = 0; i < f->nstreams; i++) {
+        const rstream *s = &f->streams[i];
+        rbuf_printf(b, "%s{\"id\":%zu,\"parent\":", i ? "," : "", i);
+        if (s->parent >= 0)
+            rbuf_printf(b, "%d", s->parent);
+        else
+            rbuf_puts(b, "null");
+        rbuf_puts(b, ",\"location\":");
+        json_loc(b, &f->locs[s->loc]);
+        rbuf_puts(b, ",\"format\":");
+        rbuf_json_str(b, s->format);
+        rbuf_printf(b, ",\"verdict\":\"%s\",\"status\":\"%s\",\"error\":", brine_verdict_name(s->verdict),
+                    brine_status_name(s->status));
+        if (s->error) {
+            rbuf_puts(b, "{\"message\":");
+            rbuf_json_str(b, s->error);
+            rbuf_printf(b, ",\"offset\":%" PRIu64 "}", s->error_offset);
+        } else {
+            rbuf_puts(b, "null");
+        }
+        rbuf_puts(b, "}");
+    }
+    rbuf_puts(b, "],\"findings\":[");
+    for (size_t i = 0; i < f->nfinds; i++) {
+        const rfinding *x = &f->finds[i];
+        rbuf_puts(b, i ? ",{\"location\":" : "{\"location\":");
+        json_loc(b, &f->locs[x->loc]);
+        rbuf_printf(b, ",\"offset\":%" PRIu64 ",\"opindex\":%" PRIu64 ",\"opcode\":", x->offset, x->opindex);
+        rbuf_json_str(b, x->opcode);
+        rbuf_puts(b, ",\"kind\":");
+        rbuf_json_str(b, x->kind);
+        rbuf_printf(b, ",\"verdict\":\"%s\",\"severity\":\"%s\",\"name\":", brine_verdict_name(x->verdict),
+                    brine_severity_name(x->severity));
+        rbuf_json_str(b, x->name);
+        rbuf_puts(b, ",\"call\":");
+        rbuf_json_str(b, x->call);
+        rbuf_puts(b, ",\"rule\":{\"id\":");
+        rbuf_json_str(b, x->rule_id);
+        rbuf_puts(b, ",\"text\":");
+        rbuf_json_str(b, x->rule);
+        rbuf_puts(b, ",\"pack\":");
+        rbuf_json_str(b, x->rule_pack[0] ? x->rule_pack : NULL);
+        rbuf_puts(b, ",\"file\":");
+        rbuf_json_str(b, x->rule_file[0] ? x->rule_file : NULL);
+        if (x->rule_line)
+            rbuf_printf(b, ",\"line\":%u}", x->rule_line);
+        else
+            rbuf_puts(b, ",\"line\":null}");
+        rbuf_puts(b, ",\"explanation\":");
+        rbuf_json_str(b, x->message);
+        const char *perm = report_missing_permission(x);
+        rbuf_puts(b, ",\"missing_permission\":");
+        rbuf_json_str(b, perm);
+        rbuf_puts(b, "}");
+    }
+    rbuf_puts(b, "],\"globals\":[");
+    size_t *ord = report_sorted_globals(f);
+    for (size_t k = 0; ord && k < f->nglobals; k++) {
+        const rglobal *g = &f->globals[ord[k]];
+        rbuf_puts(b, k ? ",{\"name\":" : "{\"name\":");
+        rbuf_json_str(b, g->name);
+        rbuf_printf(b, ",\"import\":%" PRIu64 ",\"call\":%" PRIu64 ",\"build\":%" PRIu64 ",\"items\":%" PRIu64 "}",
+                    g->uses[0], g->uses[1], g->uses[2], g->uses[3]);
+    }
+    free(ord);
+    rbuf_printf(b, "],\"time_ms\":%.3f}", f->seconds * 1000.0);
+}
+
+int brine_report_file_json(const brine_report_file *f, brine_write_fn out, void *user)
+{
+    if (!f || !out)
+        return BRINE_ERR_INVALID;
+    rbuf b = {0};
+    json_file(&b, f);
+    int r = rbuf_flush(&b, out, user);
+    rbuf_free(&b);
+    return r;
+}
+
+/* ---- sha256 (nettle) ---------------------------------------------------------------- */
+
+_Static_assert(sizeof(struct sha256_ctx) <= sizeof(brine_report_hash), "brine_report_hash too small");
+
+void brine_report_hash_init(brine_report_hash *h)
+{
+    sha256_init((struct sha256_ctx *)h);
+}
+
+void brine_report_hash_update(brine_report_hash *h, const uint8_t *data, size_t len)
+{
+    sha256_update((struct sha256_ctx *)h, len, data);
+}
+
+void brine_report_hash_hex(brine_report_hash *h, char hex[65])
+{
+    uint8_t d[SHA256_DIGEST_SIZE];
+    sha256_digest((struct sha256_ctx *)h, sizeof d, d);
+    for (size_t i = 0; i < sizeof d; i++)
+        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+}
+
+void brine_report_sha256(const uint8_t *data, size_t len, char hex[65])
+{
+    brine_report_hash h;
+    brine_report_hash_init(&h);
+    brine_report_hash_update(&h, data, len);
+    brine_report_hash_hex(&h, hex);
+}
+
+/* ---- the batch ---------------------------------------------------------------------- */
+
+struct brine_report {
+    brine_report_options o;
+    const brine_policy *policy;
+    brine_write_fn out;
+    void *user;
+    rbuf b;
+    char hash[17];
+    char packs[1024];
+    char cwd[4096];
+    bool first;
+    uint64_t counts[5];
+    uint64_t files, bytes;
+    sarif_state *sarif;
+};
+
+static void json_packs(rbuf *b, const char *packs)
+{
+    rbuf_put(b, "[", 1);
+    const char *p = packs;
+    bool first = true;
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        char tmp[256];
+        if (n >= sizeof tmp)
+            n = sizeof tmp - 1;
+        memcpy(tmp, p, n);
+        tmp[n] = 0;
+        if (!first)
+            rbuf_put(b, ",", 1);
+        rbuf_json_str(b, tmp);
+        first = false;
+        p = e ? e + 1 : p + strlen(p);
+    }
+    rbuf_put(b, "]", 1);
+}
+
+int brine_report_create(brine_report **rep, const brine_report_options *opt, const brine_policy *policy,
+                        brine_write_fn out, void *user)
+{
+    if (!rep || !policy || !out)
+        return BRINE_ERR_INVALID;
+    *rep = NULL;
+    brine_report *r = calloc(1, sizeof *r);
+    if (!r)
+        return BRINE_ERR_NOMEM;
+    if (opt)
+        r->o = *opt;
+    r->policy = policy;
+    r->out = out;
+    r->user = user;
+    r->first = true;
+    brine_policy_identity(policy, r->hash, r->packs, sizeof r->packs);
+    if (r->o.cwd)
+        snprintf(r->cwd, sizeof r->cwd, "%s", r->o.cwd);
+    else if (!getcwd(r->cwd, sizeof r->cwd))
+        r->cwd[0] = 0;
+    if (r->o.format == BRINE_REPORT_JSON) {
+        rbuf_printf(&r->b, "{\"schema\":\"%s\",\"brine\":{\"version\":", BRINE_REPORT_SCHEMA);
+        rbuf_json_str(&r->b, brine_version());
+        rbuf_puts(&r->b, "},\"policy\":{\"hash\":");
+        rbuf_json_str(&r->b, r->hash);
+        rbuf_puts(&r->b, ",\"packs\":");
+        json_packs(&r->b, r->packs);
+        rbuf_puts(&r->b, "},\"files\":[");
+    } else if (r->o.format == BRINE_REPORT_SARIF) {
+        r->sarif = report_sarif_new();
+        if (!r->sarif) {
+            free(r);
+            return BRINE_ERR_NOMEM;
+        }
+        report_sarif_begin(&r->b, r->sarif, &r->o, r->cwd);
+    }
+    *rep = r;
+    return 0;
+}
+
+int brine_report_add(brine_report *r, const brine_report_file *f)
+{
+    if (!r || !f)
+        return BRINE_ERR_INVALID;
+    r->counts[brine_report_file_outcome(f)]++;
+    r->files++;
+    r->bytes += f->failed ? 0 : f->size;
+    switch (r->o.format) {
+    case BRINE_REPORT_JSON:
+        if (!r->first)
+            rbuf_put(&r->b, ",\n", 2);
+        else
+            rbuf_put(&r->b, "\n", 1);
+        json_file(&r->b, f);
+        break;
+    case BRINE_REPORT_JSONL:
+        json_file(&r->b, f);
+        rbuf_put(&r->b, "\n", 1);
+        break;
+    case BRINE_REPORT_SARIF:
+        report_sarif_file(&r->b, r->sarif, f, &r->o, r->cwd, &r->first);
+        break;
+    default:
+        report_text_file(&r->b, f, &r->o);
+        break;
+    }
+    if (r->o.format != BRINE_REPORT_SARIF) /* sarif: "first" means no result written yet */
+        r->first = false;
+    return rbuf_flush(&r->b, r->out, r->user);
+}
+
+static void format_bytes(char *buf, size_t n, double v)
+{
+    const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int k = 0;
+    while (v >= 1024 && k < 4)
+        v /= 1024, k++;
+    snprintf(buf, n, k ? "%.1f %s" : "%.0f %s", v, u[k]);
+}
+
+int brine_report_finish(brine_report *r, double seconds)
+{
+    if (!r)
+        return BRINE_ERR_INVALID;
+    switch (r->o.format) {
+    case BRINE_REPORT_JSON:
+        rbuf_printf(&r->b,
+                    "\n],\"summary\":{\"files\":%" PRIu64 ",\"safe\":%" PRIu64 ",\"incomplete\":%" PRIu64
+                    ",\"suspicious\":%" PRIu64 ",\"dangerous\":%" PRIu64 ",\"unreadable\":%" PRIu64
+                    ",\"bytes\":%" PRIu64 ",\"seconds\":%.3f}}\n",
+                    r->files, r->counts[0], r->counts[1], r->counts[2], r->counts[3], r->counts[4], r->bytes, seconds);
+        break;
+    case BRINE_REPORT_SARIF:
+        report_sarif_end(&r->b, r->sarif, r->policy, r->hash, r->packs);
+        break;
+    case BRINE_REPORT_TEXT:
+        if (!r->o.no_summary) {
+            char by[32];
+            format_bytes(by, sizeof by, (double)r->bytes);
+            rbuf_printf(&r->b,
+                        "brine: %" PRIu64 " file%s: %" PRIu64 " safe, %" PRIu64 " suspicious, %" PRIu64
+                        " dangerous, %" PRIu64 " not fully analysed, %" PRIu64 " unreadable; %s in %.2f s\n",
+                        r->files, r->files == 1 ? "" : "s", r->counts[0], r->counts[2], r->counts[3], r->counts[1],
+                        r->counts[4], by, seconds);
+        }
+        break;
+    default:
+        break;
+    }
+    return rbuf_flush(&r->b, r->out, r->user);
+}
+
+void brine_report_destroy(brine_report *r)
+{
+    if (!r)
+        return;
+    report_sarif_free(r->sarif);
+    rbuf_free(&r->b);
+    free(r);
+}
