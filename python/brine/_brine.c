@@ -8,6 +8,9 @@
 #include <Python.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -602,36 +605,72 @@ static int chain_global(collector *c, const brine_location *w, const char *name,
     return c->report && rcb->global ? rcb->global(c->report, w, name, use) : 0;
 }
 
-/* SHA-256 and size of a file by path, read in pieces (GIL released by the caller). */
-static int hash_path(const char *path, char hex[65], uint64_t *size)
+/* SHA-256 of what an fd holds, read with pread from offset 0. */
+static void hash_fd(int fd, char hex[65])
 {
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return -1;
     brine_report_hash h;
     brine_report_hash_init(&h);
-    static const size_t N = 1 << 16;
-    uint8_t *buf = malloc(N);
-    uint64_t total = 0;
-    size_t got;
-    if (!buf) {
-        fclose(fp);
-        return -1;
+    uint8_t chunk[1 << 16];
+    uint64_t off = 0;
+    for (;;) {
+        ssize_t r = pread(fd, chunk, sizeof chunk, (off_t)off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        brine_report_hash_update(&h, chunk, (size_t)r);
+        off += (uint64_t)r;
     }
-    while ((got = fread(buf, 1, N, fp)) > 0) {
-        brine_report_hash_update(&h, buf, got);
-        total += got;
-    }
-    int bad = ferror(fp);
-    free(buf);
-    fclose(fp);
-    if (bad)
-        return -1;
     brine_report_hash_hex(&h, hex);
-    *size = total;
-    return 0;
 }
 #endif
+
+/* As the command reads a file: a regular file up to READ_LIMIT is read into
+ * memory once (that one copy is hashed and scanned); a larger one is scanned
+ * from its descriptor (mapped by the library); anything else is read up to
+ * @p cap bytes, *over set if there was more. Returns 0 or an errno value. */
+#define READ_LIMIT ((uint64_t)64 << 20)
+
+static int read_all_fd(int fd, uint64_t cap, uint8_t **buf, size_t *len, int *over)
+{
+    size_t n = 0, sz = 0;
+    uint8_t *b = NULL;
+    *over = 0;
+    for (;;) {
+        if (n == sz) {
+            size_t nsz = sz ? sz * 2 : 1 << 16;
+            uint8_t *nb = realloc(b, nsz);
+            if (!nb) {
+                free(b);
+                return ENOMEM;
+            }
+            b = nb;
+            sz = nsz;
+        }
+        size_t want = sz - n;
+        if ((uint64_t)n + want > cap + 1)
+            want = (size_t)(cap + 1 - n);
+        ssize_t r = read(fd, b + n, want);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int e = errno;
+            free(b);
+            return e;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+        if ((uint64_t)n > cap) {
+            *over = 1;
+            n = (size_t)cap;
+            break;
+        }
+    }
+    *buf = b;
+    *len = n;
+    return 0;
+}
 
 static double now_seconds(void)
 {
@@ -700,46 +739,92 @@ static PyObject *scan(PyObject *self, PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     double t0 = now_seconds();
     (void)t0;
+    (void)want_report;
     brine_scanner *sc = NULL;
 #ifdef BRINE_HAVE_REPORT
     if (want_report) {
         r = brine_report_file_create(&c.report, pol->policy);
         if (r == 0)
-            r = brine_report_file_begin(c.report, path_b ? PyBytes_AS_STRING(path_b) : name);
+            r = brine_report_file_begin(c.report, name);
     }
 #endif
+    uint8_t *owned = NULL; /* a path's bytes, read here */
+    const uint8_t *data = have_view ? view.buf : NULL;
+    size_t len = have_view ? (size_t)view.len : 0;
+    int over = 0, by_fd = 0, close_fd = 0;
+    uint64_t size = 0;
+    if (r == 0 && path_b) {
+        fd = open(PyBytes_AS_STRING(path_b), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) < 0) {
+            err = errno;
+            r = BRINE_ERR_IO;
+        } else if (S_ISDIR(st.st_mode)) {
+            err = EISDIR;
+            r = BRINE_ERR_IO;
+        } else {
+            int regular = S_ISREG(st.st_mode);
+            if (!regular) { /* reads block again; a FIFO without a writer reads as empty */
+                int fl = fcntl(fd, F_GETFL);
+                if (fl >= 0 && (fl & O_NONBLOCK))
+                    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+            }
+            if (regular && (uint64_t)st.st_size > READ_LIMIT) {
+                by_fd = 1;
+                size = (uint64_t)st.st_size;
+            } else {
+                int e = read_all_fd(fd, regular ? (uint64_t)st.st_size : s.max_input_bytes, &owned, &len, &over);
+                if (e) {
+                    err = e;
+                    r = e == ENOMEM ? BRINE_ERR_NOMEM : BRINE_ERR_IO;
+                }
+                if (regular)
+                    over = 0; /* it grew while read: scan what its size said */
+                data = owned ? owned : (const uint8_t *)"";
+            }
+        }
+        close_fd = fd >= 0;
+    } else if (r == 0 && !have_view) {
+        by_fd = 1;
+    }
     if (r == 0)
         r = brine_scanner_create(&sc, pol->policy, &s);
     if (r == 0) {
         brine_scan_callbacks cb = {on_finding, on_stream, on_global};
         brine_scanner_set_callbacks(sc, &cb, &c);
         errno = 0;
-        if (have_view)
-            r = brine_scanner_scan_buffer(sc, view.buf, (size_t)view.len, name, &outr);
-        else if (path_b)
-            r = brine_scanner_scan_file(sc, PyBytes_AS_STRING(path_b), &outr);
-        else
+        if (by_fd)
             r = brine_scanner_scan_fd(sc, fd, name, &outr);
+        else
+            r = brine_scanner_scan_buffer(sc, data ? data : (const uint8_t *)"", len, name, &outr);
         err = errno;
+        if (over && r >= 0 && outr.status != BRINE_STATUS_INCONCLUSIVE) {
+            /* longer than the cap: what was read is judged, the rest was not seen */
+            outr.status = BRINE_STATUS_INCONCLUSIVE;
+            outr.error = "max_input_bytes: input from a pipe or device is longer than the limit";
+            outr.error_offset = len;
+        }
         if (r == 0 || r == BRINE_ERR_NOMEM)
             put_stream(&c, &file, &outr); /* the file's strings live in the scanner: copy before destroy */
 #ifdef BRINE_HAVE_REPORT
         if ((r == 0 || r == BRINE_ERR_NOMEM) && c.report) {
             char hex[65];
-            uint64_t size = 0;
-            const char *sha = NULL;
-            if (have_view) {
-                brine_report_sha256(view.buf, (size_t)view.len, hex);
-                size = (uint64_t)view.len;
-                sha = hex;
-            } else if (path_b && hash_path(PyBytes_AS_STRING(path_b), hex, &size) == 0) {
-                sha = hex;
+            if (by_fd && path_b)
+                hash_fd(fd, hex);
+            else if (by_fd) /* a caller's descriptor: not read again */
+                hex[0] = 0;
+            else {
+                brine_report_sha256(data ? data : (const uint8_t *)"", len, hex);
+                size = len;
             }
-            brine_report_file_end(c.report, r, &outr, size, sha, now_seconds() - t0);
+            brine_report_file_end(c.report, r, &outr, size, hex[0] ? hex : NULL, now_seconds() - t0);
         }
 #endif
         brine_scanner_destroy(sc);
     }
+    free(owned);
+    if (close_fd)
+        close(fd);
     Py_END_ALLOW_THREADS
     if (r == BRINE_ERR_IO || r == BRINE_ERR_INVALID) {
         if (err) {
@@ -777,6 +862,36 @@ out:
     return res;
 }
 
+#ifdef BRINE_HAVE_REPORT
+/* _brine.unreadable_json(policy, path, errno, message=None): the per-file JSON
+ * object the report library writes for a file that could not be read. */
+static PyObject *unreadable_json(PyObject *self, PyObject *args)
+{
+    PyObject *policy_obj;
+    const char *path, *message = NULL;
+    int errnum;
+    if (!PyArg_ParseTuple(args, "O!si|z:unreadable_json", &PolicyType, &policy_obj, &path, &errnum, &message))
+        return NULL;
+    brine_report_file *rf = NULL;
+    if (brine_report_file_create(&rf, ((PolicyObject *)policy_obj)->policy) < 0 ||
+        brine_report_file_begin(rf, path) < 0) {
+        brine_report_file_destroy(rf);
+        return PyErr_NoMemory();
+    }
+    brine_report_file_fail(rf, errnum, message);
+    arena a = {0};
+    int r = brine_report_file_json(rf, write_to_bytes, &a);
+    brine_report_file_destroy(rf);
+    if (r < 0 || a.oom) {
+        free(a.buf);
+        return PyErr_NoMemory();
+    }
+    PyObject *str = PyUnicode_DecodeUTF8(a.buf ? a.buf : "", (Py_ssize_t)a.len, "backslashreplace");
+    free(a.buf);
+    return str;
+}
+#endif
+
 static PyObject *version(PyObject *self, PyObject *unused) { return PyUnicode_FromString(brine_version()); }
 
 static PyObject *have_report(PyObject *self, PyObject *unused)
@@ -791,6 +906,9 @@ static PyObject *have_report(PyObject *self, PyObject *unused)
 static PyMethodDef module_methods[] = {
     {"scan", scan, METH_VARARGS, "scan(policy, kind, source, name, limits, globals=True, report=True)"},
     {"version", version, METH_NOARGS, "libbrine's version"},
+#ifdef BRINE_HAVE_REPORT
+    {"unreadable_json", unreadable_json, METH_VARARGS, "unreadable_json(policy, path, errno, message=None)"},
+#endif
     {"default_limits", default_settings, METH_NOARGS, "the default limits, as a dict"},
     {"have_report", have_report, METH_NOARGS, "whether to_json comes from libbrine's report writers"},
     {NULL, NULL, 0, NULL},

@@ -120,11 +120,16 @@ def _cache_put(cache, identity, sha, path, line):
         pass  # a cache is an optimisation
 
 
+def _unreadable(pol, path, e):
+    """The report library's line for a file that cannot be read."""
+    return brine._brine.unreadable_json(pol._p, path, e.errno or 0, None if e.errno else str(e))
+
+
 def scan_partition(items, spec, identity, cache=None, limits=None, delay=0.0):
     """Scan one partition on a worker. ``items``: (path, sha256 OUT holds for
     it or None). Returns (brine version, [(path, state, sha256, line)]) with
     state "same" (OUT is up to date: no line), "cached", "scanned" or
-    "unreadable" (line: the error message)."""
+    "unreadable" (the report library's line for an unreadable file)."""
     pol = _worker_policy(spec, identity)
     out = []
     for path, known in items:
@@ -133,7 +138,7 @@ def scan_partition(items, spec, identity, cache=None, limits=None, delay=0.0):
         try:
             sha = _sha256_file(path)
         except OSError as e:
-            out.append((path, "unreadable", None, e.strerror or str(e)))
+            out.append((path, "unreadable", None, _unreadable(pol, path, e)))
             continue
         if known == sha:
             out.append((path, "same", sha, None))
@@ -145,7 +150,7 @@ def scan_partition(items, spec, identity, cache=None, limits=None, delay=0.0):
         try:
             rep = brine.scan(path, pol, **(limits or {}))
         except OSError as e:
-            out.append((path, "unreadable", None, e.strerror or str(e)))
+            out.append((path, "unreadable", None, _unreadable(pol, path, e)))
             continue
         line = rep.to_json()
         got = json.loads(line).get("sha256") or sha
@@ -290,8 +295,7 @@ def run(client, paths, output, policy_files=(), cache=None, limits=None, partiti
                     if state == "unreadable":
                         summary.unreadable += 1
                         if log:
-                            log("brine.registry: %s: %s" % (path, line))
-                        continue
+                            log("brine.registry: %s: %s" % (path, json.loads(line)["error"]["message"]))
                     if state == "same":
                         summary.same += 1
                         summary.line(json.loads(held[path][2]))
@@ -303,7 +307,7 @@ def run(client, paths, output, policy_files=(), cache=None, limits=None, partiti
                     summary.line(json.loads(line))
                     if state == "cached":
                         summary.cached += 1
-                    else:
+                    elif state == "scanned":
                         summary.scanned += 1
                 out.flush()
                 os.fsync(out.fileno())
@@ -408,4 +412,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # run as brine.registry, not __main__: tasks then name brine.registry.scan_partition,
+    # which the workers import, instead of shipping this module's globals by value
+    from brine import registry as _registry
+    sys.exit(_registry.main())
