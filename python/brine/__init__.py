@@ -71,6 +71,38 @@ class UnsafePickleError(pickle.UnpicklingError):
 _BUNDLE_BASE = "pack: python-extends-bundle\nextends: [bundle]\n"
 
 
+def _text_dir():
+    """A private directory for policy texts: libbrine compiles files, and a
+    policy's identity names the files it came from, so a text always goes to
+    the same file (named by its sha256) and compiles to the same identity."""
+    d = os.path.join(tempfile.gettempdir(), "brine-policy-%d" % os.getuid())
+    try:
+        os.mkdir(d, 0o700)
+    except FileExistsError:
+        pass
+    st = os.lstat(d)
+    import stat
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+        raise OSError("%s is not a private directory of this user" % d)
+    return d
+
+
+def _text_file(text):
+    import hashlib
+    path = os.path.join(_text_dir(), hashlib.sha256(text).hexdigest()[:32] + ".yaml")
+    try:
+        with open(path, "rb") as f:
+            if f.read() == text:
+                return path
+    except OSError:
+        pass
+    tmp = "%s.%d.%d" % (path, os.getpid(), threading.get_ident())
+    with open(tmp, "wb") as f:
+        f.write(text)
+    os.replace(tmp, path)
+    return path
+
+
 class Policy:
     """A compiled, immutable policy, shareable by threads.
 
@@ -81,45 +113,41 @@ class Policy:
     replace it, as ``brine scan --policy FILE`` does (a file may still say
     ``extends: [bundle]``). The ``dangerous`` pack is always loaded. Errors
     raise PolicyError whose message is ``file:line:column: problem``, with
-    ``<text N>`` for the Nth text argument. Relative ``extends:`` paths inside
-    YAML text are resolved against a temporary directory: use absolute paths
-    there.
+    ``<text N>`` for the Nth text argument. A text is compiled from a file
+    named by its hash in a private temporary directory, so the same text gives
+    the same ``identity``; relative ``extends:`` paths inside a text are
+    resolved there: use absolute paths in texts. (``identity`` hashes the
+    effective policy, which names the files its packs came from: the same file
+    at two paths gives two identities.)
     """
 
     __slots__ = ("_p", "_sources")
 
     def __init__(self, *sources, extends_bundle=True):
-        paths, texts = [], []  # texts: (temp path, label)
+        paths, texts = [], []  # texts: (file written, label)
         try:
-            with tempfile.TemporaryDirectory(prefix="brine-policy-") as tmp:
-                if sources and extends_bundle:
-                    base = os.path.join(tmp, "extends-bundle.yaml")
-                    with open(base, "w", encoding="utf-8") as f:
-                        f.write(_BUNDLE_BASE)
-                    paths.append(base)
-                n = 0
-                for src in sources:
-                    if isinstance(src, (bytes, bytearray, memoryview)) or (isinstance(src, str) and "\n" in src):
-                        n += 1
-                        text = bytes(src) if not isinstance(src, str) else src.encode("utf-8")
-                        path = os.path.join(tmp, "text-%d.yaml" % n)
-                        with open(path, "wb") as f:
-                            f.write(text)
-                        paths.append(path)
-                        texts.append((path, "<text %d>" % n))
-                    elif isinstance(src, (str, os.PathLike)):
-                        paths.append(os.fspath(src))
-                    else:
-                        raise TypeError("a policy is a path or YAML text, not %s" % type(src).__name__)
-                try:
-                    p = _brine.Policy(paths)
-                except PolicyError as e:
-                    msg = str(e)
-                    for path, label in texts:
-                        msg = msg.replace(path, label)
-                    raise PolicyError(msg) from None
+            if sources and extends_bundle:
+                paths.append(_text_file(_BUNDLE_BASE.encode()))
+            n = 0
+            for src in sources:
+                if isinstance(src, (bytes, bytearray, memoryview)) or (isinstance(src, str) and "\n" in src):
+                    n += 1
+                    path = _text_file(bytes(src) if not isinstance(src, str) else src.encode("utf-8"))
+                    paths.append(path)
+                    texts.append((path, "<text %d>" % n))
+                elif isinstance(src, (str, os.PathLike)):
+                    paths.append(os.fspath(src))
+                else:
+                    raise TypeError("a policy is a path or YAML text, not %s" % type(src).__name__)
         except OSError as e:
-            raise PolicyError("cannot prepare policy: %s" % e) from None
+            raise PolicyError("cannot write a policy text to a file: %s" % e) from None
+        try:
+            p = _brine.Policy(paths)
+        except PolicyError as e:
+            msg = str(e)
+            for path, label in texts:
+                msg = msg.replace(path, label)
+            raise PolicyError(msg) from None
         object.__setattr__(self, "_p", p)
         object.__setattr__(self, "_sources", tuple(
             os.fspath(s) if isinstance(s, os.PathLike) else ("<text>" if not isinstance(s, str) or "\n" in s else s)
