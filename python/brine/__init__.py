@@ -267,10 +267,10 @@ class Report:
     """
 
     __slots__ = ("name", "verdict", "status", "error", "error_offset", "pickles", "streams_scanned", "findings",
-                 "streams", "globals", "policy_identity", "_file_report")
+                 "streams", "globals", "policy_identity", "_json")
 
     def __init__(self, raw, policy):
-        file, findings, streams, globals_, file_report = raw
+        file, findings, streams, globals_, json_text = raw
         self.name = file["location"]
         self.verdict = file["verdict"]
         self.status = file["status"]
@@ -282,7 +282,7 @@ class Report:
         self.streams = [Stream(d) for d in streams]
         self.globals = globals_
         self.policy_identity = policy.identity
-        self._file_report = file_report
+        self._json = json_text
 
     @property
     def safe(self):
@@ -297,9 +297,9 @@ class Report:
 
     def to_json(self):
         """The per-file JSON object of ``brine scan --format json``, as a str (one line)."""
-        if self._file_report is None:
+        if self._json is None:
             raise RuntimeError("this brine extension was built without the report library")
-        return self._file_report.json()
+        return self._json
 
     def to_dict(self):
         return json.loads(self.to_json())
@@ -348,7 +348,7 @@ def scan(source, policy=None, *, name=None, **limits):
         if name is not None and name != path:
             with open(path, "rb") as f:
                 return _scan_bytes(pol, f.read(), name, limits)
-        return Report(_brine.scan(pol._p, "path", path, path, limits), pol)
+        return Report(_scanner(pol, limits).scan("path", path, path), pol)
     if isinstance(source, (bytes, bytearray, memoryview)):
         return _scan_bytes(pol, source, "<bytes>" if name is None else name, limits)
     if hasattr(source, "read"):
@@ -357,7 +357,25 @@ def scan(source, policy=None, *, name=None, **limits):
 
 
 def _scan_bytes(pol, data, name, limits):
-    return Report(_brine.scan(pol._p, "buffer", data, name, limits), pol)
+    return Report(_scanner(pol, limits).scan("buffer", data, name), pol)
+
+
+_local = threading.local()
+
+
+def _scanner(pol, limits):
+    """This thread's libbrine scanner for (policy, limits): made once, reused
+    (making one costs more than scanning a small file)."""
+    cache = getattr(_local, "scanners", None)
+    if cache is None:
+        cache = _local.scanners = {}
+    key = (id(pol._p), tuple(sorted(limits.items())))
+    sc = cache.get(key)
+    if sc is None or sc.policy is not pol._p:
+        if len(cache) >= 8:
+            cache.clear()
+        sc = cache[key] = _brine.Scanner(pol._p, limits)
+    return sc
 
 
 def _data_of(file, name):

@@ -549,45 +549,6 @@ static PyTypeObject PolicyType = {
 /* ---- the per-file report (analyzer/report/, when built with it) --------- */
 
 #ifdef BRINE_HAVE_REPORT
-typedef struct {
-    PyObject_HEAD brine_report_file *rf;
-    PyObject *policy; /* keeps the policy alive: the collector points at it */
-} FileReportObject;
-
-static void FileReport_dealloc(FileReportObject *self)
-{
-    brine_report_file_destroy(self->rf);
-    Py_XDECREF(self->policy);
-    Py_TYPE(self)->tp_free((PyObject *)self);
-}
-
-static PyObject *FileReport_json(FileReportObject *self, PyObject *unused)
-{
-    arena a = {0};
-    int r = brine_report_file_json(self->rf, write_to_bytes, &a);
-    if (r < 0 || a.oom) {
-        free(a.buf);
-        return a.oom || r == BRINE_ERR_NOMEM ? PyErr_NoMemory() : PyErr_Format(ScanError, "%s", brine_strerror(r));
-    }
-    PyObject *s = PyUnicode_DecodeUTF8(a.buf ? a.buf : "", (Py_ssize_t)a.len, "backslashreplace");
-    free(a.buf);
-    return s;
-}
-
-static PyMethodDef FileReport_methods[] = {
-    {"json", (PyCFunction)FileReport_json, METH_NOARGS, "the per-file JSON object of brine's report library"},
-    {NULL, NULL, 0, NULL},
-};
-
-static PyTypeObject FileReportType = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "brine._brine.FileReport",
-    .tp_basicsize = sizeof(FileReportObject),
-    .tp_dealloc = (destructor)FileReport_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "what brine's report library collected about one file",
-    .tp_methods = FileReport_methods,
-};
-
 /* the report library's own callbacks, called after ours */
 static int chain_finding(collector *c, const brine_finding *f)
 {
@@ -682,27 +643,78 @@ static double now_seconds(void)
 /* ---- scanning ------------------------------------------------------------ */
 
 /*
- * _brine.scan(policy, kind, source, name, limits, globals=True, report=True)
- * where kind is "buffer" (source supports the buffer protocol), "path" (a
- * path) or "fd" (an int). Returns (file, findings, streams, globals,
- * file_report) where file_report is a FileReport (None without the report
- * library or with report=False). A scanner is made per call: it is cheap next
- * to a scan, and it keeps every call independent, so any number of threads may
- * scan at once over one policy.
+ * _brine.Scanner(policy, limits): a libbrine scanner (and the report
+ * library's per-file collector) over one policy, reused from scan to scan:
+ * making them costs more than scanning a small file. One thread at a time
+ * (the package keeps one per thread); the policy is shared.
  */
-static PyObject *scan(PyObject *self, PyObject *args)
+typedef struct {
+    PyObject_HEAD brine_scanner *sc;
+#ifdef BRINE_HAVE_REPORT
+    brine_report_file *rf;
+#endif
+    PyObject *policy;
+    brine_settings s;
+    int busy;
+} ScannerObject;
+
+static void Scanner_dealloc(ScannerObject *self)
 {
-    PyObject *policy_obj, *source, *name_obj, *limits;
+    brine_scanner_destroy(self->sc);
+#ifdef BRINE_HAVE_REPORT
+    brine_report_file_destroy(self->rf);
+#endif
+    Py_XDECREF(self->policy);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *Scanner_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+    PyObject *policy_obj, *limits = Py_None;
+    static char *kwlist[] = {"policy", "limits", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!|O:Scanner", kwlist, &PolicyType, &policy_obj, &limits))
+        return NULL;
+    brine_settings st;
+    if (settings_from_dict(&st, limits) < 0)
+        return NULL;
+    ScannerObject *self = (ScannerObject *)type->tp_alloc(type, 0);
+    if (!self)
+        return NULL;
+    self->s = st;
+    Py_INCREF(policy_obj);
+    self->policy = policy_obj;
+    const brine_policy *pol = ((PolicyObject *)policy_obj)->policy;
+    int r = brine_scanner_create(&self->sc, pol, &self->s);
+#ifdef BRINE_HAVE_REPORT
+    if (r == 0)
+        r = brine_report_file_create(&self->rf, pol);
+#endif
+    if (r < 0) {
+        Py_DECREF(self);
+        return r == BRINE_ERR_NOMEM ? PyErr_NoMemory() : PyErr_Format(ScanError, "%s", brine_strerror(r));
+    }
+    return (PyObject *)self;
+}
+
+/*
+ * Scanner.scan(kind, source, name, globals=True, report=True) where kind is
+ * "buffer" (source supports the buffer protocol), "path" (a path: read as
+ * the command reads it) or "fd" (an int, not closed). Returns (file,
+ * findings, streams, globals, json) where json is the report library's
+ * per-file object (None without it or with report=False).
+ */
+static PyObject *Scanner_scan(ScannerObject *so, PyObject *args)
+{
+    PyObject *source, *name_obj;
     const char *kind;
     int want_globals = 1, want_report = 1;
-    if (!PyArg_ParseTuple(args, "O!sOOO|pp:scan", &PolicyType, &policy_obj, &kind, &source, &name_obj, &limits,
-                          &want_globals, &want_report))
+    if (!PyArg_ParseTuple(args, "sOO|pp:scan", &kind, &source, &name_obj, &want_globals, &want_report))
         return NULL;
-    brine_settings s;
-    if (settings_from_dict(&s, limits) < 0)
+    if (so->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "this brine scanner is already scanning (one per thread)");
         return NULL;
-    PolicyObject *pol = (PolicyObject *)policy_obj;
-    PyObject *name_b = NULL, *path_b = NULL, *res = NULL, *frep = NULL;
+    }
+    PyObject *name_b = NULL, *path_b = NULL, *res = NULL, *json = NULL;
     Py_buffer view = {0};
     int have_view = 0, fd = -1;
     if (!PyUnicode_FSConverter(name_obj, &name_b))
@@ -736,16 +748,16 @@ static PyObject *scan(PyObject *self, PyObject *args)
     stream_rec file;
     memset(&file, 0, sizeof file);
     const char *name = PyBytes_AS_STRING(name_b);
+    arena js = {0};
+    so->busy = 1;
     Py_BEGIN_ALLOW_THREADS
     double t0 = now_seconds();
     (void)t0;
     (void)want_report;
-    brine_scanner *sc = NULL;
 #ifdef BRINE_HAVE_REPORT
     if (want_report) {
-        r = brine_report_file_create(&c.report, pol->policy);
-        if (r == 0)
-            r = brine_report_file_begin(c.report, name);
+        c.report = so->rf;
+        r = brine_report_file_begin(c.report, name);
     }
 #endif
     uint8_t *owned = NULL; /* a path's bytes, read here */
@@ -773,7 +785,7 @@ static PyObject *scan(PyObject *self, PyObject *args)
                 by_fd = 1;
                 size = (uint64_t)st.st_size;
             } else {
-                int e = read_all_fd(fd, regular ? (uint64_t)st.st_size : s.max_input_bytes, &owned, &len, &over);
+                int e = read_all_fd(fd, regular ? (uint64_t)st.st_size : so->s.max_input_bytes, &owned, &len, &over);
                 if (e) {
                     err = e;
                     r = e == ENOMEM ? BRINE_ERR_NOMEM : BRINE_ERR_IO;
@@ -787,17 +799,16 @@ static PyObject *scan(PyObject *self, PyObject *args)
     } else if (r == 0 && !have_view) {
         by_fd = 1;
     }
-    if (r == 0)
-        r = brine_scanner_create(&sc, pol->policy, &s);
     if (r == 0) {
         brine_scan_callbacks cb = {on_finding, on_stream, on_global};
-        brine_scanner_set_callbacks(sc, &cb, &c);
+        brine_scanner_set_callbacks(so->sc, &cb, &c);
         errno = 0;
         if (by_fd)
-            r = brine_scanner_scan_fd(sc, fd, name, &outr);
+            r = brine_scanner_scan_fd(so->sc, fd, name, &outr);
         else
-            r = brine_scanner_scan_buffer(sc, data ? data : (const uint8_t *)"", len, name, &outr);
+            r = brine_scanner_scan_buffer(so->sc, data ? data : (const uint8_t *)"", len, name, &outr);
         err = errno;
+        brine_scanner_set_callbacks(so->sc, NULL, NULL);
         if (over && r >= 0 && outr.status != BRINE_STATUS_INCONCLUSIVE) {
             /* longer than the cap: what was read is judged, the rest was not seen */
             outr.status = BRINE_STATUS_INCONCLUSIVE;
@@ -805,7 +816,7 @@ static PyObject *scan(PyObject *self, PyObject *args)
             outr.error_offset = len;
         }
         if (r == 0 || r == BRINE_ERR_NOMEM)
-            put_stream(&c, &file, &outr); /* the file's strings live in the scanner: copy before destroy */
+            put_stream(&c, &file, &outr); /* the file's strings live in the scanner: copy them now */
 #ifdef BRINE_HAVE_REPORT
         if ((r == 0 || r == BRINE_ERR_NOMEM) && c.report) {
             char hex[65];
@@ -818,14 +829,19 @@ static PyObject *scan(PyObject *self, PyObject *args)
                 size = len;
             }
             brine_report_file_end(c.report, r, &outr, size, hex[0] ? hex : NULL, now_seconds() - t0);
+            if (brine_report_file_json(c.report, write_to_bytes, &js) < 0)
+                js.oom = 1;
         }
 #endif
-        brine_scanner_destroy(sc);
     }
     free(owned);
     if (close_fd)
         close(fd);
     Py_END_ALLOW_THREADS
+    so->busy = 0;
+#ifdef BRINE_HAVE_REPORT
+    c.report = NULL; /* the scanner's, not the collector's */
+#endif
     if (r == BRINE_ERR_IO || r == BRINE_ERR_INVALID) {
         if (err) {
             errno = err;
@@ -834,25 +850,16 @@ static PyObject *scan(PyObject *self, PyObject *args)
             PyErr_Format(ScanError, "%s: %s", name, brine_strerror(r));
     } else if (r < 0 && r != BRINE_ERR_NOMEM) {
         PyErr_Format(ScanError, "%s: %s", name, brine_strerror(r));
-    } else if (collector_oom(&c)) {
+    } else if (collector_oom(&c) || js.oom) {
         PyErr_NoMemory();
     } else {
-#ifdef BRINE_HAVE_REPORT
-        if (c.report) {
-            FileReportObject *fr = PyObject_New(FileReportObject, &FileReportType);
-            if (fr) {
-                fr->rf = c.report;
-                c.report = NULL;
-                Py_INCREF(policy_obj);
-                fr->policy = policy_obj;
-                frep = (PyObject *)fr;
-            }
-        }
-        if (!PyErr_Occurred())
-#endif
-            res = collector_result(&c, &file, frep);
+        if (js.buf)
+            json = PyUnicode_DecodeUTF8(js.buf, (Py_ssize_t)js.len, "backslashreplace");
+        if (!js.buf || json)
+            res = collector_result(&c, &file, json);
     }
-    Py_XDECREF(frep);
+    Py_XDECREF(json);
+    free(js.buf);
     collector_free(&c);
 out:
     if (have_view)
@@ -861,6 +868,33 @@ out:
     Py_XDECREF(path_b);
     return res;
 }
+
+static PyObject *Scanner_get_policy(ScannerObject *self, void *c)
+{
+    Py_INCREF(self->policy);
+    return self->policy;
+}
+
+static PyMethodDef Scanner_methods[] = {
+    {"scan", (PyCFunction)Scanner_scan, METH_VARARGS, "scan(kind, source, name, globals=True, report=True)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef Scanner_getset[] = {
+    {"policy", (getter)Scanner_get_policy, NULL, "the compiled policy", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject ScannerType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "brine._brine.Scanner",
+    .tp_basicsize = sizeof(ScannerObject),
+    .tp_dealloc = (destructor)Scanner_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "a libbrine scanner over one policy, for one thread at a time",
+    .tp_new = Scanner_new,
+    .tp_methods = Scanner_methods,
+    .tp_getset = Scanner_getset,
+};
 
 #ifdef BRINE_HAVE_REPORT
 /* _brine.unreadable_json(policy, path, errno, message=None): the per-file JSON
@@ -904,7 +938,6 @@ static PyObject *have_report(PyObject *self, PyObject *unused)
 }
 
 static PyMethodDef module_methods[] = {
-    {"scan", scan, METH_VARARGS, "scan(policy, kind, source, name, limits, globals=True, report=True)"},
     {"version", version, METH_NOARGS, "libbrine's version"},
 #ifdef BRINE_HAVE_REPORT
     {"unreadable_json", unreadable_json, METH_VARARGS, "unreadable_json(policy, path, errno, message=None)"},
@@ -924,16 +957,19 @@ PyMODINIT_FUNC PyInit__brine(void)
 {
     if (PyType_Ready(&PolicyType) < 0)
         return NULL;
-#ifdef BRINE_HAVE_REPORT
-    if (PyType_Ready(&FileReportType) < 0)
+    if (PyType_Ready(&ScannerType) < 0)
         return NULL;
-#endif
     PyObject *m = PyModule_Create(&module_def);
     if (!m)
         return NULL;
     PolicyError = PyErr_NewException("brine.PolicyError", PyExc_ValueError, NULL);
     ScanError = PyErr_NewException("brine.ScanError", PyExc_RuntimeError, NULL);
     Py_INCREF(&PolicyType);
+    Py_INCREF(&ScannerType);
+    if (PyModule_AddObject(m, "Scanner", (PyObject *)&ScannerType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
     if (!PolicyError || !ScanError || PyModule_AddObject(m, "Policy", (PyObject *)&PolicyType) < 0 ||
         PyModule_AddObject(m, "PolicyError", PolicyError) < 0 || PyModule_AddObject(m, "ScanError", ScanError) < 0) {
         Py_DECREF(m);

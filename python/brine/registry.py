@@ -394,7 +394,7 @@ def main(argv=None):
             client = Client(a.scheduler)
         else:
             cluster = LocalCluster(n_workers=a.local_workers or 2, threads_per_worker=1, processes=True,
-                                   host="127.0.0.1", dashboard_address=None)
+                                   host="127.0.0.1", dashboard_address="127.0.0.1:0")
             client = Client(cluster)
         try:
             summary = run(client, paths, a.output, a.policy, a.cache, limits, a.partition_size, log)
