@@ -349,6 +349,16 @@ BRINE_API int brine_scanner_dump_json(brine_scanner *s, const uint8_t *data, siz
                                       brine_write_fn fn, void *user, brine_stream_result *out);
 
 /**
+ * Explain: what loading would do, as pseudo-Python (one statement per side
+ * effect, in load order, per stream, each finding marked on its line; see
+ * analyzer/scan/explain.c for the forms). Findings also reach the scanner's
+ * finding callback, stream results its stream callback.
+ * @returns 0 or a negative brine_error
+ */
+BRINE_API int brine_scanner_explain(brine_scanner *s, const uint8_t *data, size_t len, const char *name,
+                                    brine_write_fn fn, void *user, brine_stream_result *out);
+
+/**
  * Learn: accumulate what trusted pickles use, then write the smallest policy
  * admitting them. Names the policy's deny lists know are refused, never allowed.
  */

@@ -19,7 +19,9 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RANK = {"safe": 0, "suspicious": 1, "dangerous": 2}
+# `brine scan` prints "unknown" for a file whose verdict is safe but whose analysis is not
+# complete (malformed, inconclusive): nothing unsafe was found, and it is not safe either
+RANK = {"safe": 0, "unknown": 0, "suspicious": 1, "dangerous": 2}
 
 
 def scan(brine, files):

@@ -593,7 +593,7 @@ int brine_cli_scan(int argc, char **argv)
                       (oc >= BRINE_OUTCOME_SUSPICIOUS && oc != BRINE_OUTCOME_UNREADABLE &&
                        brine_report_file_result(f)->status != BRINE_STATUS_COMPLETE);
         if (oc == BRINE_OUTCOME_UNREADABLE)
-            fprintf(stderr, "brine: %s: %s\n", brine_report_file_path(f), "cannot be read (see the report)");
+            fprintf(stderr, "brine: %s: %s\n", brine_report_file_path(f), brine_report_file_error(f));
         else
             bytes += brine_report_file_size(f);
         if (pg.clear_before_output)

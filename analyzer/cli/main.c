@@ -60,6 +60,12 @@ int brine_cli_limit_option(int argc, char **argv, int i, brine_settings *s)
 
 typedef int (*file_fn)(brine_scanner *sc, const char *path, const brine_input *in, void *ctx);
 
+/* Exit statuses combine as for scan: 1 (unsafe) over 2 (error) over 3 (incomplete) over 0. */
+static int exit_rank(int rc)
+{
+    return rc == 1 ? 3 : rc == 2 ? 2 : rc == 3 ? 1 : 0;
+}
+
 /* Parse [limit options] FILE... and run fn on each file through one scanner
  * (so every command reads every container the same way). Returns the exit code. */
 static int for_each_file(int argc, char **argv, const char *const *flags, bool *flag_seen, file_fn fn, void *ctx)
@@ -119,12 +125,13 @@ static int for_each_file(int argc, char **argv, const char *const *flags, bool *
         int e = brine_input_open(files[i], &in, s.max_input_bytes);
         if (e) {
             fprintf(stderr, "brine: %s: %s\n", files[i], strerror(e));
-            rc = 2;
+            if (exit_rank(2) > exit_rank(rc))
+                rc = 2;
             continue;
         }
         int r = fn(sc, files[i], &in, ctx);
         brine_input_close(&in);
-        if (r > rc)
+        if (exit_rank(r) > exit_rank(rc))
             rc = r;
     }
     brine_scanner_destroy(sc);
@@ -193,6 +200,65 @@ static int events_one(brine_scanner *sc, const char *path, const brine_input *in
     return 0;
 }
 
+/* explain: the pseudo-Python of each stream; container findings and stream
+ * results (which have no statement of their own) as comments. */
+typedef struct explain_out {
+    bool unsafe, incomplete;
+} explain_out;
+
+static int explain_finding(void *user, const brine_finding *f)
+{
+    (void)user;
+    if (strcmp(f->opcode, "-") == 0) /* the statements carry the pickle findings */
+        printf("# <-- %s: %s@0x%llx: %s [%s]\n", f->verdict == BRINE_VERDICT_SAFE ? "NOTE" : brine_verdict_name(f->verdict),
+               f->location, (unsigned long long)f->offset, f->message, f->rule_id ? f->rule_id : "");
+    return 0;
+}
+
+static int explain_stream(void *user, const brine_stream_result *r)
+{
+    (void)user;
+    bool unknown = r->verdict == BRINE_VERDICT_SAFE && r->status != BRINE_STATUS_COMPLETE;
+    printf("# stream %s [%s]: %s (%s)", r->location, r->format, unknown ? "unknown" : brine_verdict_name(r->verdict),
+           brine_status_name(r->status));
+    if (r->error)
+        printf(" at 0x%llx: %s", (unsigned long long)r->error_offset, r->error);
+    printf("\n");
+    return 0;
+}
+
+static int explain_one(brine_scanner *sc, const char *path, const brine_input *in, void *ctx)
+{
+    explain_out *o = ctx;
+    brine_scan_callbacks cb = {explain_finding, explain_stream, NULL};
+    brine_scanner_set_callbacks(sc, &cb, o);
+    printf("# brine explain %s: what loading it would do, one statement per side effect, in load order\n", path);
+    fflush(stdout);
+    brine_stream_result res;
+    int r = brine_scanner_explain(sc, in->data, in->len, path, brine_cli_write_stdout, NULL, &res);
+    if (r < 0 && r != BRINE_ERR_NOMEM) {
+        fprintf(stderr, "brine: %s: %s\n", path, brine_strerror(r));
+        return 2;
+    }
+    bool unknown = res.verdict == BRINE_VERDICT_SAFE && res.status != BRINE_STATUS_COMPLETE;
+    printf("\n# %s: %s (%s)", path, unknown ? "unknown" : brine_verdict_name(res.verdict), brine_status_name(res.status));
+    if (res.error)
+        printf(" at 0x%llx: %s", (unsigned long long)res.error_offset, res.error);
+    printf("\n");
+    if (res.verdict != BRINE_VERDICT_SAFE)
+        return 1;
+    return res.status != BRINE_STATUS_COMPLETE ? 3 : 0;
+}
+
+static const char explain_usage[] =
+    "usage: brine explain [limits] FILE...\n"
+    "\n"
+    "What loading each file would do, as pseudo-Python: one statement per side effect (import,\n"
+    "call, __setstate__, items added to an object, persistent load), in the order the unpickler\n"
+    "takes them, for every pickle stream of every container; each finding is marked on the line\n"
+    "that causes it (<-- DANGEROUS: ...); objects are named _1, _2, ... as they are made;\n"
+    "long constants are abbreviated. Exit status as for brine scan.\n";
+
 static const char usage[] =
     "usage: brine <command> [options] FILE...\n"
     "\n"
@@ -201,6 +267,7 @@ static const char usage[] =
     "  disasm FILE...          opcodes with offsets, arguments, stack depth and memo indices\n"
     "  dump --json FILE...     the value each pickle builds, as canonical JSON (one line per file)\n"
     "  events FILE...          every step of the load that could run code\n"
+    "  explain FILE...         what loading would do, as pseudo-Python, findings marked\n"
     "  policy check FILE...    validate policy files\n"
     "  policy show [--policy FILE]...  print the effective merged policy\n"
     "  learn FILE...           print the smallest allowlist admitting these trusted files\n"
@@ -220,6 +287,20 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     const char *cmd = argv[1];
+    /* --help for every subcommand */
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            if (strcmp(cmd, "scan") == 0)
+                break; /* scan has its own */
+            if (strcmp(cmd, "explain") == 0)
+                fputs(explain_usage, stdout);
+            else
+                fputs(usage, stdout);
+            return 0;
+        }
+    }
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("brine %s\n", brine_version());
         return 0;
@@ -243,6 +324,10 @@ int main(int argc, char **argv)
             if (argv[i][0] != '-' || !argv[i][1])
                 o.files++;
         return for_each_file(argc - 2, argv + 2, NULL, NULL, events_one, &o);
+    }
+    if (strcmp(cmd, "explain") == 0) {
+        explain_out o = {0};
+        return for_each_file(argc - 2, argv + 2, NULL, NULL, explain_one, &o);
     }
     if (strcmp(cmd, "scan") == 0)
         return brine_cli_scan(argc - 2, argv + 2);

@@ -182,7 +182,7 @@ int brine_walk_files_from(brine_walk *w, const char *list, bool nul)
     size_t cap = 0;
     ssize_t n;
     while ((n = getdelim(&line, &cap, nul ? '\0' : '\n', f)) > 0) {
-        if (!nul && line[n - 1] == '\n')
+        if (line[n - 1] == (nul ? '\0' : '\n'))
             line[--n] = 0;
         if (!nul && n && line[n - 1] == '\r')
             line[--n] = 0;

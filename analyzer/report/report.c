@@ -577,6 +577,11 @@ uint64_t brine_report_file_size(const brine_report_file *f)
     return f->size;
 }
 
+const char *brine_report_file_error(const brine_report_file *f)
+{
+    return f->failed ? f->fail_message : f->res.error;
+}
+
 const char *brine_report_file_path(const brine_report_file *f)
 {
     return f->path;

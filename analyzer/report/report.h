@@ -100,6 +100,8 @@ brine_report_outcome brine_report_file_outcome(const brine_report_file *f);
 /** The file's result as the scanner gave it (undefined for an unreadable file). */
 const brine_stream_result *brine_report_file_result(const brine_report_file *f);
 uint64_t brine_report_file_size(const brine_report_file *f);
+/** Why the file is unreadable, malformed or inconclusive; NULL for a complete file. */
+const char *brine_report_file_error(const brine_report_file *f);
 const char *brine_report_file_path(const brine_report_file *f);
 
 /**

@@ -18,4 +18,9 @@ const brine_policy *brine_learner_knowledge(const brine_learner *l);
  * *allocs receives how many points the last scan passed. */
 void brine_scanner_fault(brine_scanner *s, uint64_t fail_at, uint64_t *allocs);
 
+/* The driver over one file with any consumer (scanner.c), for consumers
+ * that live in their own file (explain.c). */
+int brine_scanner_drive(brine_scanner *s, const brine_consumer *k, const uint8_t *data, size_t len, const char *name,
+                        brine_stream_result *out);
+
 #endif

@@ -412,3 +412,10 @@ int brine_scanner_scan_file(brine_scanner *s, const char *path, brine_stream_res
     errno = e;
     return r;
 }
+
+/* For consumers in other files (explain.c): the driver over one file. */
+int brine_scanner_drive(brine_scanner *s, const brine_consumer *k, const uint8_t *data, size_t len, const char *name,
+                        brine_stream_result *out)
+{
+    return drive(s, k, NULL, NULL, data, len, name, out);
+}
