@@ -19,7 +19,7 @@ from brine import registry
 
 
 def main():
-    BRINE, SRC = sys.argv[1], sys.argv[2]
+    BRINE, SRC = os.path.abspath(sys.argv[1]), sys.argv[2]
     os.chdir(SRC)
     paths = registry.collect_paths(sys.argv[3:] or ["corpus"])
     n = len(paths)

@@ -21,7 +21,7 @@ import time
 import brine
 from brine import registry
 
-BRINE, SRC = sys.argv[1], sys.argv[2]
+BRINE, SRC = os.path.abspath(sys.argv[1]), sys.argv[2]  # meson passes the command relative to the build dir
 os.chdir(SRC)
 passed = failed = 0
 
