@@ -11,7 +11,12 @@
  * output chunks) are owned by libbrine and valid only during that callback.
  * Objects returned through `T **out` are owned by the caller and released with
  * the matching `_destroy`, which accepts NULL. libbrine never prints: all
- * output goes through callbacks. There is no global state; a compiled policy
+ * output goes through callbacks. There is no global state, with one
+ * exception: brine_scanner_scan_file/_scan_fd map large regular files, and
+ * the first such scan installs a SIGBUS handler (once per process) that turns
+ * a fault in brine's own mapping (the file shrank while it was scanned) into
+ * zero pages and an inconclusive result; any other SIGBUS goes to the handler
+ * installed before, or kills the process as it would have. A compiled policy
  * is immutable and may be shared by threads.
  *
  * Functions return 0 on success or a negative brine_error. A pickle that

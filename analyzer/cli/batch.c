@@ -542,8 +542,12 @@ int brine_cli_scan(int argc, char **argv)
     args = calloc(nthreads * 2, sizeof *args);
     if (!b.ring || !b.ready || !workers || !threads || !args)
         goto nomem;
-    for (size_t k = 0; k < b.window; k++)
-        if (brine_report_file_create(&b.ring[k], policy) < 0)
+    if (brine_report_file_create(&b.ring[0], policy) < 0)
+        goto nomem;
+    /* text never shows the policy identity: no collector computes it */
+    for (size_t k = 1; k < b.window; k++)
+        if ((ro.format == BRINE_REPORT_TEXT ? brine_report_file_create(&b.ring[k], policy)
+                                            : brine_report_file_create_like(&b.ring[k], b.ring[0])) < 0)
             goto nomem;
     for (size_t k = 0; k < nthreads; k++)
         if (brine_scanner_create(&workers[k].sc, policy, &s) < 0)

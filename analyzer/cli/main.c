@@ -232,7 +232,10 @@ static int explain_one(brine_scanner *sc, const char *path, const brine_input *i
     explain_out *o = ctx;
     brine_scan_callbacks cb = {explain_finding, explain_stream, NULL};
     brine_scanner_set_callbacks(sc, &cb, o);
-    printf("# brine explain %s: what loading it would do, one statement per side effect, in load order\n", path);
+    printf("# brine explain %s: what loading it would do, one statement per side effect, in load order.\n"
+           "# import M: find_class imports M and looks the name up; X.__setstate__(s): BUILD (without\n"
+           "# __setstate__, s updates X.__dict__ and sets slots); _N: the object made at that line.\n",
+           path);
     fflush(stdout);
     brine_stream_result res;
     int r = brine_scanner_explain(sc, in->data, in->len, path, brine_cli_write_stdout, NULL, &res);

@@ -16,9 +16,216 @@ static bool has(const uint8_t *d, size_t n, size_t off, const char *magic, size_
     return n >= off + m && memcmp(d + off, magic, m) == 0;
 }
 
+/* ---- Python's tarfile, block by block ---------------------------------------------------
+ *
+ * libarchive reads most tar files, but not the way tarfile does: tarfile
+ * treats every type flag it does not know (GNU M, D, V, vendor letters) as a
+ * regular file whose data extractfile() returns (tarfile.py, SUPPORTED_TYPES
+ * and _proc_builtin), reads header numbers with int(s.strip(), 8) (so '_'
+ * separators pass), and accepts any header whose checksum is right, with or
+ * without the ustar magic. torch's legacy loader opens its tar with tarfile.
+ * So brine walks the headers the way tarfile does, as a second reading, and
+ * scans every member that reading returns and libarchive's did not. */
+
+/* tarfile's nti(): base-256 after 0x80/0xff, else octal text as int() reads it */
+static bool tar_number(const uint8_t *f, size_t len, uint64_t *out)
+{
+    if (f[0] == 0x80 || f[0] == 0xff) {
+        uint64_t v = 0;
+        for (size_t i = 1; i < len; i++) {
+            if (v >> 56)
+                return false;
+            v = v << 8 | f[i];
+        }
+        *out = f[0] == 0xff ? 0 : v; /* a negative size reads as no data */
+        return true;
+    }
+    size_t e = 0;
+    while (e < len && f[e])
+        e++;
+    size_t b = 0;
+    while (b < e && (f[b] == ' ' || f[b] == '\t' || f[b] == '\n' || f[b] == '\r' || f[b] == '\v' || f[b] == '\f'))
+        b++;
+    while (e > b && (f[e - 1] == ' ' || f[e - 1] == '\t' || f[e - 1] == '\n' || f[e - 1] == '\r' ||
+                     f[e - 1] == '\v' || f[e - 1] == '\f'))
+        e--;
+    uint64_t v = 0;
+    bool prev_digit = false;
+    if (b < e && f[b] == '+')
+        b++;
+    for (size_t i = b; i < e; i++) {
+        if (f[i] == '_' && prev_digit && i + 1 < e && f[i + 1] >= '0' && f[i + 1] <= '7') {
+            prev_digit = false;
+            continue;
+        }
+        if (f[i] < '0' || f[i] > '7' || (v >> 60))
+            return false;
+        v = v * 8 + (uint64_t)(f[i] - '0');
+        prev_digit = true;
+    }
+    if (b < e && !prev_digit)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* calc_chksums: the header summed with the checksum field as spaces, unsigned or signed */
+static bool tar_checksum_ok(const uint8_t *h)
+{
+    uint64_t want;
+    if (!tar_number(h + 148, 8, &want))
+        return false;
+    int64_t u = 0, sg = 0;
+    for (int i = 0; i < 512; i++) {
+        uint8_t ch = (i >= 148 && i < 156) ? ' ' : h[i];
+        u += ch;
+        sg += (int8_t)ch;
+    }
+    return (uint64_t)u == want || (int64_t)want == sg;
+}
+
+static bool is_zero_block(const uint8_t *h)
+{
+    for (int i = 0; i < 512; i++)
+        if (h[i])
+            return false;
+    return true;
+}
+
 bool brine_archive_probe(const uint8_t *d, size_t n)
 {
-    return has(d, n, 257, "ustar", 5) || has(d, n, 0, "7z\xbc\xaf\x27\x1c", 6);
+    return has(d, n, 257, "ustar", 5) || has(d, n, 0, "7z\xbc\xaf\x27\x1c", 6) ||
+           (n >= 512 && !is_zero_block(d) && tar_checksum_ok(d)); /* a v7 tar: no magic */
+}
+
+/* what libarchive's reading returned, to scan only what it missed */
+typedef struct seen_member {
+    char *name;
+    uint64_t size;
+} seen_member;
+
+static bool type_supported(uint8_t t)
+{
+    return t && strchr("01234567LKS", t);
+}
+
+static int tarfile_view(brine_drv *c, const uint8_t *d, size_t n, const brine_loc *loc, unsigned depth,
+                        const seen_member *seen, size_t nseen)
+{
+    size_t pos = 0;
+    char longname[4096];
+    bool have_long = false;
+    uint64_t pax_size = UINT64_MAX;
+    int r = 0;
+    uint64_t members = 0;
+    while (!c->stopped && n - pos >= 512) {
+        const uint8_t *h = d + pos;
+        if (is_zero_block(h) || !tar_checksum_ok(h))
+            break; /* the end, or tarfile stops with an invalid header */
+        uint64_t size;
+        if (!tar_number(h + 124, 12, &size))
+            break;
+        if (pax_size != UINT64_MAX)
+            size = pax_size;
+        uint8_t type = h[156];
+        size_t data = pos + 512;
+        uint64_t blocks = size / 512 + (size % 512 ? 1 : 0);
+        if (blocks > (n - data) / 512 + 1)
+            blocks = (n - data) / 512 + 1; /* truncated: what is there */
+        size_t avail = size < n - data ? (size_t)size : n - data;
+        if (type == 'L' || type == 'K') { /* GNU long name: the next header's name */
+            if (type == 'L') {
+                size_t k = avail < sizeof longname - 1 ? avail : sizeof longname - 1;
+                memcpy(longname, d + data, k);
+                longname[k] = 0;
+                have_long = true;
+            }
+        } else if (type == 'x' || type == 'g' || type == 'X') { /* pax: "len key=value\n" records */
+            size_t q = data, end = data + avail;
+            while (type == 'x' && q < end) {
+                size_t rl = 0, s0 = q;
+                while (q < end && d[q] >= '0' && d[q] <= '9' && rl < (1u << 24))
+                    rl = rl * 10 + (size_t)(d[q++] - '0');
+                if (!rl || rl > end - s0 || q >= end || d[q] != ' ')
+                    break;
+                const uint8_t *kv = d + q + 1;
+                size_t kvlen = s0 + rl - (q + 1);
+                if (kvlen > 5 && !memcmp(kv, "size=", 5)) {
+                    uint64_t v = 0;
+                    for (size_t i = 5; i < kvlen && kv[i] >= '0' && kv[i] <= '9' && v < (UINT64_MAX / 10 - 9); i++)
+                        v = v * 10 + (uint64_t)(kv[i] - '0');
+                    pax_size = v;
+                } else if (kvlen > 5 && !memcmp(kv, "path=", 5)) {
+                    size_t k = kvlen - 6 < sizeof longname - 1 ? kvlen - 6 : sizeof longname - 1;
+                    memcpy(longname, kv + 5, k);
+                    longname[k] = 0;
+                    have_long = true;
+                }
+                q = s0 + rl;
+            }
+            pos = data + (size_t)blocks * 512;
+            if (pos > n)
+                break;
+            continue; /* the pax values apply to the next header */
+        } else {
+            if (++members > c->s->max_members) {
+                r = brine_drv_fail(c, loc, "tar", BRINE_STATUS_INCONCLUSIVE,
+                                   "max_members: more archive members than the limit", pos);
+                break;
+            }
+            char name[4096];
+            if (have_long) {
+                snprintf(name, sizeof name, "%s", longname);
+            } else {
+                size_t k = 0;
+                if (has(h, 512, 257, "ustar\0", 6) && h[345]) { /* POSIX prefix */
+                    while (k < 155 && h[345 + k])
+                        k++;
+                    memcpy(name, h + 345, k);
+                    name[k++] = '/';
+                }
+                size_t m = 0;
+                while (m < 100 && h[m])
+                    m++;
+                memcpy(name + k, h, m);
+                name[k + m] = 0;
+            }
+            have_long = false;
+            pax_size = UINT64_MAX;
+            /* regular files and types tarfile does not know carry data that
+             * extractfile() returns; the other known types carry none */
+            bool regular = type == '0' || type == 0 || type == '7' || type == 'S' || !type_supported(type);
+            size_t nl = strlen(name);
+            if (type == 0 && nl && name[nl - 1] == '/')
+                regular = false; /* an old-style directory */
+            if (regular) {
+                bool known = false;
+                for (size_t i = 0; i < nseen && !known; i++)
+                    known = seen[i].size == size && !strcmp(seen[i].name, name);
+                if (!known && avail) {
+                    brine_loc *mloc = brine_drv_loc(c, loc, "member", "tar", name, nl, pos);
+                    if (!mloc) {
+                        r = brine_drv_fail(c, loc, "tar", BRINE_STATUS_INCONCLUSIVE, "out of memory", pos);
+                        break;
+                    }
+                    char msg[160];
+                    snprintf(msg, sizeof msg,
+                             "type flag '%c': Python's tarfile returns this member's data, libarchive does not",
+                             type >= 0x20 && type < 0x7f ? type : '?');
+                    brine_drv_finding(c, mloc, pos, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_HIGH, "container",
+                                      "tar-readers-disagree", "tar readers disagree", msg);
+                    r = brine_drv_feed(c, d + data, avail, mloc, depth + 1, BRINE_FEED_MEMBER);
+                    brine_loc_free(mloc);
+                }
+            } else {
+                blocks = 0; /* tarfile does not skip data of a known non-regular type */
+            }
+        }
+        pos = data + (size_t)blocks * 512;
+        if (pos > n)
+            break;
+    }
+    return r;
 }
 
 /* Read one member's data into o (capped like every decompression). */
@@ -69,13 +276,16 @@ int brine_archive_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_loc
     archive_read_support_filter_all(a);
     int r = 0;
     if (archive_read_open_memory(a, d, n) != ARCHIVE_OK) {
-        r = brine_drv_stream(c, loc, fmt, BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED, "unreadable archive", 0);
         archive_read_free(a);
-        return r;
+        if (!strcmp(fmt, "tar"))
+            tarfile_view(c, d, n, loc, depth, NULL, 0);
+        return brine_drv_stream(c, loc, fmt, BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED, "unreadable archive", 0);
     }
     struct archive_entry *e;
     int h;
     bool legacy_torch = false;
+    seen_member *seen = NULL;
+    size_t nseen = 0, capseen = 0;
     while (!c->stopped && (h = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
         if (++c->members > c->s->max_members) {
             brine_drv_fail(c, loc, fmt, BRINE_STATUS_INCONCLUSIVE, "max_members: more archive members than the limit",
@@ -104,6 +314,24 @@ int brine_archive_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_loc
         }
         brine_outbuf o = {0};
         read_member(c, a, n, &o);
+        if (!strcmp(fmt, "tar") && o.len) {
+            if (nseen == capseen) {
+                size_t nc = capseen ? capseen * 2 : 16;
+                seen_member *ns = brine_drv_fault(c) ? NULL : realloc(seen, nc * sizeof *ns);
+                if (!ns) {
+                    brine_drv_fail(c, loc, fmt, BRINE_STATUS_INCONCLUSIVE, "out of memory", 0);
+                    free(o.buf);
+                    brine_loc_free(mloc);
+                    break;
+                }
+                seen = ns;
+                capseen = nc;
+            }
+            seen[nseen].name = strdup(name);
+            seen[nseen].size = (uint64_t)o.len;
+            if (seen[nseen].name)
+                nseen++;
+        }
         if (!strcmp(name, "sys_info") || !strcmp(name, "pickle"))
             legacy_torch = true;
         if (o.error)
@@ -122,10 +350,16 @@ int brine_archive_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_loc
         free(o.buf);
         brine_loc_free(mloc);
     }
-    if (!c->stopped && h != ARCHIVE_EOF && h != ARCHIVE_OK)
+    bool corrupt = !c->stopped && h != ARCHIVE_EOF && h != ARCHIVE_OK;
+    archive_read_free(a);
+    if (!strcmp(fmt, "tar") && !c->stopped)
+        r = tarfile_view(c, d, n, loc, depth, seen, nseen);
+    for (size_t i = 0; i < nseen; i++)
+        free(seen[i].name);
+    free(seen);
+    if (corrupt)
         brine_drv_stream(c, loc, fmt, BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED, "corrupt archive", 0);
     else if (!c->stopped)
         brine_drv_stream(c, loc, fmt, BRINE_VERDICT_SAFE, BRINE_STATUS_COMPLETE, NULL, 0);
-    archive_read_free(a);
     return c->stopped ? BRINE_ERR_CALLBACK : r;
 }

@@ -367,13 +367,15 @@ static int on_trace(void *user, const brine_vm_trace *t)
 }
 
 static int run_stream(brine_drv *d, const uint8_t *data, size_t len, size_t start, const brine_loc *loc,
-                      unsigned depth, unsigned flags, size_t *end, uint64_t report_from)
+                      unsigned depth, unsigned flags, size_t *end, uint64_t report_from, unsigned vmflags)
 {
     const brine_consumer *k = d->consumer;
     if (end)
         *end = start;
     if (d->stopped)
         return BRINE_ERR_CALLBACK;
+    if ((flags & BRINE_PICKLE_QUIET_STATUS) && !k->all_readings)
+        return 0;
     run_ctx r = {.d = d, .loc = loc, .depth = depth, .base = start, .jl = {.d = d, .loc = loc, .depth = depth}};
     r.state = brine_drv_fault(d) ? NULL : k->begin(k->self, d, loc, data, len, start, report_from);
     if (!r.state)
@@ -389,7 +391,7 @@ static int run_stream(brine_drv *d, const uint8_t *data, size_t len, size_t star
     brine_arena_init(&arena, d->s->max_bytes);
     brine_vm_config cfg = {.settings = d->s, .arena = &arena, .on_event = on_event, .user = &r,
                            .on_trace = k->trace ? on_trace : NULL,
-                           .flags = BRINE_VM_NESTED |
+                           .flags = BRINE_VM_NESTED | vmflags |
                                     (((flags & BRINE_PICKLE_FIRST_ONLY) || k->first_only) ? BRINE_VM_FIRST_ONLY : 0),
                            .after_build = (flags & BRINE_PICKLE_JOBLIB) ? brine_joblib_after_build : NULL,
                            .start = start};
@@ -414,6 +416,7 @@ static int run_stream(brine_drv *d, const uint8_t *data, size_t len, size_t star
         err = "out of memory";
     }
     uint64_t err_off = res.error_offset >= start ? res.error_offset - start : 0;
+    unsigned retry = st == BRINE_STATUS_MALFORMED ? res.retry : 0;
     if (!(flags & BRINE_PICKLE_QUIET_STATUS)) {
         d->streams++;
         d->pickles += res.pickles;
@@ -439,8 +442,29 @@ static int run_stream(brine_drv *d, const uint8_t *data, size_t len, size_t star
         if (!pl)
             return brine_drv_fail(d, loc, "pickle", BRINE_STATUS_INCONCLUSIVE, "out of memory", start);
         run_stream(d, data, len, start, pl, depth, (flags & ~BRINE_PICKLE_JOBLIB) | BRINE_PICKLE_QUIET_STATUS, NULL,
-                   r.jl.first_skip);
+                   r.jl.first_skip, vmflags);
         brine_loc_free(pl);
+    }
+    /* Other unpicklers read on where this one raised: torch.load decodes
+     * str bytes as utf-8; pandas retries a failed load with latin-1 and the
+     * pure-Python unpickler; joblib always unpickles with the pure-Python
+     * one, whose FLOAT is float(). Each such reading is scanned too (only its
+     * findings count); the flags only grow, so this ends. */
+    static const struct { unsigned need, add; const char *tag; } readings[] = {
+        {BRINE_RETRY_STR, BRINE_VM_STR_UTF8, "<as-utf8>"},
+        {BRINE_RETRY_STR, BRINE_VM_STR_LATIN1 | BRINE_VM_PYTHON, "<as-latin1-python>"},
+        {BRINE_RETRY_FLOAT, BRINE_VM_PYTHON, "<as-python>"},
+    };
+    for (size_t i = 0; i < sizeof readings / sizeof readings[0] && !d->stopped; i++) {
+        if (!(retry & readings[i].need) || (vmflags & readings[i].add) == readings[i].add ||
+            (vmflags & (BRINE_VM_STR_UTF8 | BRINE_VM_STR_LATIN1) && readings[i].need == BRINE_RETRY_STR))
+            continue;
+        brine_loc *vl = brine_drv_loc(d, loc, "member", "pickle", readings[i].tag, strlen(readings[i].tag), 0);
+        if (!vl)
+            return brine_drv_fail(d, loc, "pickle", BRINE_STATUS_INCONCLUSIVE, "out of memory", start);
+        run_stream(d, data, len, start, vl, depth, flags | BRINE_PICKLE_QUIET_STATUS, NULL, 0,
+                   vmflags | readings[i].add);
+        brine_loc_free(vl);
     }
     return d->stopped ? BRINE_ERR_CALLBACK : 0;
 }
@@ -448,7 +472,7 @@ static int run_stream(brine_drv *d, const uint8_t *data, size_t len, size_t star
 int brine_drv_pickle(brine_drv *d, const uint8_t *data, size_t len, size_t start, const brine_loc *loc, unsigned depth,
                      unsigned flags, size_t *end)
 {
-    return run_stream(d, data, len, start, loc, depth, flags, end, 0);
+    return run_stream(d, data, len, start, loc, depth, flags, end, 0, 0);
 }
 
 /* A bytes, bytearray or str constant: someone may load it later
@@ -556,7 +580,7 @@ int brine_drv_feed(brine_drv *d, const uint8_t *data, size_t n, const brine_loc 
             brine_loc *rl = brine_drv_loc(d, loc, "member", "pickle", "<as-pickle>", 11, 0);
             if (!rl)
                 return brine_drv_fail(d, loc, "pickle", BRINE_STATUS_INCONCLUSIVE, "out of memory", 0);
-            rc = run_stream(d, data, n, 0, rl, depth, BRINE_PICKLE_QUIET_STATUS, NULL, 0);
+            rc = run_stream(d, data, n, 0, rl, depth, BRINE_PICKLE_QUIET_STATUS, NULL, 0, 0);
             brine_loc_free(rl);
         }
         return rc;

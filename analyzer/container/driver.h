@@ -60,6 +60,8 @@ typedef struct brine_consumer {
     void (*end)(void *state, const brine_vm_result *res, brine_verdict *verdict, uint64_t *findings);
     bool first_only; /* one pickle per stream is enough (dump) */
     bool no_nested;  /* constants are part of the value (dump): not streams of their own */
+    bool all_readings; /* also the second readings (joblib's bytes as plain pickle, other
+                          unpicklers, a container's raw reading): judge and learn, not the views */
 } brine_consumer;
 
 struct brine_drv {
@@ -135,6 +137,19 @@ typedef struct brine_outbuf {
 /* Make room for up to @p want more bytes: returns how many may be written at
  * o->buf + o->len (0: a cap was hit or memory ran out; o->error says which). */
 size_t brine_outbuf_room(brine_drv *d, brine_outbuf *o, uint64_t in_len, size_t want);
+
+/* ---- the consumers ---------------------------------------------------------------- */
+
+/* scan: judge every event against d->policy (analyzer/scan/judge.c) */
+extern const brine_consumer brine_judge_consumer;
+/* learn: accumulate what each stream uses (analyzer/policy/learn.c) */
+brine_consumer brine_learn_consumer(brine_learner *l);
+void brine_learner_count_file(brine_learner *l);
+const brine_policy *brine_learner_knowledge(const brine_learner *l);
+/* events, disasm, dump: analyzer/scan/scanner.c; explain: analyzer/scan/explain.c, through
+ * brine_scanner_drive (scanner.c), the driver over one file with any consumer */
+int brine_scanner_drive(brine_scanner *s, const brine_consumer *k, const uint8_t *data, size_t len, const char *name,
+                        brine_stream_result *out);
 
 /* ---- readers ------------------------------------------------------------------------ */
 

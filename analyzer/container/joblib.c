@@ -31,53 +31,113 @@ static bool is_global(const brine_value *g, const char *mod, const char *name)
            memcmp(g->u.g.name->u.s.p, name, strlen(name)) == 0;
 }
 
+/* numpy.dtype, under any name that is the same object */
+static bool is_dtype(const brine_value *g)
+{
+    static const char *const mods[] = {"numpy", "numpy.core.multiarray", "numpy.core._multiarray_umath",
+                                       "numpy.core.numeric", "numpy.core.numerictypes"};
+    for (size_t i = 0; i < sizeof mods / sizeof mods[0]; i++)
+        if (is_global(g, mods[i], "dtype"))
+            return true;
+    return false;
+}
+
+/* The item size numpy gives a type string or word, 0 if brine does not know. */
+static int64_t type_size(const char *t)
+{
+    static const struct { const char *w; int64_t size; } words[] = {
+        {"bool", 1}, {"bool_", 1}, {"int8", 1}, {"uint8", 1}, {"byte", 1}, {"ubyte", 1}, {"int16", 2},
+        {"uint16", 2}, {"short", 2}, {"ushort", 2}, {"int32", 4}, {"uint32", 4}, {"intc", 4}, {"uintc", 4},
+        {"int64", 8}, {"uint64", 8}, {"int", 8}, {"int_", 8}, {"uint", 8}, {"longlong", 8}, {"ulonglong", 8},
+        {"intp", 8}, {"uintp", 8}, {"float16", 2}, {"half", 2}, {"float32", 4}, {"single", 4}, {"float64", 8},
+        {"float", 8}, {"double", 8}, {"float_", 8}, {"longdouble", 16}, {"float128", 16}, {"complex64", 8},
+        {"csingle", 8}, {"complex128", 16}, {"complex", 16}, {"cdouble", 16}, {"complex_", 16},
+        {"clongdouble", 32}, {"complex256", 32}, {"?", 1}, {"b", 1}, {"B", 1}, {"h", 2}, {"H", 2}, {"i", 4},
+        {"I", 4}, {"l", 8}, {"L", 8}, {"q", 8}, {"Q", 8}, {"p", 8}, {"P", 8}, {"e", 2}, {"f", 4}, {"d", 8},
+        {"g", 16}, {"F", 8}, {"D", 16}, {"G", 32}};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (!strcmp(t, words[i].w))
+            return words[i].size;
+    char kind = t[0];
+    if (!kind || !strchr("biufcmMSUVa", kind))
+        return 0;
+    char *end;
+    long long digits = strtoll(t + 1, &end, 10);
+    if (digits <= 0 || (*end && *end != '['))
+        return 0; /* M8[ns]: the unit does not change the size */
+    return kind == 'U' ? digits * 4 : digits;
+}
+
 /* numpy.dtype(typestr, align, copy) plus its BUILD state: item size, and
- * whether it holds Python objects (then joblib pickles the array instead). */
+ * whether it holds Python objects (then joblib pickles the array instead).
+ * As numpy's arraydescr_setstate does, the recorded elsize counts only for
+ * flexible types (S, U, V); the flags word can claim objects. */
 static bool dtype_info(const brine_value *dt, int64_t *itemsize, bool *hasobject, int depth)
 {
-    if (!dt || depth > 8 || (dt->kind != BRINE_V_CALL && dt->kind != BRINE_V_NEW) ||
-        !is_global(dt->u.c.callee, "numpy", "dtype") || dt->u.c.args->kind != BRINE_V_TUPLE ||
-        dt->u.c.args->u.seq.len < 1 || dt->u.c.args->u.seq.items[0]->kind != BRINE_V_STR)
+    if (!dt || depth > 8 || (dt->kind != BRINE_V_CALL && dt->kind != BRINE_V_NEW) || !is_dtype(dt->u.c.callee) ||
+        dt->u.c.args->kind != BRINE_V_TUPLE || dt->u.c.args->u.seq.len < 1 ||
+        dt->u.c.args->u.seq.items[0]->kind != BRINE_V_STR)
         return false;
     const brine_value *ts = dt->u.c.args->u.seq.items[0];
     char t[32];
     size_t n = ts->u.s.n < sizeof t - 1 ? ts->u.s.n : sizeof t - 1;
     memcpy(t, ts->u.s.p, n);
     t[n] = 0;
+    const char *tt = t + (strchr("<>|=", t[0]) && t[0] ? 1 : 0);
     const brine_value *state = NULL;
     for (const brine_objop *op = brine_value_ops(dt); op; op = op->next)
         if (op->kind == BRINE_OPK_BUILD)
             state = op->a;
     int64_t elsize = -1;
-    if (state && state->kind == BRINE_V_TUPLE && state->u.seq.len >= 6 && state->u.seq.items[5]->kind == BRINE_V_INT)
-        elsize = state->u.seq.items[5]->u.i;
-    *hasobject = t[0] == 'O';
-    if (state && state->kind == BRINE_V_TUPLE && state->u.seq.len >= 5) {
-        const brine_value *fields = state->u.seq.items[4];
-        if (fields->kind == BRINE_V_DICT)
-            for (uint32_t i = 0; i < fields->u.dict.vals.len; i++) {
-                const brine_value *f = fields->u.dict.vals.items[i];
-                int64_t sub;
-                bool obj = false;
-                if (f->kind == BRINE_V_TUPLE && f->u.seq.len >= 1 && dtype_info(f->u.seq.items[0], &sub, &obj, depth + 1) &&
-                    obj)
-                    *hasobject = true;
-            }
+    const brine_value *const *st = state && state->kind == BRINE_V_TUPLE ? (const brine_value *const *)state->u.seq.items
+                                                                          : NULL;
+    uint32_t sn = st ? state->u.seq.len : 0;
+    if (sn >= 6 && st[5]->kind == BRINE_V_INT)
+        elsize = st[5]->u.i;
+    /* an object type anywhere in the string, or flags that say so */
+    *hasobject = strchr(tt, 'O') != NULL || strstr(tt, "object") != NULL;
+    if (sn >= 8 && st[7]->kind == BRINE_V_INT && (st[7]->u.i & 1))
+        *hasobject = true;
+    if (sn >= 5 && st[4]->kind == BRINE_V_DICT) {
+        const brine_value *fields = st[4];
+        for (uint32_t i = 0; i < fields->u.dict.vals.len; i++) {
+            const brine_value *f = fields->u.dict.vals.items[i];
+            int64_t sub;
+            bool obj = false;
+            if (f->kind == BRINE_V_TUPLE && f->u.seq.len >= 1 && dtype_info(f->u.seq.items[0], &sub, &obj, depth + 1) &&
+                obj)
+                *hasobject = true;
+        }
     }
-    if (elsize > 0) {
+    if (*hasobject) {
+        *itemsize = 8;
+        return true;
+    }
+    bool flexible = tt[0] == 'S' || tt[0] == 'U' || tt[0] == 'V' || tt[0] == 'a';
+    if (flexible && elsize > 0) {
         *itemsize = elsize;
         return true;
     }
-    if (t[0] == 'b' && t[1] == '1' && !t[2]) {
-        *itemsize = 1;
-        return true;
-    }
-    char *end;
-    long long digits = strtoll(t + 1, &end, 10);
-    if (*end || digits <= 0 || !strchr("biufcmMOSUV", t[0]))
+    int64_t size = type_size(tt);
+    if (size <= 0)
         return false;
-    *itemsize = t[0] == 'U' ? digits * 4 : digits;
+    *itemsize = size;
     return true;
+}
+
+/* A value of the wrapper: its BUILD state wins over its constructor's
+ * arguments (NumpyArrayWrapper(subclass, shape, order, dtype, allow_mmap,
+ * numpy_array_alignment_bytes) made by OBJ or INST sets them there). */
+static const brine_value *wrapper_field(const brine_value *target, const brine_value *state, const char *key, int arg)
+{
+    const brine_value *v = dict_get(state, key);
+    if (v)
+        return v;
+    if (target->kind == BRINE_V_CALL && target->u.c.args->kind == BRINE_V_TUPLE && arg >= 0 &&
+        (uint32_t)arg < target->u.c.args->u.seq.len && is_global(target->u.c.callee, "joblib.numpy_pickle",
+                                                                   "NumpyArrayWrapper"))
+        return target->u.c.args->u.seq.items[arg];
+    return NULL;
 }
 
 int64_t brine_joblib_after_build(void *user, const brine_value *target, const brine_value *state, const uint8_t *data,
@@ -92,10 +152,12 @@ int64_t brine_joblib_after_build(void *user, const brine_value *target, const br
         cls = target->u.c.args->u.seq.items[0];
     if (!is_global(cls, "joblib.numpy_pickle", "NumpyArrayWrapper"))
         return 0;
-    const brine_value *shape = dict_get(state, "shape");
+    const brine_value *shape = wrapper_field(target, state, "shape", 1);
     int64_t itemsize = 0;
     bool hasobject = false;
-    if (!shape || shape->kind != BRINE_V_TUPLE || !dtype_info(dict_get(state, "dtype"), &itemsize, &hasobject, 0)) {
+    /* joblib takes len() and the product of the shape: a list works too */
+    if (!shape || (shape->kind != BRINE_V_TUPLE && shape->kind != BRINE_V_LIST) ||
+        !dtype_info(wrapper_field(target, state, "dtype", 3), &itemsize, &hasobject, 0)) {
         *msg = "a joblib NumpyArrayWrapper whose shape or dtype brine cannot read";
         return -1;
     }
@@ -132,7 +194,7 @@ int64_t brine_joblib_after_build(void *user, const brine_value *target, const br
         return -1;
     }
     total = count * (uint64_t)itemsize;
-    const brine_value *align = dict_get(state, "numpy_array_alignment_bytes");
+    const brine_value *align = wrapper_field(target, state, "numpy_array_alignment_bytes", 5);
     if (align && align->kind != BRINE_V_NONE) { /* one byte of padding length, then the padding */
         if (pos >= len) {
             *msg = "joblib array padding runs past the end";

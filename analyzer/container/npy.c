@@ -1,8 +1,17 @@
-/* numpy .npy files: magic, version, a Python-literal header, then the array.
- * An object dtype means the array was pickled right after the header
- * (np.save(allow_pickle=True)), so that pickle is scanned; any other dtype is
- * plain data and is not read. */
-#include <ctype.h>
+/* numpy .npy files: magic, version, a header, then the array.
+ *
+ * The header is what numpy's format.py reads: _filter_header (versions up to
+ * 2.0 drop an `L` after integers), then ast.literal_eval of a Python literal
+ * that must be a dict with exactly the keys descr, fortran_order and shape;
+ * descr goes through descr_to_dtype (a str is np.dtype(str); a tuple is
+ * (subtype, shape); a list holds fields (name, descr[, shape])). An object
+ * dtype anywhere means np.load(allow_pickle=True) unpickles what follows the
+ * header. So brine parses the Python literal grammar (string prefixes,
+ * escapes, adjacent concatenation, comments, every int spelling, nesting),
+ * not just the form numpy writes: a header written by hand is read by numpy
+ * all the same. Where brine cannot decide (a \N{name} escape, an unreadable
+ * header), the array is not complete and its data is scanned as a pickle
+ * anyway. Any other dtype is plain data and is not read. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,164 +24,427 @@ bool brine_npy_probe(const uint8_t *d, size_t n)
     return n >= 10 && !memcmp(d, "\x93NUMPY", 6);
 }
 
-/* A tiny reader of the header's Python literal: a dict of str keys whose
- * values are str, bool, int, tuples and lists of those. Only what np.load
- * needs is extracted: descr's type strings, fortran_order, shape. */
+/* ---- a Python literal, as ast.literal_eval reads it ------------------------------------- */
+
+typedef enum { PV_BAD, PV_STR, PV_INT, PV_NUM, PV_CONST, PV_TUPLE, PV_LIST, PV_DICT, PV_SET } pv_kind;
+
+typedef struct pv {
+    pv_kind kind;
+    bool unsure;       /* a part brine cannot decode (\N{...}): the value is not certain */
+    char *s;           /* PV_STR: the decoded text (UTF-8), NUL-terminated */
+    size_t slen;
+    int64_t i;         /* PV_INT (saturated); PV_CONST: 1 True, 0 False, -1 None */
+    struct pv **items; /* TUPLE/LIST/SET: items; DICT: key, value, key, value... */
+    size_t n;
+} pv;
+
 typedef struct {
     const char *p, *end;
-    bool object;       /* a type string of descr is an object type */
-    bool bad;
-    int64_t count;     /* product of shape */
-    uint64_t itemsize; /* sum over a structured descr */
-    bool unsized;      /* a field has a shape: the item size is not just the sum */
     int depth;
+    bool filter_l; /* versions 1 and 2: _filter_header drops the L of 1L */
 } lit;
 
-static void skip_ws(lit *l)
+static void pv_free(pv *v)
 {
-    while (l->p < l->end && (*l->p == ' ' || *l->p == '\n' || *l->p == '\t'))
-        l->p++;
+    if (!v)
+        return;
+    for (size_t i = 0; i < v->n; i++)
+        pv_free(v->items[i]);
+    free(v->items);
+    free(v->s);
+    free(v);
 }
 
-static bool parse_value(lit *l, int role);
-
-/* role: 0 other, 1 descr, 2 shape */
-static bool parse_str(lit *l, int role)
+static pv *pv_new(pv_kind k)
 {
-    char q = *l->p++;
-    const char *s = l->p;
-    while (l->p < l->end && *l->p != q) {
-        if (*l->p == '\\')
-            return false; /* numpy writes no escapes */
-        l->p++;
-    }
-    if (l->p >= l->end)
+    pv *v = calloc(1, sizeof *v);
+    if (v)
+        v->kind = k;
+    return v;
+}
+
+static bool pv_push(pv *v, pv *item)
+{
+    if (!item)
         return false;
-    size_t n = (size_t)(l->p - s);
-    l->p++;
-    if (role == 1 && n >= 1) {
-        /* a type string: [<>|=]? kind digits; 'O' is an object */
-        const char *t = s + (strchr("<>|=", s[0]) ? 1 : 0);
-        if (t < s + n && *t == 'O')
-            l->object = true;
-        char buf[32];
-        size_t k = (size_t)(s + n - t) < sizeof buf - 1 ? (size_t)(s + n - t) : sizeof buf - 1;
-        memcpy(buf, t, k);
-        buf[k] = 0;
-        unsigned long long size = strtoull(buf + 1, NULL, 10);
-        if (buf[0] == 'U')
-            size *= 4;
-        if (buf[0] == 'b' || buf[0] == '?')
-            size = size ? size : 1;
-        l->itemsize += size;
+    pv **ni = realloc(v->items, (v->n + 1) * sizeof *ni);
+    if (!ni) {
+        pv_free(item);
+        return false;
     }
+    v->items = ni;
+    v->items[v->n++] = item;
+    if (item->unsure)
+        v->unsure = true;
     return true;
 }
 
-static bool parse_seq(lit *l, char close, int role)
+/* white space, comments and line continuations: what the tokenizer skips */
+static void skip_ws(lit *l)
+{
+    while (l->p < l->end) {
+        char ch = *l->p;
+        if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\f') {
+            l->p++;
+        } else if (ch == '#') {
+            while (l->p < l->end && *l->p != '\n')
+                l->p++;
+        } else if (ch == '\\' && l->end - l->p >= 2 && (l->p[1] == '\n' || l->p[1] == '\r')) {
+            l->p += 2;
+        } else {
+            break;
+        }
+    }
+}
+
+static void put_utf8(char *o, size_t *k, uint32_t cp)
+{
+    if (cp < 0x80) {
+        o[(*k)++] = (char)cp;
+    } else if (cp < 0x800) {
+        o[(*k)++] = (char)(0xc0 | cp >> 6);
+        o[(*k)++] = (char)(0x80 | (cp & 0x3f));
+    } else if (cp < 0x10000) {
+        o[(*k)++] = (char)(0xe0 | cp >> 12);
+        o[(*k)++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        o[(*k)++] = (char)(0x80 | (cp & 0x3f));
+    } else {
+        o[(*k)++] = (char)(0xf0 | cp >> 18);
+        o[(*k)++] = (char)(0x80 | ((cp >> 12) & 0x3f));
+        o[(*k)++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        o[(*k)++] = (char)(0x80 | (cp & 0x3f));
+    }
+}
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
+}
+
+/* One string token (prefix, quotes, escapes) appended to v->s. */
+static bool parse_one_str(lit *l, pv *v)
+{
+    bool raw = false, bytes = false;
+    while (l->p < l->end && strchr("rRbBuU", *l->p) && *l->p) {
+        if ((*l->p | 0x20) == 'r')
+            raw = true;
+        if ((*l->p | 0x20) == 'b')
+            bytes = true;
+        l->p++;
+    }
+    if (l->p >= l->end || (*l->p != '\'' && *l->p != '"'))
+        return false;
+    char q = *l->p;
+    bool triple = l->end - l->p >= 3 && l->p[1] == q && l->p[2] == q;
+    l->p += triple ? 3 : 1;
+    size_t cap = (size_t)(l->end - l->p) * 4 + 1;
+    char *o = realloc(v->s, v->slen + cap);
+    if (!o)
+        return false;
+    v->s = o;
+    size_t k = v->slen;
+    for (;;) {
+        if (l->p >= l->end)
+            return false;
+        char ch = *l->p;
+        if (ch == q && (!triple || (l->end - l->p >= 3 && l->p[1] == q && l->p[2] == q))) {
+            l->p += triple ? 3 : 1;
+            break;
+        }
+        if (ch == '\n' && !triple)
+            return false;
+        if (ch != '\\' || raw) {
+            if (raw && ch == '\\' && l->end - l->p >= 2) { /* r'\'' keeps both characters */
+                o[k++] = *l->p++;
+            }
+            o[k++] = *l->p++;
+            continue;
+        }
+        if (l->end - l->p < 2)
+            return false;
+        char e = l->p[1];
+        l->p += 2;
+        uint32_t cp;
+        switch (e) {
+        case '\n': continue;
+        case '\\': cp = '\\'; break;
+        case '\'': cp = '\''; break;
+        case '"': cp = '"'; break;
+        case 'a': cp = 7; break;
+        case 'b': cp = 8; break;
+        case 'f': cp = 12; break;
+        case 'n': cp = 10; break;
+        case 'r': cp = 13; break;
+        case 't': cp = 9; break;
+        case 'v': cp = 11; break;
+        case 'x':
+        case 'u':
+        case 'U': {
+            int digits = e == 'x' ? 2 : e == 'u' ? 4 : 8;
+            if ((e != 'x' && bytes) || l->end - l->p < digits)
+                return false;
+            cp = 0;
+            for (int i = 0; i < digits; i++) {
+                int h = hexval(l->p[i]);
+                if (h < 0)
+                    return false;
+                cp = cp * 16 + (uint32_t)h;
+            }
+            l->p += digits;
+            if (cp > 0x10ffff)
+                return false;
+            break;
+        }
+        case 'N': /* \N{NAME}: a Unicode name brine has no table for */
+            if (bytes)
+                return false;
+            while (l->p < l->end && *l->p != '}')
+                l->p++;
+            if (l->p >= l->end)
+                return false;
+            l->p++;
+            v->unsure = true;
+            cp = '?';
+            break;
+        default:
+            if (e >= '0' && e <= '7') { /* up to three octal digits */
+                cp = (uint32_t)(e - '0');
+                for (int i = 0; i < 2 && l->p < l->end && *l->p >= '0' && *l->p <= '7'; i++)
+                    cp = cp * 8 + (uint32_t)(*l->p++ - '0');
+            } else { /* an unknown escape keeps its backslash */
+                o[k++] = '\\';
+                cp = (uint8_t)e;
+            }
+        }
+        put_utf8(o, &k, cp);
+    }
+    v->slen = k;
+    o[k] = 0;
+    return true;
+}
+
+static pv *parse_value(lit *l);
+
+/* Adjacent string literals are one string ('|' 'O' is '|O'). */
+static pv *parse_str(lit *l)
+{
+    pv *v = pv_new(PV_STR);
+    if (!v)
+        return NULL;
+    do {
+        if (!parse_one_str(l, v)) {
+            pv_free(v);
+            return NULL;
+        }
+        skip_ws(l);
+    } while (l->p < l->end && (*l->p == '\'' || *l->p == '"' ||
+                               ((strchr("rRbBuU", *l->p) && *l->p) && l->end - l->p >= 2 &&
+                                (l->p[1] == '\'' || l->p[1] == '"' || strchr("rRbB", l->p[1])))));
+    if (!v->s && !(v->s = calloc(1, 1))) {
+        pv_free(v);
+        return NULL;
+    }
+    return v;
+}
+
+static pv *parse_number(lit *l)
+{
+    pv *v = pv_new(PV_INT);
+    if (!v)
+        return NULL;
+    int sign = 1;
+    while (l->p < l->end && (*l->p == '-' || *l->p == '+')) { /* unary operators on a number */
+        if (*l->p == '-')
+            sign = -sign;
+        l->p++;
+        skip_ws(l);
+    }
+    int base = 10;
+    if (l->end - l->p >= 2 && l->p[0] == '0' && strchr("xXoObB", l->p[1]) && l->p[1]) {
+        base = (l->p[1] | 0x20) == 'x' ? 16 : (l->p[1] | 0x20) == 'o' ? 8 : 2;
+        l->p += 2;
+    }
+    const char *s = l->p;
+    uint64_t val = 0;
+    bool digit = false;
+    while (l->p < l->end) {
+        int h = hexval(*l->p);
+        if (*l->p == '_') {
+            l->p++;
+            continue;
+        }
+        if (h < 0 || h >= base)
+            break;
+        val = val > (UINT64_MAX - (uint64_t)h) / (uint64_t)base ? UINT64_MAX : val * (uint64_t)base + (uint64_t)h;
+        digit = true;
+        l->p++;
+    }
+    if (!digit && l->p == s) {
+        pv_free(v);
+        return NULL;
+    }
+    if (l->p < l->end && base == 10 && strchr(".eEjJ", *l->p) && *l->p) { /* a float or complex */
+        while (l->p < l->end && (strchr("0123456789.eEjJ_+-", *l->p) && *l->p))
+            l->p++;
+        v->kind = PV_NUM;
+        return v;
+    }
+    if (l->filter_l && l->p < l->end && (*l->p == 'L' || *l->p == 'l'))
+        l->p++;
+    v->i = val > INT64_MAX ? (sign > 0 ? INT64_MAX : INT64_MIN) : (int64_t)val * sign;
+    return v;
+}
+
+static pv *parse_seq(lit *l, char close, pv_kind kind)
 {
     l->p++;
-    int64_t product = 1;
-    int index = 0;
+    pv *v = pv_new(kind);
+    if (!v)
+        return NULL;
+    bool comma = false;
     for (;;) {
         skip_ws(l);
         if (l->p < l->end && *l->p == close) {
             l->p++;
-            if (role == 2)
-                l->count = product;
-            return true;
+            /* (x) is x; (x,) and () are tuples */
+            if (kind == PV_TUPLE && v->n == 1 && !comma) {
+                pv *only = v->items[0];
+                v->n = 0;
+                pv_free(v);
+                return only;
+            }
+            return v;
         }
-        if (role == 2) { /* shape: a tuple of ints */
-            char *e;
-            long long v = strtoll(l->p, &e, 10);
-            if (e == l->p || v < 0 || (v && product > INT64_MAX / v))
-                return false;
-            product *= v;
-            l->p = e;
-        } else {
-            /* in descr, a list holds fields and a field is a tuple (name,
-             * type[, shape]): only the type is a type string; a name, even
-             * one that reads "O" or "b", is not. A field shape makes the
-             * item size more than the sum of types: then it is not checked. */
-            int sub = role == 1 ? (close == ')' ? (index == 1 ? 1 : 0) : 1) : 0;
-            if (role == 1 && close == ')' && index == 2)
-                l->unsized = true;
-            if (!parse_value(l, sub))
-                return false;
-        }
-        index++;
+        pv *item = parse_value(l);
+        if (!pv_push(v, item))
+            goto bad;
         skip_ws(l);
-        if (l->p < l->end && *l->p == ',')
+        if (kind == PV_DICT) {
+            if (l->p >= l->end || *l->p != ':')
+                goto bad;
             l->p++;
-        else if (!(l->p < l->end && *l->p == close))
-            return false;
+            if (!pv_push(v, parse_value(l)))
+                goto bad;
+            skip_ws(l);
+        }
+        comma = false;
+        if (l->p < l->end && *l->p == ',') {
+            l->p++;
+            comma = true;
+        } else if (!(l->p < l->end && *l->p == close)) {
+            goto bad;
+        }
     }
+bad:
+    pv_free(v);
+    return NULL;
 }
 
-static bool parse_value(lit *l, int role)
+static pv *parse_value(lit *l)
 {
     skip_ws(l);
-    if (l->p >= l->end || ++l->depth > 32)
-        return false;
-    bool ok;
-    if (*l->p == '\'' || *l->p == '"')
-        ok = parse_str(l, role);
-    else if (*l->p == '(')
-        ok = parse_seq(l, ')', role);
-    else if (*l->p == '[')
-        ok = parse_seq(l, ']', role);
+    if (l->p >= l->end || ++l->depth > 64)
+        return NULL;
+    pv *v = NULL;
+    char ch = *l->p;
+    if (ch == '\'' || ch == '"' ||
+        ((strchr("rRbBuU", ch) && ch) && l->end - l->p >= 2 &&
+         (l->p[1] == '\'' || l->p[1] == '"' || ((strchr("rRbB", l->p[1]) && l->p[1]) && l->end - l->p >= 3))))
+        v = parse_str(l);
+    else if (ch == '(')
+        v = parse_seq(l, ')', PV_TUPLE);
+    else if (ch == '[')
+        v = parse_seq(l, ']', PV_LIST);
+    else if (ch == '{') {
+        /* a dict, or a set: look for ':' after the first item */
+        const char *save = l->p;
+        v = parse_seq(l, '}', PV_DICT);
+        if (!v) {
+            l->p = save;
+            v = parse_seq(l, '}', PV_SET);
+        }
+    } else if ((ch >= '0' && ch <= '9') || ch == '-' || ch == '+' || ch == '.')
+        v = parse_number(l);
     else {
-        const char *s = l->p;
-        while (l->p < l->end && (isalnum((unsigned char)*l->p) || *l->p == '-' || *l->p == '_'))
-            l->p++;
-        ok = l->p > s;
+        static const char *const words[] = {"True", "False", "None"};
+        for (int w = 0; w < 3 && !v; w++) {
+            size_t k = strlen(words[w]);
+            if ((size_t)(l->end - l->p) >= k && !memcmp(l->p, words[w], k)) {
+                l->p += k;
+                v = pv_new(PV_CONST);
+                if (v)
+                    v->i = w == 0 ? 1 : w == 1 ? 0 : -1;
+            }
+        }
     }
     l->depth--;
-    return ok;
+    return v;
 }
 
-static bool parse_header(lit *l, bool *fortran)
+/* ---- the dtype: does it hold Python objects? --------------------------------------- */
+
+/* np.dtype(str): a type string ('<f8', '|O', 'O8'), a word ('object',
+ * 'object_', 'object0'), a subarray string ('(2,)O') or a comma string
+ * ('f8,O'). Any object type in it makes it an object dtype; brine errs on the
+ * side of reading the pickle (a string numpy refuses cannot load anyway). */
+static bool str_has_object(const char *s)
 {
-    skip_ws(l);
-    if (l->p >= l->end || *l->p != '{')
+    return strchr(s, 'O') != NULL || strstr(s, "object") != NULL;
+}
+
+static bool descr_has_object(const pv *d, int depth, bool *bad)
+{
+    if (!d || depth > 32) {
+        *bad = true;
         return false;
-    l->p++;
-    bool have_descr = false, have_shape = false;
-    for (;;) {
-        skip_ws(l);
-        if (l->p < l->end && *l->p == '}')
-            return have_descr && have_shape;
-        if (l->p >= l->end || (*l->p != '\'' && *l->p != '"'))
-            return false;
-        const char *k = l->p + 1;
-        if (!parse_str(l, 0))
-            return false;
-        size_t kn = (size_t)(l->p - 1 - k);
-        skip_ws(l);
-        if (l->p >= l->end || *l->p != ':')
-            return false;
-        l->p++;
-        skip_ws(l);
-        int role = 0;
-        if (kn == 5 && !memcmp(k, "descr", 5)) {
-            role = 1;
-            have_descr = true;
-        } else if (kn == 5 && !memcmp(k, "shape", 5)) {
-            role = 2;
-            have_shape = true;
-            if (l->p >= l->end || *l->p != '(')
-                return false;
-        } else if (kn == 13 && !memcmp(k, "fortran_order", 13)) {
-            *fortran = l->end - l->p >= 4 && !memcmp(l->p, "True", 4);
-        } else {
-            return false; /* np.load refuses unknown keys */
-        }
-        if (!parse_value(l, role))
-            return false;
-        skip_ws(l);
-        if (l->p < l->end && *l->p == ',')
-            l->p++;
     }
+    switch (d->kind) {
+    case PV_STR: return str_has_object(d->s);
+    case PV_TUPLE: /* (subtype, shape) */
+        if (d->n < 1) {
+            *bad = true;
+            return false;
+        }
+        return descr_has_object(d->items[0], depth + 1, bad);
+    case PV_LIST: /* fields: (name, descr) or (name, descr, shape) */
+        for (size_t i = 0; i < d->n; i++) {
+            const pv *f = d->items[i];
+            if ((f->kind != PV_TUPLE && f->kind != PV_LIST) || f->n < 2) {
+                *bad = true;
+                continue;
+            }
+            if (descr_has_object(f->items[1], depth + 1, bad))
+                return true;
+        }
+        return false;
+    default: *bad = true; return false;
+    }
+}
+
+/* The item size of a plain type string ('<f8', '|b1', '<U10'), or 0. */
+static uint64_t simple_itemsize(const pv *d)
+{
+    if (!d || d->kind != PV_STR || d->slen < 2 || d->slen > 30)
+        return 0;
+    const char *t = d->s + (strchr("<>|=", d->s[0]) ? 1 : 0);
+    if (!*t || !strchr("biufcSUV?", *t))
+        return 0;
+    char *end;
+    unsigned long long size = strtoull(t + 1, &end, 10);
+    if (*end)
+        return 0;
+    if (*t == '?' || (*t == 'b' && !t[1]))
+        return 1;
+    return *t == 'U' ? size * 4 : size;
+}
+
+static const pv *dict_get(const pv *d, const char *key)
+{
+    const pv *r = NULL;
+    for (size_t i = 0; i + 1 < d->n; i += 2)
+        if (d->items[i]->kind == PV_STR && !strcmp(d->items[i]->s, key))
+            r = d->items[i + 1]; /* the last of duplicate keys wins */
+    return r;
 }
 
 int brine_npy_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_loc *loc, unsigned depth)
@@ -191,23 +463,65 @@ int brine_npy_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_loc *lo
     if (hlen > n - start)
         return brine_drv_stream(c, loc, "npy", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED,
                                 ".npy header runs past the end", 8);
-    lit l = {(const char *)d + start, (const char *)d + start + hlen, false, false, 1, 0, false, 0};
-    bool fortran = false;
-    if (!parse_header(&l, &fortran))
-        return brine_drv_stream(c, loc, "npy", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED,
-                                ".npy header is not the dictionary np.load expects", start);
+    if (brine_drv_fault(c))
+        return brine_drv_fail(c, loc, "npy", BRINE_STATUS_INCONCLUSIVE, "out of memory", start);
+    lit l = {(const char *)d + start, (const char *)d + start + hlen, 0, major < 3};
+    pv *h = parse_value(&l);
+    skip_ws(&l);
     size_t data = start + hlen;
-    if (l.object) { /* np.load(allow_pickle=True) unpickles what follows */
+    const pv *descr = NULL, *shape = NULL, *fortran = NULL;
+    bool well_formed = h && l.p == l.end && h->kind == PV_DICT;
+    for (size_t i = 0; well_formed && i < h->n; i += 2) /* np.load wants exactly these keys */
+        well_formed = h->items[i]->kind == PV_STR && (!strcmp(h->items[i]->s, "descr") ||
+                                                      !strcmp(h->items[i]->s, "shape") ||
+                                                      !strcmp(h->items[i]->s, "fortran_order"));
+    if (h && h->kind == PV_DICT) {
+        descr = dict_get(h, "descr");
+        shape = dict_get(h, "shape");
+        fortran = dict_get(h, "fortran_order");
+    }
+    well_formed = well_formed && descr && shape && fortran;
+    bool bad = !well_formed, object = false;
+    if (descr)
+        object = descr_has_object(descr, 0, &bad);
+    bool unsure = h && h->unsure;
+    int r = 0;
+    if (object || bad || unsure) {
+        /* np.load(allow_pickle=True) unpickles what follows; where brine
+         * cannot tell, it reads that too, and says the array is not certain */
         brine_loc *pl = brine_drv_loc(c, loc, "region", "npy", NULL, 0, data);
-        int r = pl ? brine_drv_pickle(c, d, n, data, pl, depth, BRINE_PICKLE_FIRST_ONLY, NULL)
-                   : brine_drv_fail(c, loc, "npy", BRINE_STATUS_INCONCLUSIVE, "out of memory", data);
+        if (!pl) {
+            r = brine_drv_fail(c, loc, "npy", BRINE_STATUS_INCONCLUSIVE, "out of memory", data);
+        } else if (object && !bad && !unsure) {
+            r = brine_drv_pickle(c, d, n, data, pl, depth, BRINE_PICKLE_FIRST_ONLY, NULL);
+        } else {
+            if (brine_drv_would_run(c, d + data, n - data))
+                r = brine_drv_pickle(c, d, n, data, pl, depth, BRINE_PICKLE_FIRST_ONLY, NULL);
+            if (r >= 0)
+                r = unsure ? brine_drv_fail(c, loc, "npy", BRINE_STATUS_INCONCLUSIVE,
+                                            ".npy header with a \\N{...} escape: brine cannot tell its dtype", start)
+                           : brine_drv_stream(c, loc, "npy", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED,
+                                              ".npy header is not the dictionary np.load expects", start);
+        }
         brine_loc_free(pl);
+        pv_free(h);
         return r;
     }
-    if (l.unsized)
-        l.itemsize = 0; /* no size checks */
-    uint64_t need = (uint64_t)l.count * l.itemsize;
-    if (l.itemsize && need <= n - data && n - data > need) {
+    /* plain data: the array is not read; bytes after it are reported */
+    uint64_t itemsize = simple_itemsize(descr), count = 1;
+    bool sized = itemsize && shape->kind == PV_TUPLE;
+    for (size_t i = 0; sized && i < shape->n; i++) {
+        const pv *x = shape->items[i];
+        if (x->kind != PV_INT || x->i < 0 || (x->i && count > UINT64_MAX / (uint64_t)x->i))
+            sized = false;
+        else
+            count *= (uint64_t)x->i;
+    }
+    pv_free(h);
+    if (sized && count > UINT64_MAX / itemsize)
+        sized = false;
+    uint64_t need = sized ? count * itemsize : 0;
+    if (sized && need < n - data) {
         brine_drv_finding(c, loc, data + need, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_LOW, "trailing", "trailing-data",
                           "trailing data",
                           "bytes after the array data of a .npy file: np.load ignores them, another reader might not");
@@ -219,7 +533,7 @@ int brine_npy_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_loc *lo
                 brine_drv_fail(c, loc, "npy", BRINE_STATUS_INCONCLUSIVE, "out of memory", data + need);
             brine_loc_free(al);
         }
-    } else if (l.itemsize && need > n - data) {
+    } else if (sized && need > n - data) {
         return brine_drv_stream(c, loc, "npy", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED,
                                 ".npy array data shorter than its shape says", data);
     }

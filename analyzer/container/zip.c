@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <bzlib.h>
+#include <lzma.h>
 #include <zlib.h>
 
 #include "driver.h"
@@ -50,6 +52,7 @@ typedef struct entry {
     uint64_t csize, usize, offset; /* offset as written in the central directory */
     uint64_t data;                 /* where the data starts (Python's view) */
     bool bad;                      /* its local header is unusable */
+    int64_t shift;                 /* what the reading that found it adds to offsets (zipfile's concat) */
 } entry;
 
 typedef struct zipread {
@@ -131,11 +134,16 @@ static bool name_ends(const entry *e, const char *suffix)
     return e->namelen >= k && !memcmp(e->name + e->namelen - k, suffix, k);
 }
 
-/* Inflate a deflated member, capped like every decompression. */
-static uint8_t *inflate_member(zipread *z, const uint8_t *src, size_t csize, uint64_t usize, size_t *out_len,
-                               const char **err)
+/* Decompress a member the way zipfile's ZipExtFile does: deflate (8), bzip2
+ * (12) and lzma (14), and never more than the directory's file size (it
+ * hands out data[:self._left]); capped like every decompression. Returns what
+ * was produced (possibly less than usize, with *err set: corrupt or
+ * truncated data, which is still scanned, since a loader reads up to there). */
+static uint8_t *decompress_member(zipread *z, uint16_t method, const uint8_t *src, size_t csize, uint64_t usize,
+                                  size_t *out_len, const char **err)
 {
     brine_drv *c = z->c;
+    *out_len = 0;
     if (usize > c->s->max_decompressed - c->decompressed || usize > (uint64_t)csize * c->s->max_ratio + 4096) {
         *err = usize > c->s->max_decompressed - c->decompressed ? "max_decompressed: member too large"
                                                                  : "max_ratio: member decompression ratio exceeds the limit";
@@ -146,27 +154,70 @@ static uint8_t *inflate_member(zipread *z, const uint8_t *src, size_t csize, uin
         *err = "out of memory";
         return NULL;
     }
-    z_stream s;
-    memset(&s, 0, sizeof s);
-    if (inflateInit2(&s, -MAX_WBITS) != Z_OK) {
-        free(buf);
-        *err = "zlib: cannot initialise";
-        return NULL;
+    size_t got = 0;
+    bool ended = false, corrupt = false;
+    if (method == 8) {
+        z_stream s;
+        memset(&s, 0, sizeof s);
+        if (inflateInit2(&s, -MAX_WBITS) != Z_OK) {
+            free(buf);
+            *err = "out of memory";
+            return NULL;
+        }
+        s.next_in = (Bytef *)src;
+        s.avail_in = (uInt)(csize > UINT32_MAX ? UINT32_MAX : csize);
+        s.next_out = buf;
+        s.avail_out = (uInt)(usize > UINT32_MAX ? UINT32_MAX : usize);
+        int r = inflate(&s, Z_FINISH);
+        got = (size_t)s.total_out;
+        ended = r == Z_STREAM_END || got == usize;
+        corrupt = r == Z_DATA_ERROR || r == Z_STREAM_ERROR || r == Z_MEM_ERROR;
+        inflateEnd(&s);
+    } else if (method == 12) {
+        bz_stream s;
+        memset(&s, 0, sizeof s);
+        if (BZ2_bzDecompressInit(&s, 0, 0) != BZ_OK) {
+            free(buf);
+            *err = "out of memory";
+            return NULL;
+        }
+        s.next_in = (char *)src;
+        s.avail_in = (unsigned)(csize > UINT32_MAX ? UINT32_MAX : csize);
+        s.next_out = (char *)buf;
+        s.avail_out = (unsigned)(usize > UINT32_MAX ? UINT32_MAX : usize);
+        int r = BZ2_bzDecompress(&s);
+        got = (size_t)(s.avail_out <= usize ? usize - s.avail_out : 0);
+        ended = r == BZ_STREAM_END || got == usize;
+        corrupt = r < 0;
+        BZ2_bzDecompressEnd(&s);
+    } else { /* 14: a 2-byte version, 2-byte properties size, LZMA1 properties, raw LZMA1 data */
+        lzma_filter filters[2] = {{.id = LZMA_FILTER_LZMA1, .options = NULL}, {.id = LZMA_VLI_UNKNOWN, .options = NULL}};
+        lzma_stream s = LZMA_STREAM_INIT;
+        size_t psize = csize >= 4 ? (size_t)(src[2] | src[3] << 8) : 0;
+        if (csize < 4 || psize != 5 || csize - 4 < psize ||
+            lzma_properties_decode(&filters[0], NULL, src + 4, psize) != LZMA_OK ||
+            lzma_raw_decoder(&s, filters) != LZMA_OK) {
+            free(filters[0].options);
+            free(buf);
+            *err = "corrupt lzma member header";
+            return NULL;
+        }
+        s.next_in = src + 4 + psize;
+        s.avail_in = csize - 4 - psize;
+        s.next_out = buf;
+        s.avail_out = (size_t)usize;
+        lzma_ret r = lzma_code(&s, LZMA_RUN);
+        if (r == LZMA_OK && s.avail_out)
+            r = lzma_code(&s, LZMA_FINISH);
+        got = (size_t)usize - s.avail_out;
+        ended = r == LZMA_STREAM_END || got == usize;
+        corrupt = r != LZMA_OK && r != LZMA_STREAM_END && r != LZMA_BUF_ERROR;
+        lzma_end(&s);
+        free(filters[0].options);
     }
-    s.next_in = (Bytef *)src;
-    s.avail_in = (uInt)(csize > UINT32_MAX ? UINT32_MAX : csize);
-    s.next_out = buf;
-    s.avail_out = (uInt)(usize > UINT32_MAX ? UINT32_MAX : usize);
-    int r = inflate(&s, Z_FINISH);
-    size_t got = (size_t)s.total_out;
-    inflateEnd(&s);
     c->decompressed += got;
-    if (r != Z_STREAM_END || got != usize) {
-        free(buf);
-        *err = r == Z_BUF_ERROR || r == Z_OK ? "deflated data larger than its declared size, or truncated"
-                                             : "corrupt deflate data";
-        return NULL;
-    }
+    if (!ended || got != usize)
+        *err = corrupt ? "corrupt compressed member data" : "compressed member shorter than its declared size";
     *out_len = got;
     return buf;
 }
@@ -185,7 +236,7 @@ static int scan_member(zipread *z, const entry *e, const char *why_hidden)
     if (e->flags & 1) {
         r = brine_drv_fail(c, mloc, "zip-member", BRINE_STATUS_INCONCLUSIVE,
                            "encrypted member: its content cannot be checked", e->offset);
-    } else if (e->method != 0 && e->method != 8) {
+    } else if (e->method != 0 && e->method != 8 && e->method != 12 && e->method != 14) {
         r = brine_drv_fail(c, mloc, "zip-member", BRINE_STATUS_INCONCLUSIVE,
                            "member compressed with a method brine does not read", e->offset);
     } else if (e->data > z->n || e->csize > z->n - e->data) {
@@ -196,18 +247,22 @@ static int scan_member(zipread *z, const entry *e, const char *why_hidden)
         size_t len = (size_t)e->csize;
         uint8_t *owned = NULL;
         const char *err = NULL;
-        if (e->method == 8) {
-            owned = inflate_member(z, p, len, e->usize, &len, &err);
+        if (e->method != 0) {
+            owned = decompress_member(z, e->method, p, len, e->usize, &len, &err);
             p = owned;
-        } else if (e->csize != e->usize) {
-            err = "stored member whose sizes disagree";
+        } else if (e->csize > e->usize) {
+            len = (size_t)e->usize; /* zipfile hands out at most the file size */
+        } else if (e->csize < e->usize) {
+            err = "stored member shorter than its declared size";
         }
-        if (err) {
+        if (err && (!p || !strncmp(err, "max_", 4) || !strcmp(err, "out of memory"))) {
             r = strncmp(err, "max_", 4) && strcmp(err, "out of memory")
                     ? brine_drv_stream(c, mloc, "zip-member", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED, err,
                                        e->offset)
                     : brine_drv_fail(c, mloc, "zip-member", BRINE_STATUS_INCONCLUSIVE, err, e->offset);
         } else {
+            if (err) /* a loader reads up to the damage: what came before it is scanned */
+                brine_drv_stream(c, mloc, "zip-member", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED, err, e->offset);
             /* zipfile checks the CRC when it reads a member; a loader that
              * does not reads the same bytes anyway */
             uLong crc = crc32(0L, Z_NULL, 0);
@@ -281,57 +336,147 @@ int brine_zip_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_loc *lo
 {
     zipread z = {c, d, n, loc, depth};
     int r = 0;
-    /* the end-of-central-directory record: the last one whose comment ends
-     * the file, else the last one at all */
+    /* The end-of-central-directory record. zipfile takes the last signature in
+     * the last 64 KiB with 22 bytes after it (rfind; a comment longer than
+     * what is left is cut short) and miniz does too; another reader may take
+     * the one whose comment ends the file. Every such record is read, and
+     * each directory in two placements: zipfile's (the directory ends where
+     * the end records begin, and every offset shifts by the bytes before it)
+     * and miniz's (the directory and the members where the offsets say).
+     * Members are the union of every reading, each scanned once. */
     size_t lo = n > 22 + 65535 ? n - 22 - 65535 : 0, eocd = SIZE_MAX;
-    for (size_t i = n >= 22 ? n - 22 + 1 : 0; i-- > lo;) {
-        if (u32(d + i) != SIG_EOCD)
-            continue;
-        if (i + 22 + u16(d + i + 20) == n) {
-            eocd = i;
-            break;
-        }
-        if (eocd == SIZE_MAX && i + 22 + u16(d + i + 20) <= n)
-            eocd = i;
-    }
-    if (eocd == SIZE_MAX) {
+    size_t cands[8];
+    size_t ncand = 0;
+    for (size_t i = n >= 22 ? n - 22 + 1 : 0; i-- > lo && ncand < 8;)
+        if (u32(d + i) == SIG_EOCD)
+            cands[ncand++] = i;
+    if (ncand == 0) {
         /* local headers but no directory: a streamed or truncated zip;
-         * zipfile and miniz cannot open it; the pickle view may */
-        /* the driver also reads the file as a pickle from offset 0 */
+         * zipfile and miniz cannot open it; the driver also reads the file
+         * as a pickle from offset 0 */
         return brine_drv_stream(c, loc, "zip", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED,
                                 "zip local header without a central directory", 0);
     }
-    const uint8_t *e = d + eocd;
-    uint64_t entries = u16(e + 10), cd_size = u32(e + 12), cd_off = u32(e + 16);
-    size_t dir_end = eocd; /* where the directory must end */
-    if (eocd >= 20 && u32(d + eocd - 20) == SIG_Z64_LOCATOR) {
-        uint64_t z64 = u64(d + eocd - 20 + 8);
-        /* the zip64 record sits right before its locator (after any prefix) */
-        size_t z64pos = eocd - 20 >= 56 ? eocd - 20 - 56 : SIZE_MAX;
-        if (z64pos != SIZE_MAX && u32(d + z64pos) == SIG_Z64_EOCD) {
-            entries = u64(d + z64pos + 32);
-            cd_size = u64(d + z64pos + 40);
-            cd_off = u64(d + z64pos + 48);
-            dir_end = z64pos;
-        } else if (z64 < n && n - z64 >= 56 && u32(d + z64) == SIG_Z64_EOCD) {
-            entries = u64(d + z64 + 32);
-            cd_size = u64(d + z64 + 40);
-            cd_off = u64(d + z64 + 48);
-            dir_end = (size_t)z64;
+    eocd = cands[0];
+    entry *ents = NULL;
+    size_t ne = 0, cap = 0, primary_end = 0;
+    int64_t concat = -1; /* the primary reading's shift */
+    bool over = false;
+    for (size_t ci = 0; ci < ncand && !over; ci++) {
+        const uint8_t *e = d + cands[ci];
+        /* the directories this end record names: its own fields, and with a
+         * zip64 locator before it, the zip64 record right before the locator
+         * (zipfile) and the one the locator points at (miniz) */
+        struct { uint64_t entries, cd_size, cd_off; size_t dir_end; } dirs[3];
+        size_t nd = 0;
+        dirs[nd].entries = u16(e + 10);
+        dirs[nd].cd_size = u32(e + 12);
+        dirs[nd].cd_off = u32(e + 16);
+        dirs[nd++].dir_end = cands[ci];
+        if (cands[ci] >= 20 && u32(d + cands[ci] - 20) == SIG_Z64_LOCATOR) {
+            size_t at[2] = {cands[ci] - 20 >= 56 ? cands[ci] - 20 - 56 : SIZE_MAX, SIZE_MAX};
+            uint64_t z64 = u64(d + cands[ci] - 20 + 8);
+            if (z64 < n && n - z64 >= 56 && z64 != at[0])
+                at[1] = (size_t)z64;
+            nd = 0; /* a zip64 archive: its 16- and 32-bit fields are placeholders */
+            for (int k = 0; k < 2; k++)
+                if (at[k] != SIZE_MAX && u32(d + at[k]) == SIG_Z64_EOCD) {
+                    dirs[nd].entries = u64(d + at[k] + 32);
+                    dirs[nd].cd_size = u64(d + at[k] + 40);
+                    dirs[nd].cd_off = u64(d + at[k] + 48);
+                    dirs[nd++].dir_end = at[k];
+                }
+            if (nd == 0) {
+                dirs[0].entries = u16(e + 10);
+                dirs[0].cd_size = u32(e + 12);
+                dirs[0].cd_off = u32(e + 16);
+                dirs[0].dir_end = cands[ci];
+                nd = 1;
+            }
+        }
+        for (size_t di = 0; di < nd && !over; di++) {
+            for (int placement = 0; placement < 2 && !over; placement++) {
+                /* offsets are hostile (64 bits in zip64): compare before
+                 * subtracting, so that every position stays inside the file */
+                size_t cd_start;
+                int64_t shift;
+                if (dirs[di].cd_size > dirs[di].dir_end)
+                    continue;
+                if (placement == 0) {
+                    cd_start = dirs[di].dir_end - (size_t)dirs[di].cd_size;
+                    if (dirs[di].cd_off > (uint64_t)cd_start)
+                        continue;
+                    shift = (int64_t)((uint64_t)cd_start - dirs[di].cd_off);
+                } else {
+                    if (dirs[di].cd_off > n || dirs[di].cd_size > n - dirs[di].cd_off ||
+                        dirs[di].cd_off == dirs[di].dir_end - dirs[di].cd_size)
+                        continue;
+                    cd_start = (size_t)dirs[di].cd_off;
+                    shift = 0;
+                }
+                size_t cd_end = cd_start + (size_t)dirs[di].cd_size;
+                if (concat < 0) {
+                    concat = shift;
+                    eocd = cands[ci];
+                    primary_end = cd_end;
+                }
+                /* zipfile reads entries while they fit the directory's size,
+                 * miniz reads the record's count: both */
+                size_t p = cd_start;
+                for (uint64_t i = 0; i < dirs[di].entries || p < cd_end; i++) {
+                    if (p > n || n - p < 46 || u32(d + p) != SIG_CENTRAL)
+                        break;
+                    uint16_t nlen = u16(d + p + 28), xlen = u16(d + p + 30), clen = u16(d + p + 32);
+                    if (n - p - 46 < (size_t)nlen + xlen + clen)
+                        break;
+                    entry en = {.name = d + p + 46, .namelen = nlen, .flags = u16(d + p + 8),
+                                .method = u16(d + p + 10), .crc = u32(d + p + 16), .csize = u32(d + p + 20),
+                                .usize = u32(d + p + 24), .offset = u32(d + p + 42), .shift = shift};
+                    zip64_extra(&en, d + p + 46 + nlen, xlen);
+                    p += 46 + (size_t)nlen + xlen + clen;
+                    bool dup = false; /* the same member seen by another reading */
+                    for (size_t k = 0; k < ne && !dup; k++)
+                        dup = ents[k].offset + (uint64_t)ents[k].shift == en.offset + (uint64_t)en.shift &&
+                              ents[k].namelen == en.namelen && !memcmp(ents[k].name, en.name, en.namelen);
+                    if (dup)
+                        continue;
+                    if (ne >= c->s->max_members) {
+                        over = true;
+                        break;
+                    }
+                    if (ne == cap) {
+                        size_t nc = cap ? cap * 2 : 16;
+                        entry *ng = brine_drv_fault(c) ? NULL : realloc(ents, nc * sizeof *ng);
+                        if (!ng) {
+                            free(ents);
+                            return brine_drv_fail(c, loc, "zip", BRINE_STATUS_INCONCLUSIVE, "out of memory",
+                                                  cands[ci]);
+                        }
+                        ents = ng;
+                        cap = nc;
+                    }
+                    if (shift != concat || cands[ci] != eocd)
+                        finding(&z, cands[ci], BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_HIGH, "zip readers disagree",
+                                "%.*s: a member only another reading of the archive lists (directory at 0x%zx, "
+                                "end record at 0x%zx): zipfile, PyTorch's reader and others load different files",
+                                (int)(nlen > 100 ? 100 : nlen), (const char *)en.name, cd_start, cands[ci]);
+                    ents[ne++] = en;
+                }
+            }
         }
     }
-    if (cd_size > dir_end) {
-        return brine_drv_stream(c, loc, "zip", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED,
-                                "zip central directory larger than the file", eocd);
+    if (over) {
+        free(ents);
+        return brine_drv_fail(c, loc, "zip", BRINE_STATUS_INCONCLUSIVE, "max_members: more zip members than the limit",
+                              eocd);
     }
-    size_t cd_start = dir_end - (size_t)cd_size;
-    /* zipfile's "concat": bytes before the archive shift every offset. The
-     * offset is hostile (zip64 makes it 64 bits): compare before subtracting,
-     * so that concat is always within [0, cd_start]. */
-    if (cd_off > (uint64_t)cd_start)
+    if (concat < 0) {
+        free(ents);
         return brine_drv_stream(c, loc, "zip", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED,
-                                "zip central directory offset points past its position", eocd);
-    int64_t concat = (int64_t)((uint64_t)cd_start - cd_off);
+                                "zip central directory outside the file", eocd);
+    }
+    (void)primary_end;
+    const uint8_t *e = d + eocd;
     size_t tail = eocd + 22 + u16(e + 20);
     if (tail < n) {
         finding(&z, tail, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, "zip trailing data",
@@ -345,43 +490,8 @@ int brine_zip_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_loc *lo
             brine_loc_free(tl);
         }
     }
-    /* parse the directory */
-    if (entries > c->s->max_members || entries > cd_size / 46 + 1) {
-        return brine_drv_stream(c, loc, "zip", BRINE_VERDICT_SAFE,
-                                entries > c->s->max_members ? BRINE_STATUS_INCONCLUSIVE : BRINE_STATUS_MALFORMED,
-                                entries > c->s->max_members ? "max_members: more zip members than the limit"
-                                                            : "zip directory entry count does not fit its size",
-                                eocd);
-    }
-    entry *ents = brine_drv_fault(c) ? NULL : calloc(entries ? (size_t)entries : 1, sizeof *ents);
-    if (!ents)
+    if (!ents && !(ents = calloc(1, sizeof *ents)))
         return brine_drv_fail(c, loc, "zip", BRINE_STATUS_INCONCLUSIVE, "out of memory", eocd);
-    size_t p = cd_start, ne = 0;
-    for (uint64_t i = 0; i < entries; i++) {
-        if (p > dir_end || dir_end - p < 46 || u32(d + p) != SIG_CENTRAL) {
-            brine_drv_stream(c, loc, "zip", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED, "corrupt zip central directory",
-                             p);
-            break;
-        }
-        entry *en = &ents[ne];
-        en->flags = u16(d + p + 8);
-        en->method = u16(d + p + 10);
-        en->crc = u32(d + p + 16);
-        en->csize = u32(d + p + 20);
-        en->usize = u32(d + p + 24);
-        uint16_t nlen = u16(d + p + 28), xlen = u16(d + p + 30), clen = u16(d + p + 32);
-        en->offset = u32(d + p + 42);
-        if (dir_end - p - 46 < (size_t)nlen + xlen + clen) {
-            brine_drv_stream(c, loc, "zip", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED, "corrupt zip central directory",
-                             p);
-            break;
-        }
-        en->name = d + p + 46;
-        en->namelen = nlen;
-        zip64_extra(en, d + p + 46 + nlen, xlen);
-        p += 46 + (size_t)nlen + xlen + clen;
-        ne++;
-    }
     c->members += ne;
     if (concat > 0) {
         finding(&z, 0, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_HIGH, "zip readers disagree",
@@ -425,7 +535,7 @@ int brine_zip_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_loc *lo
                 break;
             }
     for (size_t i = 0; i < ne; i++)
-        check_local(&z, &ents[i], concat);
+        check_local(&z, &ents[i], ents[i].shift);
     /* overlapping members */
     uint64_t *ranges = calloc(ne ? ne * 2 : 2, sizeof *ranges);
     if (!ranges)
@@ -434,7 +544,7 @@ int brine_zip_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_loc *lo
         size_t k = 0;
         for (size_t i = 0; i < ne; i++)
             if (!ents[i].bad) {
-                ranges[2 * k] = ents[i].offset + (uint64_t)concat;
+                ranges[2 * k] = ents[i].offset + (uint64_t)ents[i].shift;
                 ranges[2 * k + 1] = ents[i].data + ents[i].csize;
                 k++;
             }
@@ -453,7 +563,13 @@ int brine_zip_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_loc *lo
                 "forwards to it) compiles and runs");
     for (size_t i = 0; i < ne && !c->stopped; i++) {
         entry *en = &ents[i];
-        if (en->bad || is_tensor_member(en, prefix, plen))
+        if (en->bad)
+            continue;
+        /* tensor storages are raw bytes torch never unpickles: skipped, unless
+         * compressed (torch stores them) or an npy array (numpy.load reads an
+         * archive as an npz and takes every member with the npy magic) */
+        if (is_tensor_member(en, prefix, plen) && en->method == 0 &&
+            !(en->data <= n && n - en->data >= 6 && !memcmp(d + en->data, "\x93NUMPY", 6)))
             continue;
         if (torchscript && plen && en->namelen > plen + 6 && !memcmp(en->name + plen, "/code/", 6))
             continue; /* reported above as code */
@@ -469,10 +585,10 @@ int brine_zip_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_loc *lo
             break;
         bool known = false;
         for (size_t i = 0; i < ne && !known; i++)
-            known = ents[i].offset + (uint64_t)concat == w;
+            known = ents[i].offset + (uint64_t)ents[i].shift == w;
         if (!known) {
             entry hidden = {h + 30, nlen, flags, u16(h + 8), u32(h + 14), csize, u32(h + 22), w - (size_t)concat,
-                            w + 30 + nlen + xlen, false};
+                            w + 30 + nlen + xlen, false, concat};
             r = scan_member(&z, &hidden, "a member only the local headers show (central-directory readers skip it)");
         }
         if (flags & 8 && csize == 0)

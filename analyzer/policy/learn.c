@@ -7,9 +7,7 @@
 #include <string.h>
 
 #include "driver.h"
-#include "judge.h"
 #include "policy.h"
-#include "vm.h"
 
 /* ---- a small YAML writer (flow style for constraints) ----------------------- */
 
@@ -458,7 +456,7 @@ static void learn_end(void *state, const brine_vm_result *res, brine_verdict *ve
 
 brine_consumer brine_learn_consumer(brine_learner *l)
 {
-    brine_consumer k = {.self = l, .begin = learn_begin, .event = learn_event, .end = learn_end};
+    brine_consumer k = {.self = l, .begin = learn_begin, .event = learn_event, .end = learn_end, .all_readings = true};
     return k;
 }
 

@@ -126,4 +126,12 @@ typedef struct brine_builtin_pack {
 extern const brine_builtin_pack brine_builtin_packs[];
 extern const size_t brine_builtin_npacks;
 
+/* Compile one policy held in memory, named `name` in diagnostics; relative
+ * paths in its `extends` resolve against the working directory. Without
+ * with_dangerous the known-dangerous pack is not loaded first (for the fuzz
+ * target, which would otherwise spend its time parsing that pack; a policy
+ * for scanning always comes from brine_policy_compile). */
+int brine_policy_compile_text(brine_policy **out, const char *text, size_t len, const char *name, bool with_dangerous,
+                              brine_diag *diag);
+
 #endif

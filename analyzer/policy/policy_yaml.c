@@ -258,7 +258,7 @@ static int parse_constraint(loader *L, yaml_node_t *n, const char *what, brine_c
     *out = c;
     yaml_node_t *k = node(L, n->data.mapping.pairs.start->key), *v = node(L, n->data.mapping.pairs.start->value);
     if (scalar_is(k, "any") || scalar_is(k, "const")) {
-        bool b;
+        bool b = false;
         int r = want_bool(L, v, (const char *)k->data.scalar.value, &b);
         if (r)
             return r;
@@ -369,17 +369,17 @@ static int allow_key(loader *L, const yaml_node_t *k, yaml_node_t *v, void *ctx)
     if (scalar_is(k, "factory"))
         return want_bool(L, v, "factory", &a->factory);
     if (scalar_is(k, "items")) {
-        bool b;
+        bool b = false; /* want_bool leaves it unset on a non-boolean */
         int r = want_bool(L, v, "items", &b);
-        if (b)
+        if (!r && b)
             a->perms |= BRINE_PERM_ITEMS;
         return r;
     }
     if (scalar_is(k, "call")) {
         if (v->type == YAML_SCALAR_NODE) {
-            bool b;
+            bool b = false; /* want_bool leaves it unset on a non-boolean */
             int r = want_bool(L, v, "call", &b);
-            if (b) {
+            if (!r && b) {
                 a->perms |= BRINE_PERM_CALL;
                 a->call_any = true;
             }
@@ -401,9 +401,9 @@ static int allow_key(loader *L, const yaml_node_t *k, yaml_node_t *v, void *ctx)
     }
     /* build */
     if (v->type == YAML_SCALAR_NODE) {
-        bool b;
+        bool b = false; /* want_bool leaves it unset on a non-boolean */
         int r = want_bool(L, v, "build", &b);
-        if (b) {
+        if (!r && b) {
             a->perms |= BRINE_PERM_BUILD;
             a->build_any = true;
         }
@@ -910,6 +910,40 @@ int brine_policy_compile(brine_policy **out, const char *const *files, size_t nf
         r = load_builtin(&L, "bundle");
     for (size_t i = 0; !r && i < nfiles; i++)
         r = load_path(&L, files[i]);
+    for (size_t i = 0; i < L.nloaded; i++)
+        free(L.loaded[i]);
+    free(L.loaded);
+    if (!r && p->arena.nomem)
+        r = BRINE_ERR_NOMEM;
+    if (r) {
+        brine_policy_destroy(p);
+        return r;
+    }
+    *out = p;
+    return 0;
+}
+
+int brine_policy_compile_text(brine_policy **out, const char *text, size_t len, const char *name, bool with_dangerous,
+                              brine_diag *diag)
+{
+    if (!out || (!text && len) || !name)
+        return BRINE_ERR_INVALID;
+    *out = NULL;
+    if (diag)
+        diag->message[0] = 0;
+    brine_policy *p = calloc(1, sizeof *p);
+    if (!p)
+        return BRINE_ERR_NOMEM;
+    brine_arena_init(&p->arena, 1u << 30);
+    p->denies_tail = &p->denies;
+    p->persids_tail = &p->persids;
+    p->packs_tail = &p->packs;
+    loader L = {.p = p, .diag = diag};
+    int r = with_dangerous ? load_builtin(&L, "dangerous") : 0;
+    if (!r)
+        r = remember(&L, name);
+    if (!r)
+        r = load_text(&L, text ? text : "", len, name, NULL);
     for (size_t i = 0; i < L.nloaded; i++)
         free(L.loaded[i]);
     free(L.loaded);

@@ -317,10 +317,33 @@ int brine_report_file_create(brine_report_file **out, const brine_policy *policy
     if (!f)
         return BRINE_ERR_NOMEM;
     f->policy = policy;
-    if (brine_policy_identity(policy, f->policy_hash, NULL, 0) < 0)
-        f->policy_hash[0] = 0;
     *out = f;
     return brine_report_file_begin(f, "");
+}
+
+/* The policy identity, computed on first use (a collector that never writes
+ * JSON never hashes the policy). */
+static const char *policy_hash(const brine_report_file *f)
+{
+    brine_report_file *m = (brine_report_file *)f; /* a cache, not a change of the report */
+    if (!m->has_identity) {
+        if (brine_policy_identity(m->policy, m->policy_hash, NULL, 0) < 0)
+            m->policy_hash[0] = 0;
+        m->has_identity = true;
+    }
+    return m->policy_hash;
+}
+
+int brine_report_file_create_like(brine_report_file **out, const brine_report_file *like)
+{
+    if (!out || !like)
+        return BRINE_ERR_INVALID;
+    int r = brine_report_file_create(out, like->policy);
+    if (r < 0)
+        return r;
+    memcpy((*out)->policy_hash, policy_hash(like), sizeof (*out)->policy_hash);
+    (*out)->has_identity = true;
+    return 0;
 }
 
 void brine_report_file_destroy(brine_report_file *f)
@@ -656,7 +679,7 @@ static void json_file(rbuf *b, const brine_report_file *f)
         rbuf_json_str(b, f->fail_message);
         rbuf_printf(b, ",\"offset\":null,\"errno\":%d}", f->errnum);
         rbuf_puts(b, ",\"policy_hash\":");
-        rbuf_json_str(b, f->policy_hash);
+        rbuf_json_str(b, policy_hash(f));
         rbuf_puts(b, ",\"counts\":{\"streams\":0,\"pickles\":0,\"findings\":0},\"truncated\":{\"findings\":false,"
                      "\"streams\":false,\"globals\":false},\"streams\":[],\"findings\":[],\"globals\":[],\"time_ms\":0}");
         return;
@@ -674,7 +697,7 @@ static void json_file(rbuf *b, const brine_report_file *f)
         rbuf_puts(b, "null");
     }
     rbuf_puts(b, ",\"policy_hash\":");
-    rbuf_json_str(b, f->policy_hash);
+    rbuf_json_str(b, policy_hash(f));
     rbuf_printf(b, ",\"counts\":{\"streams\":%" PRIu64 ",\"pickles\":%" PRIu64 ",\"findings\":%" PRIu64 "}",
                 f->res.streams, f->res.pickles, f->res.findings);
     rbuf_printf(b, ",\"truncated\":{\"findings\":%s,\"streams\":%s,\"globals\":%s}",
@@ -844,7 +867,8 @@ int brine_report_create(brine_report **rep, const brine_report_options *opt, con
     r->out = out;
     r->user = user;
     r->first = true;
-    brine_policy_identity(policy, r->hash, r->packs, sizeof r->packs);
+    if (r->o.format == BRINE_REPORT_JSON || r->o.format == BRINE_REPORT_SARIF)
+        brine_policy_identity(policy, r->hash, r->packs, sizeof r->packs);
     if (r->o.cwd)
         snprintf(r->cwd, sizeof r->cwd, "%s", r->o.cwd);
     else if (!getcwd(r->cwd, sizeof r->cwd))

@@ -60,6 +60,12 @@ typedef struct brine_report_file brine_report_file;
  * @returns 0 or BRINE_ERR_NOMEM / BRINE_ERR_INVALID
  */
 int brine_report_file_create(brine_report_file **out, const brine_policy *policy);
+/**
+ * Another collector for the same policy, sharing the policy identity that
+ * @p like has computed (computing the identity hashes the whole policy, a
+ * few milliseconds: a batch with many collectors computes it once).
+ */
+int brine_report_file_create_like(brine_report_file **out, const brine_report_file *like);
 void brine_report_file_destroy(brine_report_file *f);
 
 /** The callbacks to give brine_scanner_set_callbacks() with user = the collector. */

@@ -69,7 +69,8 @@ typedef struct rblock rblock;
 
 struct brine_report_file {
     const brine_policy *policy;
-    char policy_hash[17];
+    char policy_hash[17]; /* computed on first use */
+    bool has_identity;
     const char *path;
     rblock *pool;
     size_t pool_used;

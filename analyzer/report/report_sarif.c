@@ -125,7 +125,7 @@ void report_sarif_begin(rbuf *b, sarif_state *s, const brine_report_options *o, 
     (void)o;
     snprintf(s->cwd, sizeof s->cwd, "%s", cwd);
     s->tail = &s->bad;
-    rbuf_puts(b, "{\"$schema\":\"https://json.schemastore.org/sarif-2.1.0.json\",\"version\":\"2.1.0\","
+    rbuf_puts(b, "{\"$schema\":\"https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json\",\"version\":\"2.1.0\","
                  "\"runs\":[{\"columnKind\":\"unicodeCodePoints\",\"originalUriBaseIds\":{\"SRCROOT\":{\"uri\":\"");
     /* the base URI of the run: the directory results are relative to */
     rbuf_puts(b, "file://");

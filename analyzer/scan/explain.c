@@ -9,7 +9,8 @@
  *   _3 = os.system('true')           REDUCE, INST, OBJ: a call
  *   _4 = cls.__new__(cls, ...)       NEWOBJ, NEWOBJ_EX
  *   _4.__setstate__(state)           BUILD (or __dict__ update when there is no __setstate__)
- *   _5[k] = v / _5.append(x) / _5.extend([...]) / _5.add(x)   items on an object
+ *   _5[k] = v / _5.extend([...]) / _5.add(x)   items on an object (APPEND and
+ *                                    APPENDS call extend, or append per item without it)
  *   _6 = persistent_load(pid)        PERSID, BINPERSID
  *   raise UnpicklingError(...)       where CPython would stop
  * Objects are named _N in the order they are made; constants are shown as
@@ -22,9 +23,6 @@
 #include <string.h>
 
 #include "driver.h"
-#include "judge.h"
-#include "text.h"
-#include "vm.h"
 
 #define EXPLAIN_STR_MAX 60    /* characters of a constant shown */
 #define EXPLAIN_ITEMS_MAX 8   /* items of a container shown */
@@ -105,6 +103,28 @@ static void xprintf(xbuf *x, const char *fmt, ...)
         xput(x, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
+/* One code point of surrogate-preserving UTF-8 (value.h): its length, 1 for
+ * a byte that starts no sequence (shown as \xNN). */
+static size_t utf8_next(const uint8_t *p, size_t n, uint32_t *cp)
+{
+    uint8_t c = p[0];
+    size_t k = c < 0x80 ? 1 : c >= 0xc2 && c < 0xe0 ? 2 : c >= 0xe0 && c < 0xf0 ? 3 : c >= 0xf0 && c < 0xf5 ? 4 : 0;
+    if (k <= 1 || k > n) {
+        *cp = c;
+        return 1;
+    }
+    uint32_t v = c & (0x7f >> k);
+    for (size_t i = 1; i < k; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            *cp = c;
+            return 1;
+        }
+        v = (v << 6) | (p[i] & 0x3f);
+    }
+    *cp = v;
+    return k;
+}
+
 /* A str or bytes literal, abbreviated after EXPLAIN_STR_MAX characters. */
 static void literal(xbuf *x, const uint8_t *p, size_t n, bool is_str, const char *prefix)
 {
@@ -115,7 +135,7 @@ static void literal(xbuf *x, const uint8_t *p, size_t n, bool is_str, const char
         uint32_t cp;
         size_t k = 1;
         if (is_str)
-            k = brine_utf8_next(p + i, n - i, &cp);
+            k = utf8_next(p + i, n - i, &cp);
         else
             cp = p[i];
         char tmp[16];
@@ -149,7 +169,7 @@ static void name_text(xbuf *x, const brine_value *s)
     }
     for (size_t i = 0; i < s->u.s.n && !x->full;) {
         uint32_t cp;
-        size_t k = brine_utf8_next(s->u.s.p + i, s->u.s.n - i, &cp);
+        size_t k = utf8_next(s->u.s.p + i, s->u.s.n - i, &cp);
         if (cp > 0x20 && cp < 0x7f && cp != '\\')
             xput(x, (const char *)s->u.s.p + i, 1);
         else
@@ -307,7 +327,7 @@ static void value(ex_state *st, xbuf *x, const brine_value *v, int depth)
         xputs(x, ")");
         break;
     case BRINE_V_EXT:
-        xprintf(x, "copyreg._extension_registry[%" PRId64 "]", v->u.c.code);
+        xprintf(x, "find_class(*copyreg._inverted_registry[%" PRId64 "])", v->u.c.code);
         break;
     }
 }
@@ -481,7 +501,9 @@ static int explain_event(void *state, const brine_vm_event *ev)
                     x.len = 0, x.full = false, x.b[0] = 0;
                 }
                 if (i / 2 == EXPLAIN_ITEMS_MAX && v->len / 2 > EXPLAIN_ITEMS_MAX + 1) {
-                    xprintf(&x, "...  # %u more items set the same way", v->len / 2 - EXPLAIN_ITEMS_MAX);
+                    xprintf(&x, "...");
+                    snprintf(st->note, sizeof st->note, " (%u more items set the same way)",
+                             v->len / 2 - EXPLAIN_ITEMS_MAX);
                     break;
                 }
                 value(st, &x, ev->target, 0);
@@ -495,19 +517,21 @@ static int explain_event(void *state, const brine_vm_event *ev)
             xputs(&x, ".extend([");
             if (v)
                 items(st, &x, v, 0);
-            xputs(&x, "])  # or .append() for each, without extend");
+            xputs(&x, "])");
+            snprintf(st->note, sizeof st->note, " (extend, or append per item without it)");
         } else if (op == BRINE_OP_ADDITEMS) {
             value(st, &x, ev->target, 0);
             xputs(&x, ".add(...) for each of {");
             if (v)
                 items(st, &x, v, 0);
             xputs(&x, "}");
-        } else {
+        } else { /* APPEND: CPython's do_append calls extend([x]) too, append(x) without it */
             value(st, &x, ev->target, 0);
-            xputs(&x, ".append(");
+            xputs(&x, ".extend([");
             if (v && v->len)
                 value(st, &x, v->items[0], 1);
-            xputs(&x, ")");
+            xputs(&x, "])");
+            snprintf(st->note, sizeof st->note, " (extend, or append without it)");
         }
         break;
     }
@@ -521,8 +545,7 @@ static int explain_event(void *state, const brine_vm_event *ev)
         break;
     }
     case BRINE_EV_EXT:
-        xprintf(&x, "copyreg._extension_registry[%" PRId64 "]  # find_class of what code %" PRId64 " names",
-                ev->number, ev->number);
+        xprintf(&x, "find_class(*copyreg._inverted_registry[%" PRId64 "])", ev->number);
         break;
     case BRINE_EV_MALFORMED:
         xputs(&x, "raise UnpicklingError(");

@@ -9,10 +9,7 @@
 #include <string.h>
 
 #include "driver.h"
-#include "judge.h"
 #include "policy.h"
-#include "text.h"
-#include "vm.h"
 
 const char *brine_event_detail(brine_arena *scratch, const brine_vm_event *ev, char *num, size_t numlen);
 
@@ -183,32 +180,148 @@ static const char *call_mismatch(judge *j, const brine_allow *e, const brine_vm_
     return why;
 }
 
-static int judge_import(judge *j, const brine_vm_event *ev)
+/* torch.storage._load_from_bytes(b) is torch.load(io.BytesIO(b)): what
+ * pickle.dumps(tensor) and pickle.dumps(module) write for each storage. With
+ * b a constant, the driver scans b as the torch file it is (a nested
+ * stream, judged by its content, whose verdict is the file's too), so the call
+ * adds nothing; with anything else (b computed at load time) the deny stands.
+ * Importing the name does nothing by itself: judged where it is used. */
+static bool is_nested_torch_load(const brine_value *g)
 {
-    const brine_value *g = ev->target;
+    static const char mod[] = "torch.storage", name[] = "_load_from_bytes";
+    return g->kind == BRINE_V_GLOBAL && !g->dynamic && g->u.g.module->u.s.n == sizeof mod - 1 &&
+           !memcmp(g->u.g.module->u.s.p, mod, sizeof mod - 1) && g->u.g.name->u.s.n == sizeof name - 1 &&
+           !memcmp(g->u.g.name->u.s.p, name, sizeof name - 1);
+}
+
+static bool str_is(const brine_value *v, const char *s)
+{
+    return v->kind == BRINE_V_STR && v->u.s.n == strlen(s) && !memcmp(v->u.s.p, s, v->u.s.n);
+}
+
+/* A bytes constant, or what protocols 0-2 write for one: _codecs.encode(<str
+ * constant>, 'latin1'); the driver scanned either as a nested stream. */
+static bool constant_bytes(const brine_value *b)
+{
+    if (b->kind == BRINE_V_BYTES)
+        return true;
+    if (b->kind != BRINE_V_CALL || b->u.c.callee->kind != BRINE_V_GLOBAL || b->u.c.callee->dynamic ||
+        !str_is(b->u.c.callee->u.g.module, "_codecs") || !str_is(b->u.c.callee->u.g.name, "encode") ||
+        b->u.c.args->kind != BRINE_V_TUPLE || b->u.c.args->u.seq.len != 2)
+        return false;
+    const brine_value *s = b->u.c.args->u.seq.items[0], *enc = b->u.c.args->u.seq.items[1];
+    return s->kind == BRINE_V_STR && (str_is(enc, "latin1") || str_is(enc, "latin-1"));
+}
+
+static bool constant_bytes_call(const brine_vm_event *ev)
+{
+    const brine_value *a = ev->args;
+    bool kw = ev->kwargs && !(ev->kwargs->kind == BRINE_V_DICT && ev->kwargs->u.dict.keys.len == 0);
+    return !kw && a && a->kind == BRINE_V_TUPLE && a->u.seq.len == 1 && constant_bytes(a->u.seq.items[0]);
+}
+
+static bool global_is(const brine_value *g, const char *mod, const char *name)
+{
+    return g && g->kind == BRINE_V_GLOBAL && !g->dynamic && str_is(g->u.g.module, mod) && str_is(g->u.g.name, name);
+}
+
+/* getattr(<global>, 'attr') is the global <module>:<qualname>.attr, judged as
+ * that name (denies, dunder rules and allow entries apply to it, so
+ * getattr(os, 'system') is os:system); getattr(<object made by a global
+ * class>, 'attr') is that class's attribute <module>:<Class>.attr, judged by
+ * an allow entry for it (a bound method). CPython 3.11 pickles enum members
+ * as getattr(EnumClass, 'MEMBER') and zoneinfo as getattr(ZoneInfo,
+ * '_unpickle')(key, 1). Returns the synthesized global (in the scratch arena),
+ * or NULL if the call is no such constant lookup. */
+static const brine_value *getattr_target(judge *j, const brine_value *callee, const brine_value *args,
+                                         const brine_value *kwargs)
+{
+    if (!global_is(callee, "builtins", "getattr") || !args || args->kind != BRINE_V_TUPLE || args->u.seq.len != 2 ||
+        (kwargs && !(kwargs->kind == BRINE_V_DICT && kwargs->u.dict.keys.len == 0)))
+        return NULL;
+    const brine_value *base = args->u.seq.items[0], *attr = args->u.seq.items[1];
+    if (attr->kind != BRINE_V_STR)
+        return NULL;
+    if ((base->kind == BRINE_V_CALL || base->kind == BRINE_V_NEW) && base->u.c.callee->kind == BRINE_V_GLOBAL)
+        base = base->u.c.callee; /* an object: its class's attribute */
+    if (base->kind != BRINE_V_GLOBAL || base->dynamic)
+        return NULL;
+    const brine_value *m = base->u.g.module, *n = base->u.g.name;
+    brine_value *g = brine_arena_alloc(&j->scratch, sizeof *g);
+    brine_value *name = brine_arena_alloc(&j->scratch, sizeof *name);
+    uint8_t *text = brine_arena_alloc(&j->scratch, n->u.s.n + 1 + attr->u.s.n + 1);
+    if (!g || !name || !text)
+        return NULL;
+    memcpy(text, n->u.s.p, n->u.s.n);
+    text[n->u.s.n] = '.';
+    memcpy(text + n->u.s.n + 1, attr->u.s.p, attr->u.s.n);
+    name->kind = BRINE_V_STR;
+    name->u.s.p = text;
+    name->u.s.n = n->u.s.n + 1 + attr->u.s.n;
+    g->kind = BRINE_V_GLOBAL;
+    g->u.g.module = (brine_value *)m;
+    g->u.g.name = name;
+    return g;
+}
+
+/* A callee or a maker as the policy sees it: a getattr lookup resolved. */
+static const brine_value *as_global(judge *j, const brine_value *v)
+{
+    if (v->kind == BRINE_V_CALL) {
+        const brine_value *g = getattr_target(j, v->u.c.callee, v->u.c.args, NULL);
+        if (g)
+            return g;
+    }
+    return v;
+}
+
+static int judge_name_import(judge *j, const brine_vm_event *ev, const brine_value *g)
+{
     const char *name = render(j, g);
-    uint64_t h = (uintptr_t)g * 31 + 1;
-    if (seen_before(j, h))
-        return 0;
     int r = name_red_flags(j, ev, g, name, "", "import of");
     if (r)
         return r < 0 ? -1 : 0;
     const brine_value *m = g->u.g.module, *n = g->u.g.name;
     if (!brine_policy_find(j->p, m->u.s.p, m->u.s.n, n->u.s.p, n->u.s.n))
-        return report(j, ev, "not-allowed", NULL, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, name, "", "not on the allowlist",
-                      fmt(j, "import of %s, a name the policy does not allow", name));
+        return report(j, ev, "not-allowed", NULL, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, name, "",
+                      "not on the allowlist", fmt(j, "import of %s, a name the policy does not allow", name));
     return 0;
 }
 
+static int judge_import(judge *j, const brine_vm_event *ev)
+{
+    const brine_value *g = ev->target;
+    /* names judged where they are used: the nested torch load, getattr (a
+     * lookup of a constant name is that name), type (one argument: a lookup) */
+    if (is_nested_torch_load(g) || global_is(g, "builtins", "getattr") || global_is(g, "builtins", "type"))
+        return 0;
+    uint64_t h = (uintptr_t)g * 31 + 1;
+    if (seen_before(j, h))
+        return 0;
+    return judge_name_import(j, ev, g);
+}
+
+static int judge_name_import(judge *j, const brine_vm_event *ev, const brine_value *g);
+
 static int judge_call(judge *j, const brine_vm_event *ev)
 {
-    const brine_value *c = resolve_persid(j, ev->target);
+    const brine_value *c = as_global(j, resolve_persid(j, ev->target));
     const char *call = call_text(j, ev);
+    /* getattr(<global or object>, 'name'): an import of the resolved name */
+    const brine_value *looked_up = getattr_target(j, c, ev->args, ev->kwargs);
+    if (looked_up)
+        return judge_name_import(j, ev, looked_up);
+    /* type(x): x's class, a lookup (the class is judged where it is used) */
+    if (global_is(c, "builtins", "type") && ev->args && ev->args->kind == BRINE_V_TUPLE && ev->args->u.seq.len == 1 &&
+        !(ev->kwargs && !(ev->kwargs->kind == BRINE_V_DICT && ev->kwargs->u.dict.keys.len == 0)))
+        return 0;
     if (c->kind != BRINE_V_GLOBAL || c->dynamic)
         return report(j, ev, "call-non-global", NULL, BRINE_VERDICT_DANGEROUS, BRINE_SEVERITY_CRITICAL, render(j, c), call,
                       "call of a non-global",
                       fmt(j, "calls %s, which is not a global reference: the callee is computed at load time",
                           render(j, c)));
+    if (is_nested_torch_load(c) && constant_bytes_call(ev))
+        return 0; /* the bytes are a nested stream of their own */
     const char *name = render(j, c);
     int r = name_red_flags(j, ev, c, name, call, "call of");
     if (r)
@@ -248,7 +361,7 @@ static int judge_target(judge *j, const brine_vm_event *ev, int perm)
                       bad ? BRINE_SEVERITY_HIGH : BRINE_SEVERITY_MEDIUM, "", render(j, t), "not on the allowlist",
                       fmt(j, "%s on %s, an object of unknown type", what, render(j, t)));
     }
-    const brine_value *maker = resolve_persid(j, t->u.c.callee);
+    const brine_value *maker = as_global(j, resolve_persid(j, t->u.c.callee));
     if (maker->kind != BRINE_V_GLOBAL || maker->dynamic)
         return report(j, ev, "unknown-target", NULL, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, "", render(j, t),
                       "not on the allowlist", fmt(j, "%s on the result of a computed call", what));
@@ -403,5 +516,5 @@ static void judge_end(void *state, const brine_vm_result *res, brine_verdict *ve
 }
 
 const brine_consumer brine_judge_consumer = {
-    .self = NULL, .begin = judge_begin, .event = judge_event, .trace = NULL, .end = judge_end,
+    .self = NULL, .begin = judge_begin, .event = judge_event, .trace = NULL, .end = judge_end, .all_readings = true,
 };

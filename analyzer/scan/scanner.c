@@ -3,6 +3,8 @@
  * same way. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <magic.h>
 #include <stdio.h>
@@ -344,6 +346,54 @@ static int read_all(int fd, uint64_t cap, uint8_t **out, size_t *outlen, bool *o
     return 0;
 }
 
+/* A mapped file that shrinks while brine reads it would kill the process with
+ * SIGBUS at the first page past its new end. The one piece of process-wide
+ * state in libbrine guards against that: a SIGBUS handler, installed once,
+ * that maps a zero page over a faulting page of the mapping the faulting
+ * thread is scanning, notes it, and lets the scan go on (its result is then
+ * inconclusive). A fault anywhere else goes to the handler that was there
+ * before, or kills the process as SIGBUS would. */
+typedef struct bus_guard {
+    uintptr_t base, len, page;
+    volatile sig_atomic_t hit;
+} bus_guard;
+
+static __thread bus_guard *bus_current;
+static struct sigaction bus_previous;
+static pthread_once_t bus_once = PTHREAD_ONCE_INIT;
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+    bus_guard *g = bus_current;
+    uintptr_t a = (uintptr_t)si->si_addr;
+    if (g && a >= g->base && a - g->base < g->len) {
+        void *p = mmap((void *)(a & ~(g->page - 1)), g->page, PROT_READ, MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS, -1,
+                       0);
+        if (p != MAP_FAILED) {
+            g->hit = 1;
+            return;
+        }
+    }
+    if ((bus_previous.sa_flags & SA_SIGINFO) && bus_previous.sa_sigaction) {
+        bus_previous.sa_sigaction(sig, si, uc);
+    } else if (bus_previous.sa_handler != SIG_DFL && bus_previous.sa_handler != SIG_IGN) {
+        bus_previous.sa_handler(sig);
+    } else {
+        signal(SIGBUS, SIG_DFL);
+        raise(SIGBUS);
+    }
+}
+
+static void install_sigbus(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_sigbus;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGBUS, &sa, &bus_previous);
+}
+
 int brine_scanner_scan_fd(brine_scanner *s, int fd, const char *name, brine_stream_result *out)
 {
     if (!s || fd < 0)
@@ -363,8 +413,21 @@ int brine_scanner_scan_fd(brine_scanner *s, int fd, const char *name, brine_stre
             /* brine touches the headers and pickles of a file, not its tensor
              * data: no read-ahead around what it touches */
             madvise(p, len, MADV_RANDOM);
+            pthread_once(&bus_once, install_sigbus);
+            bus_guard g = {(uintptr_t)p, len, (uintptr_t)sysconf(_SC_PAGESIZE), 0};
+            bus_guard *saved = bus_current;
+            bus_current = &g;
             int r = brine_scanner_scan_buffer(s, p, len, name, out);
+            bus_current = saved;
+            struct stat after;
+            bool changed = g.hit || fstat(fd, &after) < 0 || after.st_size != st.st_size ||
+                           after.st_mtim.tv_sec != st.st_mtim.tv_sec || after.st_mtim.tv_nsec != st.st_mtim.tv_nsec;
             munmap(p, len);
+            if (changed && out && r >= 0) {
+                out->status = BRINE_STATUS_INCONCLUSIVE;
+                out->error = "the file changed while it was scanned (truncated or rewritten)";
+                out->error_offset = 0;
+            }
             return r;
         }
     }
@@ -377,9 +440,15 @@ int brine_scanner_scan_fd(brine_scanner *s, int fd, const char *name, brine_stre
     int r = read_all(fd, cap, &buf, &len, &over);
     if (r < 0)
         return r;
+    bool shrank = regular && len < (size_t)st.st_size;
     if (regular && len > (size_t)st.st_size) /* it grew while read: scan what its size said */
         len = (size_t)st.st_size;
     r = brine_scanner_scan_buffer(s, buf, len, name, out);
+    if (shrank && out && r >= 0) {
+        out->status = BRINE_STATUS_INCONCLUSIVE;
+        out->error = "the file changed while it was scanned (truncated or rewritten)";
+        out->error_offset = len;
+    }
     if (over && out && r >= 0 && out->status != BRINE_STATUS_INCONCLUSIVE) {
         /* a pipe or device longer than the cap: what was read is judged, the
          * rest was not seen */

@@ -37,6 +37,20 @@ void brine_settings_default(brine_settings *s)
     s->max_input_bytes = (uint64_t)4 << 30;
 }
 
+/* max_compare, derived so that brine_settings stays as it is: 2^20 units plus
+ * 4 per byte of the stream, and never more than max_opcodes. A unit is one
+ * node hashed or compared, one hash-table probe, or 32 bytes compared. A
+ * CPython-written pickle spends a few units per opcode (each opcode is at
+ * least one byte); a file that makes every SETITEM compare two large equal
+ * keys, or every key land in one probe chain, spends its size per opcode and
+ * ends inconclusive, in time proportional to its size. */
+uint64_t brine_compare_budget(const brine_settings *s, size_t len)
+{
+    uint64_t b = (uint64_t)1 << 20;
+    b += (uint64_t)len > (UINT64_MAX - b) / 4 ? UINT64_MAX - b : (uint64_t)len * 4;
+    return b < s->max_opcodes ? b : s->max_opcodes;
+}
+
 const brine_settings *brine_settings_or_default(const brine_settings *s, brine_settings *def)
 {
     if (s)
@@ -171,8 +185,14 @@ int brine_disasm_on_trace(void *user, const brine_vm_trace *t)
     char memo[32] = "";
     if (t->memo >= 0)
         snprintf(memo, sizeof memo, " %s%" PRId64, t->memo_put ? "memo<-" : "memo->", t->memo);
-    return dprintf_(c, "%8" PRIu64 ": %-4s %-16s %-40s  stack=%" PRIu64 " marks=%" PRIu64 "%s\n", t->offset, code,
-                    name ? name : "?", t->arg, t->depth, t->marks, memo);
+    /* an opcode newer than the stream says it is: CPython runs it anyway,
+     * but no pickler writes it (protocol 1 opcodes appear without PROTO) */
+    char newer[48] = "";
+    int op_proto = brine_op_proto(t->opcode);
+    if (t->opcode != 0x80 && op_proto > 1 && op_proto > t->proto)
+        snprintf(newer, sizeof newer, " (protocol %d opcode)", op_proto);
+    return dprintf_(c, "%8" PRIu64 ": %-4s %-16s %-40s  stack=%" PRIu64 " marks=%" PRIu64 "%s%s\n", t->offset, code,
+                    name ? name : "?", t->arg, t->depth, t->marks, memo, newer);
 }
 
 int brine_disasm_on_event(void *user, const brine_vm_event *ev)

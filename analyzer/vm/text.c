@@ -427,7 +427,7 @@ bad:
 }
 
 brine_textres brine_text_string(brine_arena *a, const uint8_t *line, size_t len, brine_value **out,
-                                const char **msg)
+                                brine_str_encoding enc, const char **msg)
 {
     size_t n = len - 1; /* strip the newline */
     if (!(n >= 2 && line[0] == line[n - 1] && (line[0] == '\'' || line[0] == '"'))) {
@@ -496,12 +496,80 @@ brine_textres brine_text_string(brine_arena *a, const uint8_t *line, size_t len,
         v->u.s.p = o;
         v->u.s.n = k;
     }
-    if (!brine_ascii_valid(v->u.s.p, v->u.s.n)) {
-        *msg = "'ascii' codec can't decode byte";
-        return BRINE_TEXT_ERROR;
-    }
+    brine_textres r = brine_text_decode(a, v, enc, msg);
+    if (r != BRINE_TEXT_OK)
+        return r;
     *out = v;
     return BRINE_TEXT_OK;
+}
+
+brine_textres brine_text_decode(brine_arena *a, brine_value *v, brine_str_encoding enc, const char **msg)
+{
+    switch (enc) {
+    case BRINE_ENC_ASCII:
+        if (!brine_ascii_valid(v->u.s.p, v->u.s.n)) {
+            *msg = "'ascii' codec can't decode byte";
+            return BRINE_TEXT_ERROR;
+        }
+        return BRINE_TEXT_OK;
+    case BRINE_ENC_UTF8:
+        if (!brine_utf8_valid(v->u.s.p, v->u.s.n, false)) {
+            *msg = "'utf-8' codec can't decode bytes";
+            return BRINE_TEXT_ERROR;
+        }
+        return BRINE_TEXT_OK;
+    case BRINE_ENC_LATIN1: {
+        if (brine_ascii_valid(v->u.s.p, v->u.s.n))
+            return BRINE_TEXT_OK;
+        uint8_t *o = brine_arena_alloc_raw(a, v->u.s.n * 2 + 1);
+        if (!o)
+            return BRINE_TEXT_NOMEM;
+        size_t k = 0;
+        for (size_t i = 0; i < v->u.s.n; i++) {
+            uint8_t ch = v->u.s.p[i];
+            if (ch < 0x80) {
+                o[k++] = ch;
+            } else {
+                o[k++] = (uint8_t)(0xc0 | ch >> 6);
+                o[k++] = (uint8_t)(0x80 | (ch & 0x3f));
+            }
+        }
+        v->u.s.p = o;
+        v->u.s.n = k;
+        return BRINE_TEXT_OK;
+    }
+    }
+    return BRINE_TEXT_OK;
+}
+
+brine_textres brine_text_float_py(const uint8_t *line, size_t len, double *out, const char **msg)
+{
+    /* float(bytes): strip ASCII white space, drop '_' between two digits,
+     * then the same grammar as the C unpickler's parser */
+    uint8_t buf[512];
+    size_t b = 0, e = len ? len - 1 : 0; /* the line ends in '\n' */
+    while (b < e && (line[b] == ' ' || line[b] == '\t' || line[b] == '\r' || line[b] == '\v' || line[b] == '\f'))
+        b++;
+    while (e > b && (line[e - 1] == ' ' || line[e - 1] == '\t' || line[e - 1] == '\r' || line[e - 1] == '\v' ||
+                     line[e - 1] == '\f'))
+        e--;
+    size_t k = 0;
+    for (size_t i = b; i < e && k < sizeof buf - 2; i++) {
+        if (line[i] == 0) { /* float() sees the whole line; the C parser stops at a NUL */
+            *msg = "could not convert string to float";
+            return BRINE_TEXT_ERROR;
+        }
+        if (line[i] == '_' && i > b && i + 1 < e && line[i - 1] >= '0' && line[i - 1] <= '9' && line[i + 1] >= '0' &&
+            line[i + 1] <= '9')
+            continue;
+        buf[k++] = line[i];
+    }
+    if (e - b >= sizeof buf - 2) {
+        *msg = "could not convert string to float";
+        return BRINE_TEXT_ERROR;
+    }
+    buf[k++] = '\n';
+    return brine_text_float(buf, k, out, msg);
 }
 
 static size_t utf8_put(uint8_t *o, uint32_t cp)

@@ -31,9 +31,19 @@ brine_textres brine_text_float(const uint8_t *line, size_t len, double *out, con
 /* PUT / GET: PyLong_FromString(base 10) then PyLong_AsSsize_t. *neg set for a
  * negative value (PUT raises, GET misses). */
 brine_textres brine_text_index(const uint8_t *line, size_t len, int64_t *out, bool *neg, const char **msg);
-/* STRING: quotes, escapes, then the ASCII decode of the default encoding. */
+/* The encoding an unpickler decodes protocol 0-2 str bytes with (STRING,
+ * BINSTRING, SHORT_BINSTRING): pickle.load's default 'ASCII', torch.load's
+ * 'utf-8', pandas' retry with 'latin-1'. */
+typedef enum brine_str_encoding { BRINE_ENC_ASCII = 0, BRINE_ENC_UTF8 = 1, BRINE_ENC_LATIN1 = 2 } brine_str_encoding;
+/* Decode v's bytes in place (a latin-1 str is re-encoded in the arena). */
+brine_textres brine_text_decode(brine_arena *a, brine_value *v, brine_str_encoding enc, const char **msg);
+/* STRING: quotes, escapes, then the decode of the unpickler's encoding. */
 brine_textres brine_text_string(brine_arena *a, const uint8_t *line, size_t len, brine_value **out,
-                                const char **msg);
+                                brine_str_encoding enc, const char **msg);
+/* FLOAT as the pure-Python unpickler reads it (float(): surrounding white
+ * space and '_' between digits allowed), for joblib, which unpickles with
+ * pickle._Unpickler. */
+brine_textres brine_text_float_py(const uint8_t *line, size_t len, double *out, const char **msg);
 /* UNICODE: raw-unicode-escape of line[0 .. len-1). */
 brine_textres brine_text_unicode(brine_arena *a, const uint8_t *line, size_t len, brine_value **out,
                                  const char **msg);

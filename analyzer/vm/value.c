@@ -327,10 +327,27 @@ static double number_as_double(const brine_value *v)
     }
 }
 
-brine_hashres brine_value_hash(const brine_value *v, uint64_t *out, unsigned depth)
+/* A computed hash is cached in the value once computing it cost this many
+ * units (one per node, one per 32 bytes of text); cheaper values are hashed
+ * again each time, which costs at most this much, and saves the 48 bytes of a
+ * brine_vext on every short dict key. */
+#define HASH_CACHE_MIN 16
+
+static bool hash_cacheable(const brine_value *v)
 {
-    if (depth == 0)
-        return BRINE_HASH_DEPTH;
+    switch (v->kind) {
+    case BRINE_V_STR: case BRINE_V_BYTES: case BRINE_V_BIGINT: case BRINE_V_MEMORYVIEW:
+    case BRINE_V_TUPLE: case BRINE_V_FROZENSET:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static brine_hashres hash_rec(brine_arena *a, brine_value *v, uint64_t *out, unsigned depth, uint64_t *cost);
+
+static brine_hashres hash_uncached(brine_arena *a, brine_value *v, uint64_t *out, unsigned depth, uint64_t *cost)
+{
     switch ((brine_vkind)v->kind) {
     case BRINE_V_NONE:
         *out = 0x9e3779b97f4a7c15ULL;
@@ -339,6 +356,8 @@ brine_hashres brine_value_hash(const brine_value *v, uint64_t *out, unsigned dep
     case BRINE_V_INT:
     case BRINE_V_BIGINT:
     case BRINE_V_FLOAT: {
+        if (v->kind == BRINE_V_BIGINT)
+            *cost += v->u.s.n / 32;
         double d = number_as_double(v);
         if (isnan(d)) {
             *out = mix((uint64_t)(uintptr_t)v); /* NaN: equal only to itself */
@@ -352,10 +371,12 @@ brine_hashres brine_value_hash(const brine_value *v, uint64_t *out, unsigned dep
         return BRINE_HASH_OK;
     }
     case BRINE_V_STR:
+        *cost += v->u.s.n / 32;
         *out = fnv(v->u.s.p, v->u.s.n, 1);
         return BRINE_HASH_OK;
     case BRINE_V_BYTES:
     case BRINE_V_MEMORYVIEW: /* a read-only memoryview hashes and compares as its bytes */
+        *cost += brine_value_buffer(v)->u.s.n / 32;
         *out = fnv(brine_value_buffer(v)->u.s.p, brine_value_buffer(v)->u.s.n, 2);
         return BRINE_HASH_OK;
     case BRINE_V_TUPLE: {
@@ -363,7 +384,7 @@ brine_hashres brine_value_hash(const brine_value *v, uint64_t *out, unsigned dep
         brine_hashres worst = BRINE_HASH_OK;
         for (uint32_t i = 0; i < v->u.seq.len; i++) {
             uint64_t x;
-            brine_hashres r = brine_value_hash(v->u.seq.items[i], &x, depth - 1);
+            brine_hashres r = hash_rec(a, v->u.seq.items[i], &x, depth - 1, cost);
             if (r == BRINE_HASH_UNHASHABLE || r == BRINE_HASH_DEPTH)
                 return r;
             if (r == BRINE_HASH_UNKNOWN)
@@ -375,6 +396,7 @@ brine_hashres brine_value_hash(const brine_value *v, uint64_t *out, unsigned dep
     }
     case BRINE_V_FROZENSET: {
         uint64_t h = 0x51ed270b;
+        *cost += v->u.seq.len;
         for (uint32_t i = 0; i < v->u.seq.len; i++)
             h += mix(v->x->hashes[i]);
         *out = h;
@@ -400,14 +422,46 @@ brine_hashres brine_value_hash(const brine_value *v, uint64_t *out, unsigned dep
     return BRINE_HASH_UNHASHABLE;
 }
 
-static int set_contains(const brine_value *s, const brine_value *x, uint64_t h, unsigned depth);
+/* CPython caches the hash of str, bytes and memoryview objects, and a tuple's
+ * hash is a function of its items' hashes, all of them fixed once computed
+ * (a tuple holding something unhashable fails every time, and the opaque
+ * objects hash by identity), so caching changes no result. */
+static brine_hashres hash_rec(brine_arena *a, brine_value *v, uint64_t *out, unsigned depth, uint64_t *cost)
+{
+    (*cost)++;
+    if (v->x && v->x->hashres) {
+        *out = v->x->hash;
+        return (brine_hashres)(v->x->hashres - 1);
+    }
+    if (depth == 0)
+        return BRINE_HASH_DEPTH;
+    uint64_t mine = 0;
+    brine_hashres r = hash_uncached(a, v, out, depth, &mine);
+    *cost += mine;
+    if ((r == BRINE_HASH_OK || r == BRINE_HASH_UNKNOWN) && hash_cacheable(v) &&
+        (v->x || mine >= HASH_CACHE_MIN) && (v->x || (v->x = brine_arena_alloc(a, sizeof *v->x)))) {
+        v->x->hash = *out;
+        v->x->hashres = (uint8_t)(r + 1);
+    }
+    return r;
+}
 
-int brine_value_eq(const brine_value *a, const brine_value *b, unsigned depth)
+brine_hashres brine_value_hash(brine_arena *a, brine_value *v, uint64_t *out, unsigned depth)
+{
+    uint64_t cost = 0;
+    return hash_rec(a, v, out, depth, &cost);
+}
+
+static int set_contains(const brine_value *s, const brine_value *x, uint64_t h, unsigned depth, brine_work *w);
+
+int brine_value_eq(const brine_value *a, const brine_value *b, unsigned depth, brine_work *w)
 {
     if (a == b)
         return 1; /* identity first, as PyObject_RichCompare users in dict/tuple do */
     if (depth == 0)
-        return -1;
+        return BRINE_EQ_DEPTH;
+    if (w && !brine_work_spend(w, 1))
+        return BRINE_EQ_BUDGET;
     if (is_number(a) && is_number(b)) {
         if (a->kind == BRINE_V_FLOAT && b->kind == BRINE_V_FLOAT)
             return a->u.f == b->u.f;
@@ -427,7 +481,11 @@ int brine_value_eq(const brine_value *a, const brine_value *b, unsigned depth)
         if (a->kind == BRINE_V_BIGINT || b->kind == BRINE_V_BIGINT) {
             if (a->kind != b->kind)
                 return 0; /* normalised: a bigint never fits in int64 */
-            return a->u.s.n == b->u.s.n && memcmp(a->u.s.p, b->u.s.p, a->u.s.n) == 0;
+            if (a->u.s.n != b->u.s.n)
+                return 0;
+            if (w && !brine_work_spend(w, a->u.s.n / 32))
+                return BRINE_EQ_BUDGET;
+            return memcmp(a->u.s.p, b->u.s.p, a->u.s.n) == 0;
         }
         int64_t x = a->kind == BRINE_V_BOOL ? a->u.b : a->u.i;
         int64_t y = b->kind == BRINE_V_BOOL ? b->u.b : b->u.i;
@@ -438,7 +496,11 @@ int brine_value_eq(const brine_value *a, const brine_value *b, unsigned depth)
     if (abytes && bbytes) {
         a = brine_value_buffer(a);
         b = brine_value_buffer(b);
-        return a->u.s.n == b->u.s.n && (a->u.s.n == 0 || memcmp(a->u.s.p, b->u.s.p, a->u.s.n) == 0);
+        if (a->u.s.n != b->u.s.n)
+            return 0;
+        if (w && !brine_work_spend(w, a->u.s.n / 32))
+            return BRINE_EQ_BUDGET;
+        return a->u.s.n == 0 || memcmp(a->u.s.p, b->u.s.p, a->u.s.n) == 0;
     }
     bool aset = a->kind == BRINE_V_SET || a->kind == BRINE_V_FROZENSET;
     bool bset = b->kind == BRINE_V_SET || b->kind == BRINE_V_FROZENSET;
@@ -446,7 +508,7 @@ int brine_value_eq(const brine_value *a, const brine_value *b, unsigned depth)
         if (a->u.seq.len != b->u.seq.len)
             return 0;
         for (uint32_t i = 0; i < a->u.seq.len; i++) {
-            int r = set_contains(b, a->u.seq.items[i], a->x->hashes[i], depth - 1);
+            int r = set_contains(b, a->u.seq.items[i], a->x->hashes[i], depth - 1, w);
             if (r != 1)
                 return r;
         }
@@ -456,13 +518,18 @@ int brine_value_eq(const brine_value *a, const brine_value *b, unsigned depth)
         return 0;
     switch ((brine_vkind)a->kind) {
     case BRINE_V_NONE: return 1;
-    case BRINE_V_STR: return a->u.s.n == b->u.s.n && (a->u.s.n == 0 || memcmp(a->u.s.p, b->u.s.p, a->u.s.n) == 0);
+    case BRINE_V_STR:
+        if (a->u.s.n != b->u.s.n)
+            return 0;
+        if (w && !brine_work_spend(w, a->u.s.n / 32))
+            return BRINE_EQ_BUDGET;
+        return a->u.s.n == 0 || memcmp(a->u.s.p, b->u.s.p, a->u.s.n) == 0;
     case BRINE_V_TUPLE:
     case BRINE_V_LIST:
         if (a->u.seq.len != b->u.seq.len)
             return 0;
         for (uint32_t i = 0; i < a->u.seq.len; i++) {
-            int r = brine_value_eq(a->u.seq.items[i], b->u.seq.items[i], depth - 1);
+            int r = brine_value_eq(a->u.seq.items[i], b->u.seq.items[i], depth - 1, w);
             if (r != 1)
                 return r;
         }
@@ -484,19 +551,23 @@ static const brine_vec *ckeys_of(const brine_value *c)
     return c->kind == BRINE_V_DICT ? &c->u.dict.keys : &c->u.seq;
 }
 
-/* Position of an equal key, -1 if absent, -2 if the depth limit was hit. */
-static int64_t index_find(const brine_value *c, const brine_value *k, uint64_t h, unsigned depth)
+/* Position of an equal key, -1 if absent, -2 if the depth limit was hit, -3
+ * if the work budget ran out (each probe costs a unit: the hashes are not
+ * keyed, so a hostile file can make every key land in one probe chain). */
+static int64_t index_find(const brine_value *c, const brine_value *k, uint64_t h, unsigned depth, brine_work *w)
 {
     const brine_vec *keys = ckeys_of(c);
     if (!c->x)
         return -1;
     if (!c->x->tcap) { /* small: no table, the hashes are scanned */
+        if (w && !brine_work_spend(w, 1)) /* at most SMALL_INDEX hashes compared */
+            return -3;
         for (uint32_t j = 0; j < keys->len; j++) {
             if (c->x->hashes[j] != h)
                 continue;
-            int r = brine_value_eq(keys->items[j], k, depth);
+            int r = brine_value_eq(keys->items[j], k, depth, w);
             if (r < 0)
-                return -2;
+                return r == BRINE_EQ_BUDGET ? -3 : -2;
             if (r)
                 return j;
         }
@@ -504,28 +575,33 @@ static int64_t index_find(const brine_value *c, const brine_value *k, uint64_t h
     }
     uint32_t mask = c->x->tcap - 1;
     for (uint32_t i = (uint32_t)h & mask;; i = (i + 1) & mask) {
+        if (w && !brine_work_spend(w, 1))
+            return -3;
         uint32_t slot = c->x->table[i];
         if (!slot)
             return -1;
         if (c->x->hashes[slot - 1] == h) {
-            int r = brine_value_eq(keys->items[slot - 1], k, depth);
+            int r = brine_value_eq(keys->items[slot - 1], k, depth, w);
             if (r < 0)
-                return -2;
+                return r == BRINE_EQ_BUDGET ? -3 : -2;
             if (r)
                 return slot - 1;
         }
     }
 }
 
-static int set_contains(const brine_value *s, const brine_value *x, uint64_t h, unsigned depth)
+static int set_contains(const brine_value *s, const brine_value *x, uint64_t h, unsigned depth, brine_work *w)
 {
-    int64_t r = index_find(s, x, h, depth);
-    return r == -2 ? -1 : r >= 0;
+    int64_t r = index_find(s, x, h, depth, w);
+    return r == -3 ? BRINE_EQ_BUDGET : r == -2 ? BRINE_EQ_DEPTH : r >= 0;
 }
 
 #define SMALL_INDEX 8 /* containers this small are searched without a table */
 
-static int index_insert(brine_arena *a, brine_value *cv, uint64_t h)
+/* 0, -1 on arena exhaustion, BRINE_INS_BUDGET when probing ran out of work
+ * (the table then lacks the new key, which only a lookup could notice, and
+ * none follows: the stream ends there). */
+static int index_insert(brine_arena *a, brine_value *cv, uint64_t h, brine_work *w)
 {
     brine_vec *keys = keys_of(cv);
     if (!cv->x && !(cv->x = brine_arena_alloc(a, sizeof *cv->x)))
@@ -550,46 +626,54 @@ static int index_insert(brine_arena *a, brine_value *cv, uint64_t h)
         uint32_t *t = brine_arena_alloc(a, (size_t)nc * sizeof *t); /* zeroed: 0 = empty */
         if (!t)
             return -1;
-        c->table = t;
-        c->tcap = nc;
         for (uint32_t j = 0; j < n; j++) {
             uint32_t i = (uint32_t)c->hashes[j] & (nc - 1);
-            while (t[i])
+            while (t[i]) {
+                if (w && !brine_work_spend(w, 1))
+                    return BRINE_INS_BUDGET;
                 i = (i + 1) & (nc - 1);
+            }
             t[i] = j + 1;
         }
+        c->table = t;
+        c->tcap = nc;
         return 0;
     }
     uint32_t mask = c->tcap - 1;
     uint32_t i = (uint32_t)h & mask;
-    while (c->table[i])
+    while (c->table[i]) /* as long as the failed lookup's chain, already paid for */
         i = (i + 1) & mask;
     c->table[i] = n;
     return 0;
 }
 
-int brine_dict_set(brine_arena *a, brine_value *d, brine_value *k, brine_value *v, uint64_t h, unsigned depth)
+int brine_dict_set(brine_arena *a, brine_value *d, brine_value *k, brine_value *v, uint64_t h, unsigned depth,
+                   brine_work *w)
 {
-    int64_t at = index_find(d, k, h, depth);
+    int64_t at = index_find(d, k, h, depth, w);
     if (at == -2)
-        return -2;
+        return BRINE_INS_DEPTH;
+    if (at == -3)
+        return BRINE_INS_BUDGET;
     if (at >= 0) {
         d->u.dict.vals.items[at] = v;
         return 0;
     }
     if (!brine_vec_push(a, &d->u.dict.keys, k) || !brine_vec_push(a, &d->u.dict.vals, v))
         return -1;
-    return index_insert(a, d, h);
+    return index_insert(a, d, h, w);
 }
 
-int brine_set_add(brine_arena *a, brine_value *s, brine_value *x, uint64_t h, unsigned depth)
+int brine_set_add(brine_arena *a, brine_value *s, brine_value *x, uint64_t h, unsigned depth, brine_work *w)
 {
-    int64_t at = index_find(s, x, h, depth);
+    int64_t at = index_find(s, x, h, depth, w);
     if (at == -2)
-        return -2;
+        return BRINE_INS_DEPTH;
+    if (at == -3)
+        return BRINE_INS_BUDGET;
     if (at >= 0)
         return 0;
     if (!brine_vec_push(a, &s->u.seq, x))
         return -1;
-    return index_insert(a, s, h);
+    return index_insert(a, s, h, w);
 }

@@ -83,6 +83,11 @@ typedef struct brine_vext {
     uint64_t *hashes;              /* containers: hashes of the keys (items) in order */
     uint32_t *table;               /* containers: open addressing, positions + 1 (0 = empty) */
     uint32_t tcap, hcap;
+    /* immutable values (tuple, frozenset, str, bytes, bigint, read-only
+     * memoryview): the structural hash once computed, so that a large key used
+     * many times is hashed once (a hostile file may use one a million times) */
+    uint64_t hash;
+    uint8_t hashres;               /* 0: not cached, else brine_hashres + 1 */
 } brine_vext;
 
 struct brine_value {
@@ -142,15 +147,48 @@ typedef enum brine_hashres {
     BRINE_HASH_DEPTH       /* nested deeper than the limit */
 } brine_hashres;
 
-brine_hashres brine_value_hash(const brine_value *v, uint64_t *out, unsigned depth);
-/* -1 when the depth limit was hit, else 0/1. */
-int brine_value_eq(const brine_value *a, const brine_value *b, unsigned depth);
+/* Work spent on hashing, comparing and probing hash tables, per stream. The
+ * cost of one such step may depend on the sizes of the values involved; a
+ * hostile file can make every SETITEM compare two large equal values or
+ * probe a long collision chain, so the total is bounded by a budget (the
+ * derived limit max_compare, see brine_compare_budget in api.c) and the
+ * stream ends inconclusive when it runs out. */
+typedef struct brine_work {
+    uint64_t left;
+    bool over; /* ran out */
+} brine_work;
+
+/* Spend n units; false (and over set) when the budget is exhausted. */
+static inline bool brine_work_spend(brine_work *w, uint64_t n)
+{
+    if (w->over || w->left < n) {
+        w->over = true;
+        w->left = 0;
+        return false;
+    }
+    w->left -= n;
+    return true;
+}
+
+/* The hash of v. Immutable values cache it (in v->x, allocated from a; when
+ * the arena refuses, the hash is still returned, just not cached), so the
+ * work over a whole stream stays proportional to the values built. */
+brine_hashres brine_value_hash(brine_arena *a, brine_value *v, uint64_t *out, unsigned depth);
+
+#define BRINE_EQ_DEPTH (-1)  /* nested deeper than the depth limit */
+#define BRINE_EQ_BUDGET (-2) /* the work budget ran out */
+/* 1 or 0, or BRINE_EQ_DEPTH / BRINE_EQ_BUDGET. w may be NULL (no budget:
+ * only for comparisons whose cost the caller has bounded). */
+int brine_value_eq(const brine_value *a, const brine_value *b, unsigned depth, brine_work *w);
 
 /* Dict and set insertion with Python semantics (first key object kept, value
- * replaced). Returns 0, or -1 on arena exhaustion. The caller has checked
- * hashability. */
-int brine_dict_set(brine_arena *a, brine_value *d, brine_value *k, brine_value *v, uint64_t h, unsigned depth);
-int brine_set_add(brine_arena *a, brine_value *s, brine_value *x, uint64_t h, unsigned depth);
+ * replaced). Returns 0; -1 on arena exhaustion; BRINE_INS_DEPTH or
+ * BRINE_INS_BUDGET. The caller has checked hashability. */
+#define BRINE_INS_DEPTH (-2)
+#define BRINE_INS_BUDGET (-3)
+int brine_dict_set(brine_arena *a, brine_value *d, brine_value *k, brine_value *v, uint64_t h, unsigned depth,
+                   brine_work *w);
+int brine_set_add(brine_arena *a, brine_value *s, brine_value *x, uint64_t h, unsigned depth, brine_work *w);
 
 /* Operations on opaque objects. */
 static inline const brine_objop *brine_value_ops(const brine_value *v)

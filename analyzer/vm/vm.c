@@ -61,6 +61,17 @@ const char *brine_op_name(uint8_t byte)
     }
 }
 
+int brine_op_proto(uint8_t byte)
+{
+    switch (byte) {
+#define BRINE_OP(name, b, arg, proto) \
+    case b: return proto;
+#include "opcodes.def"
+#undef BRINE_OP
+    default: return -1;
+    }
+}
+
 const char *brine_evkind_name(brine_evkind k)
 {
     static const char *const names[] = {"import", "dynamic_import", "call", "build", "items", "persid",
@@ -98,6 +109,7 @@ typedef struct vm {
     size_t dcap;
     global_slot *globals;
     size_t gcount, gcap;
+    brine_work work;       /* hashing, comparing, probing: max_compare */
 
     int proto;
     uint64_t opindex, opoffset;
@@ -170,6 +182,12 @@ static int anomaly(vm *m, const char *msg)
     return emit(m, &ev);
 }
 
+/* The work budget of the stream (hashing, comparing, probing) ran out. */
+static int work_fail(vm *m)
+{
+    return limit(m, "max_compare: hashing and comparing values took more work than the limit");
+}
+
 static int underflow(vm *m)
 {
     return malformed(m, m->nmarks ? "unexpected MARK found" : "unpickling stack underflow");
@@ -209,6 +227,13 @@ static int push(vm *m, brine_value *v)
     return 0;
 }
 
+/* &stack[i], for i <= sp. The stack is NULL until the first push, and NULL + 0
+ * is undefined behaviour in C, so an empty range is given as NULL outright. */
+static brine_value **stack_at(vm *m, size_t i)
+{
+    return m->stack ? m->stack + i : NULL;
+}
+
 static int pop(vm *m, brine_value **out)
 {
     if (m->sp <= m->fence)
@@ -235,6 +260,8 @@ static brine_value *memo_get(vm *m, int64_t key)
         return NULL;
     size_t mask = m->memocap - 1;
     for (size_t i = (size_t)((uint64_t)key * 0x9e3779b97f4a7c15ULL >> 20) & mask;; i = (i + 1) & mask) {
+        if (!brine_work_spend(&m->work, 1))
+            return NULL; /* the caller reports max_compare */
         if (m->memo[i].key == key)
             return m->memo[i].v;
         if (m->memo[i].key == -1) /* empty; -2 (moved to the dense part) goes on */
@@ -283,7 +310,7 @@ static int memo_put(vm *m, int64_t key, brine_value *v)
     }
     if ((m->mcount + 1) * 2 > m->memocap) {
         if (m->mcount >= m->lim->max_memo && !memo_get(m, key))
-            return limit(m, "max_memo: more memo entries than the limit");
+            return m->work.over ? work_fail(m) : limit(m, "max_memo: more memo entries than the limit");
         size_t nc = m->memocap ? m->memocap * 2 : 64;
         memo_slot *n = malloc(nc * sizeof *n);
         if (!n)
@@ -294,8 +321,13 @@ static int memo_put(vm *m, int64_t key, brine_value *v)
             if (m->memo[j].key < 0)
                 continue;
             size_t i = (size_t)((uint64_t)m->memo[j].key * 0x9e3779b97f4a7c15ULL >> 20) & (nc - 1);
-            while (n[i].key >= 0)
+            while (n[i].key >= 0) {
+                if (!brine_work_spend(&m->work, 1)) {
+                    free(n);
+                    return work_fail(m);
+                }
                 i = (i + 1) & (nc - 1);
+            }
             n[i] = m->memo[j];
         }
         free(m->memo);
@@ -305,6 +337,8 @@ static int memo_put(vm *m, int64_t key, brine_value *v)
     size_t mask = m->memocap - 1;
     size_t i = (size_t)((uint64_t)key * 0x9e3779b97f4a7c15ULL >> 20) & mask, free_slot = SIZE_MAX;
     for (; m->memo[i].key != -1; i = (i + 1) & mask) {
+        if (!brine_work_spend(&m->work, 1))
+            return work_fail(m);
         if (m->memo[i].key == key) {
             m->memo[i].v = v;
             return 0;
@@ -472,15 +506,14 @@ static void compat_map(vm *m, brine_value **module, brine_value **name)
         *module = cstr_value(m, brine_compat_modules[i].to_module);
 }
 
-static uint64_t name_hash(const brine_value *mod, const brine_value *name)
+/* From the values' own hashes, which long strings cache: a hostile file may
+ * name one long module string a million times. */
+static uint64_t name_hash(brine_arena *a, brine_value *mod, brine_value *name)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < mod->u.s.n; i++)
-        h = (h ^ mod->u.s.p[i]) * 1099511628211ULL;
-    h = (h ^ 0xff) * 1099511628211ULL;
-    for (size_t i = 0; i < name->u.s.n; i++)
-        h = (h ^ name->u.s.p[i]) * 1099511628211ULL;
-    return h;
+    uint64_t hm = 0, hn = 0;
+    brine_value_hash(a, mod, &hm, 2);
+    brine_value_hash(a, name, &hn, 2);
+    return (hm * 0x9e3779b97f4a7c15ULL) ^ hn;
 }
 
 /* The interned global for (module, name): find_class returns the same object
@@ -498,9 +531,14 @@ static brine_value *intern_global(vm *m, brine_value *mod, brine_value *name)
             brine_value *g = m->globals[j].g;
             if (!g)
                 continue;
-            size_t i = (size_t)name_hash(g->u.g.module, g->u.g.name) & (nc - 1);
-            while (n[i].g)
+            size_t i = (size_t)name_hash(m->a, g->u.g.module, g->u.g.name) & (nc - 1);
+            while (n[i].g) {
+                if (!brine_work_spend(&m->work, 1)) {
+                    free(n);
+                    return NULL;
+                }
                 i = (i + 1) & (nc - 1);
+            }
             n[i].g = g;
         }
         free(m->globals);
@@ -508,10 +546,14 @@ static brine_value *intern_global(vm *m, brine_value *mod, brine_value *name)
         m->gcap = nc;
     }
     size_t mask = m->gcap - 1;
-    size_t i = (size_t)name_hash(mod, name) & mask;
+    size_t i = (size_t)name_hash(m->a, mod, name) & mask;
     for (; m->globals[i].g; i = (i + 1) & mask) {
         brine_value *g = m->globals[i].g;
-        if (brine_value_eq(g->u.g.module, mod, 2) == 1 && brine_value_eq(g->u.g.name, name, 2) == 1)
+        int rm = brine_value_eq(g->u.g.module, mod, 2, &m->work);
+        int rn = rm == 1 ? brine_value_eq(g->u.g.name, name, 2, &m->work) : 0;
+        if (m->work.over)
+            return NULL;
+        if (rn == 1)
             return g;
     }
     brine_value *g = brine_value_new(m->a, BRINE_V_GLOBAL);
@@ -533,11 +575,14 @@ static int find_class(vm *m, brine_value *mod, brine_value *name, brine_value **
         return arena_fail(m);
     brine_value *g = intern_global(m, mod, name);
     if (!g)
-        return arena_fail(m);
+        return m->work.over ? work_fail(m) : arena_fail(m);
     brine_vm_event ev = {.kind = BRINE_EV_IMPORT, .target = g};
     TRY(emit(m, &ev));
     if (m->proto >= 4) {
-        /* get_dotted_path: a "<locals>" component raises AttributeError */
+        /* get_dotted_path: a "<locals>" component raises AttributeError (the
+         * scan costs the name's length, which may be repeated at every use) */
+        if (!brine_work_spend(&m->work, name->u.s.n / 32))
+            return work_fail(m);
         const uint8_t *p = name->u.s.p, *end = p + name->u.s.n;
         while (p <= end) {
             const uint8_t *dot = memchr(p, '.', (size_t)(end - p));
@@ -623,11 +668,14 @@ static int op_float(vm *m, bool binary)
         TRY(readline(m, &line, &len));
         if (len < 2)
             return bad_readline(m);
-        brine_textres r = brine_text_float(line, len, &v->u.f, &msg);
+        brine_textres r = (m->cfg->flags & BRINE_VM_PYTHON) ? brine_text_float_py(line, len, &v->u.f, &msg)
+                                                            : brine_text_float(line, len, &v->u.f, &msg);
         if (r == BRINE_TEXT_NOMEM)
             return limit(m, "out of memory");
-        if (r == BRINE_TEXT_ERROR)
+        if (r == BRINE_TEXT_ERROR) {
+            m->res->retry |= BRINE_RETRY_FLOAT;
             return malformed(m, msg);
+        }
     }
     trace_value(m, v);
     return push(m, v);
@@ -646,6 +694,12 @@ static int maybe_nested(vm *m, brine_value *v)
     return emit(m, &ev);
 }
 
+static brine_str_encoding str_encoding(const vm *m)
+{
+    return (m->cfg->flags & BRINE_VM_STR_UTF8) ? BRINE_ENC_UTF8
+           : (m->cfg->flags & BRINE_VM_STR_LATIN1) ? BRINE_ENC_LATIN1 : BRINE_ENC_ASCII;
+}
+
 /* Sized strings: BINSTRING, SHORT_BINSTRING (ASCII str), BINBYTES*, BYTEARRAY8,
  * BINUNICODE* (UTF-8 with surrogatepass). */
 static int op_sized(vm *m, int width, brine_vkind kind, bool signed_size, bool is_ascii)
@@ -657,14 +711,22 @@ static int op_sized(vm *m, int width, brine_vkind kind, bool signed_size, bool i
         return malformed(m, signed_size ? "BINSTRING pickle has negative byte count"
                                         : "size exceeds the system's maximum (PY_SSIZE_T_MAX)");
     TRY(need(m, (size_t)n, &p)); /* checked against what is left before use */
-    if (is_ascii && !brine_ascii_valid(p, (size_t)n))
-        return malformed(m, "'ascii' codec can't decode byte");
     if (kind == BRINE_V_STR && !is_ascii && !brine_utf8_valid(p, (size_t)n, true))
         return malformed(m, "'utf-8' codec can't decode bytes");
     brine_value *v;
     NEWV(v, kind);
     v->u.s.p = p;
     v->u.s.n = (size_t)n;
+    if (is_ascii) { /* BINSTRING, SHORT_BINSTRING: the unpickler's encoding */
+        const char *msg = NULL;
+        brine_textres r = brine_text_decode(m->a, v, str_encoding(m), &msg);
+        if (r == BRINE_TEXT_NOMEM)
+            return arena_fail(m);
+        if (r == BRINE_TEXT_ERROR) {
+            m->res->retry |= BRINE_RETRY_STR;
+            return malformed(m, msg);
+        }
+    }
     trace_value(m, v);
     TRY(maybe_nested(m, v));
     return push(m, v);
@@ -679,11 +741,15 @@ static int op_string(vm *m, bool unicode)
         return bad_readline(m);
     brine_value *v = NULL;
     const char *msg = NULL;
-    brine_textres r = unicode ? brine_text_unicode(m->a, line, len, &v, &msg) : brine_text_string(m->a, line, len, &v, &msg);
+    brine_textres r = unicode ? brine_text_unicode(m->a, line, len, &v, &msg)
+                              : brine_text_string(m->a, line, len, &v, str_encoding(m), &msg);
     if (r == BRINE_TEXT_NOMEM)
         return arena_fail(m);
-    if (r == BRINE_TEXT_ERROR)
+    if (r == BRINE_TEXT_ERROR) {
+        if (!unicode && msg && strstr(msg, "codec"))
+            m->res->retry |= BRINE_RETRY_STR;
         return malformed(m, msg);
+    }
     trace_value(m, v);
     TRY(maybe_nested(m, v));
     return push(m, v);
@@ -711,9 +777,9 @@ static brine_value *pop_seq(vm *m, size_t start, brine_vkind kind)
     return v;
 }
 
-static int hash_key(vm *m, const brine_value *k, uint64_t *h)
+static int hash_key(vm *m, brine_value *k, uint64_t *h)
 {
-    switch (brine_value_hash(k, h, (unsigned)m->lim->max_depth)) {
+    switch (brine_value_hash(m->a, k, h, (unsigned)m->lim->max_depth)) {
     case BRINE_HASH_OK:
     case BRINE_HASH_UNKNOWN: /* an opaque object: hashable by identity under the stubs */
         return 0;
@@ -729,9 +795,11 @@ static int set_fill(vm *m, brine_value *s, brine_value *const *items, size_t n)
     for (size_t i = 0; i < n; i++) {
         uint64_t h;
         TRY(hash_key(m, items[i], &h));
-        int r = brine_set_add(m->a, s, items[i], h, (unsigned)m->lim->max_depth);
-        if (r == -2)
+        int r = brine_set_add(m->a, s, items[i], h, (unsigned)m->lim->max_depth, &m->work);
+        if (r == BRINE_INS_DEPTH)
             return limit(m, "max_depth: a key is nested deeper than the limit");
+        if (r == BRINE_INS_BUDGET)
+            return work_fail(m);
         if (r < 0)
             return arena_fail(m);
     }
@@ -745,9 +813,11 @@ static int dict_fill(vm *m, brine_value *d, brine_value *const *items, size_t n)
     for (size_t i = 0; i + 1 < n; i += 2) {
         uint64_t h;
         TRY(hash_key(m, items[i], &h));
-        int r = brine_dict_set(m->a, d, items[i], items[i + 1], h, (unsigned)m->lim->max_depth);
-        if (r == -2)
+        int r = brine_dict_set(m->a, d, items[i], items[i + 1], h, (unsigned)m->lim->max_depth, &m->work);
+        if (r == BRINE_INS_DEPTH)
             return limit(m, "max_depth: a key is nested deeper than the limit");
+        if (r == BRINE_INS_BUDGET)
+            return work_fail(m);
         if (r < 0)
             return arena_fail(m);
     }
@@ -775,14 +845,14 @@ static int op_mark_collect(vm *m, brine_vkind kind)
             return malformed(m, "odd number of items for DICT");
         brine_value *d;
         NEWV(d, BRINE_V_DICT);
-        TRY(dict_fill(m, d, m->stack + start, n));
+        TRY(dict_fill(m, d, stack_at(m, start), n));
         m->sp = start;
         return push(m, d);
     }
     if (kind == BRINE_V_FROZENSET) {
         brine_value *f;
         NEWV(f, BRINE_V_FROZENSET);
-        TRY(set_fill(m, f, m->stack + start, m->sp - start));
+        TRY(set_fill(m, f, stack_at(m, start), m->sp - start));
         m->sp = start;
         return push(m, f);
     }
@@ -917,7 +987,7 @@ static int do_setitems(vm *m, size_t x)
         return malformed(m, "odd number of items for SETITEMS");
     brine_value *d = m->stack[x - 1];
     if (d->kind == BRINE_V_DICT) {
-        TRY(dict_fill(m, d, m->stack + x, m->sp - x));
+        TRY(dict_fill(m, d, stack_at(m, x), m->sp - x));
         m->sp = x;
         return 0;
     }
@@ -968,7 +1038,7 @@ static int op_additems(vm *m)
         return 0;
     brine_value *s = m->stack[mark - 1];
     if (s->kind == BRINE_V_SET) {
-        TRY(set_fill(m, s, m->stack + mark, m->sp - mark));
+        TRY(set_fill(m, s, stack_at(m, mark), m->sp - mark));
         m->sp = mark;
         return 0;
     }
@@ -1303,7 +1373,7 @@ static int op_get(vm *m, int width)
     m->trace_memo = idx;
     brine_value *v = memo_get(m, idx);
     if (!v)
-        return malformed(m, "Memo value not found at index");
+        return m->work.over ? work_fail(m) : malformed(m, "Memo value not found at index");
     return push(m, v);
 }
 
@@ -1512,7 +1582,7 @@ static int step(vm *m)
             m->frame_end = 0;
     }
     if (m->cfg->on_trace && !m->failed) {
-        brine_vm_trace t = {m->opoffset, m->op, m->argbuf, m->sp, m->nmarks, m->trace_memo, m->trace_put};
+        brine_vm_trace t = {m->opoffset, m->op, m->argbuf, m->sp, m->nmarks, m->trace_memo, m->trace_put, m->proto};
         if (m->cfg->on_trace(m->cfg->user, &t)) {
             m->res->callback_stopped = true;
             return -1;
@@ -1522,17 +1592,37 @@ static int step(vm *m)
     return r;
 }
 
+/* Between pickles. Tables larger than RESET_KEEP entries are freed rather
+ * than cleared: a hostile stream may fill a large memo once and follow it
+ * with thousands of two-byte pickles, each of which would clear it again. */
+#define RESET_KEEP 4096
+
 static void reset(vm *m)
 {
     m->sp = m->fence = m->nmarks = 0;
-    if (m->memo)
+    if (m->memocap > RESET_KEEP) {
+        free(m->memo);
+        m->memo = NULL;
+        m->memocap = 0;
+    } else if (m->memo) {
         for (size_t i = 0; i < m->memocap; i++)
             m->memo[i].key = -1;
-    if (m->dense)
+    }
+    if (m->dcap > RESET_KEEP) {
+        free(m->dense);
+        m->dense = NULL;
+        m->dcap = 0;
+    } else if (m->dense) {
         memset(m->dense, 0, m->dcap * sizeof *m->dense);
+    }
     m->mcount = 0;
-    if (m->globals)
+    if (m->gcap > RESET_KEEP) {
+        free(m->globals);
+        m->globals = NULL;
+        m->gcap = 0;
+    } else if (m->globals) {
         memset(m->globals, 0, m->gcap * sizeof *m->globals);
+    }
     m->gcount = 0;
     m->proto = 0;
     m->frame_end = 0;
@@ -1566,6 +1656,7 @@ int brine_vm_run(const uint8_t *data, size_t len, const brine_vm_config *cfg, br
     m.lim = cfg->settings;
     m.a = cfg->arena;
     m.res = res;
+    m.work.left = brine_compare_budget(m.lim, len);
     res->status = BRINE_STATUS_COMPLETE;
     m.pos = cfg->start <= len ? cfg->start : len;
     for (;;) {

@@ -13,6 +13,8 @@ typedef enum brine_op {
 
 /* Name of an opcode byte, or NULL if the byte is not an opcode. */
 const char *brine_op_name(uint8_t byte);
+/* The protocol that introduced an opcode (opcodes.def), or -1. */
+int brine_op_proto(uint8_t byte);
 
 typedef enum brine_evkind {
     BRINE_EV_IMPORT,
@@ -58,6 +60,7 @@ typedef struct brine_vm_trace {
     uint64_t marks;       /* open marks after the opcode */
     int64_t memo;         /* memo index written (PUT/BINPUT/MEMOIZE) or read, -1 if none */
     bool memo_put;
+    int proto;            /* the protocol in force (the last PROTO; 0 without one) */
 } brine_vm_trace;
 typedef int (*brine_vm_trace_fn)(void *user, const brine_vm_trace *t);
 
@@ -72,12 +75,22 @@ typedef struct brine_vm_result {
     const char *error_message;
     char error_buf[48];      /* storage for a formatted error_message */
     bool uncertain;
+    unsigned retry;          /* BRINE_RETRY_*: malformed where another unpickler reads on */
     uint64_t pickles;
     bool callback_stopped;
 } brine_vm_result;
 
 #define BRINE_VM_FIRST_ONLY 1u  /* stop after the first pickle (dump) */
 #define BRINE_VM_NESTED 2u      /* emit BRINE_EV_NESTED for pickle-like constants */
+/* Other unpicklers' readings: torch.load decodes protocol 0-2 str bytes as
+ * utf-8, pandas retries with latin-1 and the pure-Python unpickler, joblib
+ * always uses the pure-Python unpickler (pickle._Unpickler). */
+#define BRINE_VM_STR_UTF8 4u
+#define BRINE_VM_STR_LATIN1 8u
+#define BRINE_VM_PYTHON 16u     /* pickle._Unpickler's FLOAT */
+/* brine_vm_result.retry: the readings that could get further than this one */
+#define BRINE_RETRY_STR 1u      /* a str did not decode as ASCII: utf-8 and latin-1 readings */
+#define BRINE_RETRY_FLOAT 2u    /* a FLOAT did not parse: the pure-Python reading */
 
 /* Called after BUILD on an object (joblib: a NumpyArrayWrapper is followed by
  * raw array bytes or a nested pickle that joblib's unpickler reads directly).
@@ -99,6 +112,11 @@ typedef struct brine_vm_config {
 
 /* Run the VM over data[0..len). Returns 0 or BRINE_ERR_NOMEM. */
 int brine_vm_run(const uint8_t *data, size_t len, const brine_vm_config *cfg, brine_vm_result *res);
+
+/* max_compare, a limit derived from the settings (brine_settings has no field
+ * for it): the units of hashing, comparing and hash-table probing one stream
+ * of len bytes may spend. */
+uint64_t brine_compare_budget(const brine_settings *s, size_t len);
 
 /* The caller's settings, or the defaults written into *def. */
 const brine_settings *brine_settings_or_default(const brine_settings *s, brine_settings *def);

@@ -129,6 +129,53 @@ def main():
     eocd = struct.pack("<IHHHHIIH", 0x06054b50, 0, 0, 0xffff, 0xffff, 0xffffffff, 0xffffffff, 0)
     put("zip64-huge-directory-offset.zip", b"\x80\x02N." + b"\0" * 100 + z64 + loc + eocd, "unsafe", "-")
 
+    # getattr(<global>, 'name') is the dotted global, judged as that name
+    def sg(mod, name):
+        return b"\x8c" + bytes([len(mod)]) + mod + b"\x8c" + bytes([len(name)]) + name + b"\x93"
+
+    def ga(base, attr):
+        return (b"\x80\x04" + sg(b"builtins", b"getattr") + base + b"\x8c" + bytes([len(attr)]) + attr + b"\x86R")
+
+    put("getattr-os-system.pkl", ga(sg(b"posixpath", b"os"), b"system") + b"\x8c\x04true\x85R.", "dangerous",
+        "posixpath:os.system")
+    put("getattr-builtins-eval.pkl", ga(sg(b"codecs", b"builtins"), b"eval") + b"\x8c\x01x\x85R.", "dangerous",
+        "codecs:builtins.eval")
+    put("getattr-dunder.pkl", ga(sg(b"builtins", b"object"), b"__subclasses__") + b")R.", "dangerous",
+        "__subclasses__")
+    put("getattr-globals.pkl", ga(sg(b"collections", b"OrderedDict"), b"__globals__") + b".", "dangerous",
+        "__globals__")
+    put("getattr-of-computed.pkl", b"\x80\x04" + sg(b"builtins", b"getattr") + sg(b"builtins", b"eval") +
+        b"\x8c\x01x\x85R\x8c\x01y\x86R.", "dangerous", "builtins:eval")
+    put("getattr-name-not-constant.pkl", b"\x80\x04" + sg(b"builtins", b"getattr") + sg(b"collections", b"OrderedDict") +
+        sg(b"builtins", b"str") + b")R\x86R.", "dangerous", "builtins:getattr")
+    put("type-one-argument.pkl", b"\x80\x04" + sg(b"builtins", b"type") + b"N\x85R.", "safe", "safe (complete)")
+    put("type-three-arguments.pkl", b"\x80\x04" + sg(b"builtins", b"type") + b"\x8c\x01X)}\x87R.", "dangerous",
+        "builtins:type")
+
+    # torch.storage._load_from_bytes(b): torch.load on b, judged by b's content
+    lfb = b"\x80\x02ctorch.storage\n_load_from_bytes\n"
+    inner = b"\x80\x02" + PAYLOAD0
+    put("load-from-bytes-payload.pkl", lfb + b"C" + bytes([len(inner)]) + inner + b"\x85R.", "dangerous", "os:system")
+    put("load-from-bytes-computed.pkl", lfb + b"cbuiltins\nbytes\nK\x01\x85R\x85R.", "dangerous",
+        "torch.storage:_load_from_bytes")
+    try:  # what pickle.dumps(tensor) and pickle.dumps(module) write
+        import pickle
+        import torch
+        put("load-from-bytes-tensor.pkl", pickle.dumps(torch.arange(6.0).reshape(2, 3), protocol=2), "safe",
+            "safe (complete)")
+        put("load-from-bytes-linear.pkl", pickle.dumps(torch.nn.Linear(3, 2).requires_grad_(False), protocol=2),
+            "safe", "safe (complete)")
+        # legacy torch.save at every pickle protocol (4 and 5 are framed)
+        for proto in (2, 3, 4, 5):
+            buf = io.BytesIO()
+            torch.save({"w": torch.arange(4.0)}, buf, _use_new_zipfile_serialization=False, pickle_protocol=proto)
+            put("torch-legacy-protocol-%d.pt" % proto, buf.getvalue(), "safe", "safe (complete)")
+    except ImportError:
+        for name in ["load-from-bytes-tensor.pkl", "load-from-bytes-linear.pkl"] + [
+                "torch-legacy-protocol-%d.pt" % p for p in (2, 3, 4, 5)]:
+            if os.path.exists(os.path.join(HERE, name)):
+                rows.append((name, "safe", "safe (complete)"))
+
     with open(os.path.join(HERE, "expected.tsv"), "w") as f:
         f.write("# file\texpected (dangerous | safe | unsafe = not safe+complete)\ttext brine scan must print\n")
         for r in rows:

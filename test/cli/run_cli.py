@@ -42,6 +42,18 @@ def check(ok, what):
     return ok
 
 
+T0 = [0.0]
+
+
+def section(name):
+    """With BRINE_TEST_VERBOSE set: how long each section took."""
+    import time
+    now = time.time()
+    if os.environ.get("BRINE_TEST_VERBOSE"):
+        print("cli: section %s (previous took %.1f s)" % (name, now - T0[0] if T0[0] else 0), flush=True)
+    T0[0] = now
+
+
 def run(*args, stdin=None, env=None, input=None, cwd=ROOT, timeout=300):
     e = dict(os.environ)
     e.pop("NO_COLOR", None)
@@ -114,7 +126,8 @@ def tests(t, quick):
     open(notpickle, "w").write("hello, not a pickle\n")
     missing = os.path.join(t, "missing.pkl")
 
-    # ---- exit codes ------------------------------------------------------------------
+    # ---- exit codes ----
+    section('exit codes')
     cases = [
         (BENIGN, 0), (MALICIOUS[:1], 1), ([missing], 2), ([notpickle], 3), ([empty], 3),
         ([MALICIOUS[0], missing], 1), ([missing, notpickle], 2), ([notpickle, BENIGN[0]], 3),
@@ -138,7 +151,8 @@ def tests(t, quick):
         r = run("scan", *bad)
         check(r.returncode == 2 and r.stderr, "usage error %s: exit %d, expected 2 and a message" % (bad, r.returncode))
 
-    # ---- text ------------------------------------------------------------------------
+    # ---- text ----
+    section('text')
     r = run("scan", notpickle, empty, BENIGN[0], MALICIOUS[0], missing)
     h = headlines(r)
     out = text(r)
@@ -175,6 +189,18 @@ def tests(t, quick):
     check(b"\033[" not in r.stdout, "NO_COLOR: still coloured")
     r = run("scan", MALICIOUS[0])
     check(b"\033[" not in r.stdout and b"\r" not in r.stderr, "not a terminal: colour or progress")
+    r = run("scan", "--no-color", "--colour=always", MALICIOUS[0])
+    check(b"\033[" in r.stdout, "--colour=always after --no-color: the last one wins")
+    r = run("scan", "--colour=always", "--color", "never", "--progress", "never", MALICIOUS[0])
+    check(b"\033[" not in r.stdout and not r.stderr, "--color never --progress never")
+    r = run("scan", "--progress", "always", "--no-progress", *BENIGN)
+    check(b"\r" not in r.stderr, "--no-progress")
+    # a limit option: the stream is inconclusive, exit 3
+    r = run("scan", "--max-opcodes", "3", BENIGN[0])
+    check(r.returncode == 3 and headlines(r).get(BENIGN[0]) == ("unknown", "inconclusive"),
+          "--max-opcodes 3: exit %d %s" % (r.returncode, headlines(r).get(BENIGN[0])))
+    r = run("scan", "--max-opcodes", "x", BENIGN[0])
+    check(r.returncode == 2, "--max-opcodes x: exit %d" % r.returncode)
     r = run("scan", "--progress", "always", *BENIGN)
     check(b"\r\033[K[" in r.stderr and b"/%d]" % len(BENIGN) in r.stderr, "--progress always: %r" % r.stderr[:200])
     # a terminal: run under script(1) when present
@@ -186,7 +212,8 @@ def tests(t, quick):
                            cwd=ROOT, env=dict(os.environ, NO_COLOR="1"), timeout=60)
         check(b"\033[1;31m" not in p.stdout, "on a terminal with NO_COLOR: coloured")
 
-    # ---- json ------------------------------------------------------------------------
+    # ---- json ----
+    section('json')
     allfiles = BENIGN + MALICIOUS + [susp, notpickle, empty, missing]
     r = run("scan", "--format", "json", *allfiles)
     doc = json.loads(r.stdout)
@@ -238,7 +265,8 @@ def tests(t, quick):
     r = run("scan", "-o", os.path.join(t, "no", "such", "dir"), BENIGN[0])
     check(r.returncode == 2, "--output into a missing directory: exit %d" % r.returncode)
 
-    # ---- jsonl -----------------------------------------------------------------------
+    # ---- jsonl ----
+    section('jsonl')
     r = run("scan", "--format", "jsonl", *allfiles)
     lines = r.stdout.decode().splitlines()
     check(len(lines) == len(allfiles), "jsonl: %d lines for %d files" % (len(lines), len(allfiles)))
@@ -249,9 +277,16 @@ def tests(t, quick):
     # flushed as each file finishes: read the first line while brine still waits on a FIFO
     fifo = os.path.join(t, "fifo")
     os.mkfifo(fifo)
+    # the writer end is opened (in a thread: it blocks until brine opens the FIFO) before
+    # brine reads, so brine waits for data; a FIFO with no writer at all reads as empty
+    import threading
+    holder = {}
+    th = threading.Thread(target=lambda: holder.setdefault("w", open(fifo, "wb")), daemon=True)
+    th.start()
     p = subprocess.Popen([BRINE, "scan", "-f", "jsonl", "-j", "1", BENIGN[0], fifo], stdout=subprocess.PIPE, cwd=ROOT)
-    first = p.stdout.readline()
-    w = open(fifo, "wb")  # the writer arrives after the first line was read
+    first = p.stdout.readline()  # written while brine waits on the FIFO
+    th.join(timeout=60)
+    w = holder["w"]
     w.write(pickle.dumps([1, 2, 3]))
     w.close()
     rest = p.stdout.read()
@@ -264,7 +299,8 @@ def tests(t, quick):
     check(len(o) == 2 and o[0]["status"] == "malformed" and o[1]["safe"] and r.returncode == 3,
           "FIFO without a writer: %s exit %d" % ([x["status"] for x in o], r.returncode))
 
-    # ---- sarif -----------------------------------------------------------------------
+    # ---- sarif ----
+    section('sarif')
     r = run("scan", "--format", "sarif", *allfiles)
     sar = json.loads(r.stdout)
     validate_sarif(sar, "sarif")
@@ -327,7 +363,8 @@ def tests(t, quick):
     r = run("scan", "-f", "jsonl", "--files-from=-", input=(BENIGN[0] + "\n" + missing + "\n").encode())
     check(r.returncode == 2 and len(r.stdout.decode().splitlines()) == 2, "--files-from with a missing file")
 
-    # ---- directories -----------------------------------------------------------------
+    # ---- directories ----
+    section('directories')
     d = os.path.join(t, "tree")
     os.makedirs(os.path.join(d, "sub", "deeper"))
     os.makedirs(os.path.join(d, "skipme"))
@@ -382,7 +419,8 @@ def tests(t, quick):
     r = run("scan", "-f", "jsonl", "--files-from", "-", input=(d + "/sub/deeper\n").encode())
     check(r.returncode == 0 and len(r.stdout.splitlines()) == 1, "directory in --files-from")
 
-    # ---- -j: input order and identical results for any N ---------------------------------
+    # ---- -j: input order and identical results for any N ----
+    section('-j')
     corpus = sorted(os.path.join("corpus/benign/raw", f) for f in os.listdir(os.path.join(ROOT, "corpus/benign/raw")))
     corpus += sorted("corpus/malicious/" + f for f in os.listdir(os.path.join(ROOT, "corpus/malicious"))
                      if f.endswith(".pkl"))[:60]
@@ -400,7 +438,8 @@ def tests(t, quick):
     r = run("scan", "-j", "2", "--no-hash", "-f", "jsonl", *BENIGN[:2])
     check(all(json.loads(l)["sha256"] is None for l in r.stdout.splitlines()), "--no-hash")
 
-    # ---- a file larger than what is read into memory (mapped by the library) ---------------------
+    # ---- a file larger than what is read into memory (mapped by the library) ----
+    section('a file larger than what is read into memory (mapped by the library)')
     if not quick:
         big = os.path.join(t, "big.pkl")
         payload = pickle.dumps(b"\0" * (70 << 20), protocol=4)
@@ -411,7 +450,8 @@ def tests(t, quick):
               "a 70 MiB file: exit %d %s" % (r.returncode, o.get("status")))
         os.unlink(big)
 
-    # ---- 10,000 small files: memory flat, exit right -------------------------------------------
+    # ---- 10,000 small files: memory flat, exit right ----
+    section('10,000 small files: memory flat, exit right')
     def rss_of(n, j):
         dd = os.path.join(t, "many%d" % n)
         os.makedirs(dd, exist_ok=True)
@@ -439,7 +479,8 @@ def tests(t, quick):
     print("cli: max RSS %d KiB for 1000 files, %d KiB for %d files%s" % (
         rss1, rss2, n_big, " (sanitized build: not compared)" if sanitized else ""))
 
-    # ---- explain -----------------------------------------------------------------------
+    # ---- explain ----
+    section('explain')
     r = run("explain", evil)
     out = text(r)
     line = [l for l in out.splitlines() if l.startswith("_1 = os.system(")]

@@ -39,10 +39,29 @@ sklearn.linear_model._base:LinearRegression pandas.core.frame:DataFrame uuid:UUI
 fractions:Fraction _codecs:encode __main__:MyModel""".split()
 
 
+# Names judged where they are used, not where they are imported:
+# torch.storage._load_from_bytes(b) is torch.load on b, and a constant b is
+# scanned as the torch file it is (judge.c); called on a computed value, it is
+# dangerous. These are checked by that call.
+# builtins.getattr with a constant name on a global is that dotted global
+# (judged as such); with a computed name it is dangerous; builtins.type with
+# one argument is a lookup, with three it makes a class.
+COMPUTED = b"\x8c\x08builtins\x8c\x05bytes\x93K\x01\x85R"
+JUDGED_BY_USE = {
+    "torch.storage:_load_from_bytes": COMPUTED + b"\x85R.",
+    "builtins:getattr": b"\x8c\x08builtins\x8c\x05bytes\x93" + COMPUTED + b"\x86R.",  # a computed name
+    "builtins:type": b"\x8c\x01X)}\x87R.",
+}
+PY2_USE = {"getattr": b"(c__builtin__\nbytes\nc__builtin__\nbytes\n(I1\ntRtR.", "type": b"(S'X'\n)(dtR."}
+
+
 def stack_global(name):
     mod, qual = name.split(":", 1)
     m, q = mod.encode(), qual.encode()
-    return b"\x80\x04\x8c" + bytes([len(m)]) + m + b"\x8c" + bytes([len(q)]) + q + b"\x93."
+    imp = b"\x80\x04\x8c" + bytes([len(m)]) + m + b"\x8c" + bytes([len(q)]) + q + b"\x93"
+    if name in JUDGED_BY_USE:  # called the way that is dangerous
+        return imp + JUDGED_BY_USE[name]
+    return imp + b"."
 
 
 def main():
@@ -63,7 +82,8 @@ def main():
         must += ["%s:%s" % (m, n) for n in names]
     cases = [(n, stack_global(n), True) for n in must]
     # Python 2 spellings are mapped below protocol 3 ...
-    cases += [("py2 " + b, b"c__builtin__\n%s\n." % b.encode(), True) for b in d["builtins"] if "." not in b]
+    cases += [("py2 " + b, b"c__builtin__\n%s\n%s" % (b.encode(), PY2_USE.get(b, b".")), True)
+              for b in d["builtins"] if "." not in b]
     cases += [("py2 commands", b"ccommands\ngetoutput\n.", True), ("py2 cPickle", b"ccPickle\nloads\n.", True)]
     # ... and still denied at protocol 3 and above, where they are not
     cases += [("p3 __builtin__", b"\x80\x03c__builtin__\neval\n.", True)]
