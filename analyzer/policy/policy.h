@@ -72,6 +72,10 @@ typedef struct brine_deny {
     bool submodules;
     brine_severity severity;
     char *reason;
+    /* reviewed data-only names the deny does not cover: exact module:qualname,
+     * never an attribute path below one (doc/policy.md, `except`) */
+    char **except_module, **except_name;
+    size_t nexcept;
     brine_where where;
     struct brine_deny *next;
 } brine_deny;
