@@ -95,10 +95,10 @@ brine_allow *brine_policy_allow_entry(brine_policy *p, const char *module, const
     e->next_in_bucket = p->buckets[h % p->nbuckets];
     p->buckets[h % p->nbuckets] = e;
     /* keep load order for `policy show` */
-    brine_allow **tail = &p->allows;
-    while (*tail)
-        tail = &(*tail)->next;
-    *tail = e;
+    if (!p->allows_tail)
+        p->allows_tail = &p->allows;
+    *p->allows_tail = e;
+    p->allows_tail = &e->next;
     p->nallow++;
     return e;
 }

@@ -98,7 +98,7 @@ struct brine_policy {
     brine_arena arena;  /* everything below lives here */
     brine_allow **buckets;
     size_t nbuckets, nallow;
-    brine_allow *allows; /* in load order */
+    brine_allow *allows, **allows_tail; /* in load order (the tail makes appending O(1)) */
     brine_deny *denies, **denies_tail;
     brine_persid_rule *persids, **persids_tail;
     char **dunders;
