@@ -421,7 +421,8 @@ def by_name_string(v):
                       float, bool, tuple, list, dict, set, frozenset)) or v is None:
         return None
     try:
-        r = type(v).__reduce_ex__(v, 4)
+        red = copyreg.dispatch_table.get(type(v))  # numpy registers ufuncs here
+        r = red(v) if red is not None else type(v).__reduce_ex__(v, 4)
     except Exception:  # noqa: BLE001
         return None
     return r if isinstance(r, str) else None
