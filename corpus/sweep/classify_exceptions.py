@@ -47,7 +47,7 @@ def classify(f, msgs, status):
     text = "\n".join(msgs)
     if "torch.storage:_load_from_bytes" in text:
         return "load_from_bytes", "a torch tensor pickled outside torch.save: torch.storage._load_from_bytes"
-    if f.endswith("_legacy.pt") and msgs:
+    if re.search(r"_legacy(_p\d)?\.pt$", f) and msgs:
         return "legacy_torch", msgs[0]
     if "inconclusive" in status:
         return "limits", status

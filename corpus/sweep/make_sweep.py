@@ -5,6 +5,7 @@ write, for objects nobody picked by hand. Run with Debian's /usr/bin/python3:
     /usr/bin/python3 corpus/sweep/make_sweep.py [--only CATEGORY ...]
 
 Categories (one folder each):
+  torchlegacy  the legacy torch.save format at pickle protocols 2 to 5
   torch    every torch.nn module class pickled whole (torch.nn, quantized, qat,
            intrinsic, lazy), Transformer stacks, optimizers (object and state
            dict), LR schedulers, distributions, parametrizations, weight and
@@ -114,10 +115,12 @@ def container(cat, name, obj, how, c):
             import torch
             torch.save(obj, buf, pickle_protocol=4)
             write(cat, name + "_p4.pt", buf.getvalue(), "torch.save(pickle_protocol=4): " + how)
-        elif c == "torch-legacy":
+        elif c.startswith("torch-legacy"):
             import torch
-            torch.save(obj, buf, _use_new_zipfile_serialization=False)
-            write(cat, name + "_legacy.pt", buf.getvalue(), "torch.save(legacy format): " + how)
+            proto = int(c[len("torch-legacy-p"):]) if c != "torch-legacy" else 2
+            torch.save(obj, buf, _use_new_zipfile_serialization=False, pickle_protocol=proto)
+            write(cat, "%s_legacy%s.pt" % (name, "" if c == "torch-legacy" else "_p%d" % proto), buf.getvalue(),
+                  "torch.save(legacy format, pickle_protocol=%d): %s" % (proto, how))
         elif c.startswith("joblib"):
             import joblib
             comp = {"joblib": 0, "joblib-zlib": 3, "joblib-lz4": ("lz4", 3), "joblib-xz": ("xz", 3)}[c]
@@ -1001,7 +1004,18 @@ def sweep_extra():
         note("extra", "astropy", e)
 
 
-SWEEPS = {"torch": sweep_torch, "sklearn": sweep_sklearn, "scipy": sweep_scipy, "numpy": sweep_numpy,
+def sweep_torchlegacy():
+    """The legacy torch.save format at every pickle protocol (torch.load still reads it)."""
+    import torch
+    import torch.nn as nn
+    torch.manual_seed(0)
+    for n, obj in (("linear", nn.Linear(2, 2)), ("state_dict", nn.Linear(2, 2).state_dict()),
+                   ("tensors", {"a": torch.zeros(3), "b": torch.ones(2, dtype=torch.int64)})):
+        emit("torchlegacy", n, obj, n, protos=(), containers=("torch-legacy-p2", "torch-legacy-p3", "torch-legacy-p4",
+                                                                "torch-legacy-p5"))
+
+
+SWEEPS = {"torchlegacy": sweep_torchlegacy, "torch": sweep_torch, "sklearn": sweep_sklearn, "scipy": sweep_scipy, "numpy": sweep_numpy,
           "pandas": sweep_pandas, "stdlib": sweep_stdlib, "tz": sweep_tz, "xgboost": sweep_xgboost, "extra": sweep_extra}
 for cat, fn in SWEEPS.items():
     if want(cat):

@@ -175,7 +175,7 @@ class Scan:
             fn = fn.__func__
         if not isinstance(fn, types.FunctionType):
             return []
-        key = (fn, cls)
+        key = (fn, cls, depth == 0)  # argument callbacks count at the entry point only
         if key in self.cache:
             return self.cache[key]
         seen = seen or set()
@@ -219,7 +219,8 @@ class Scan:
                         if f.id in ("getattr", "setattr", "delattr", "hasattr") and self._attr_ok(node, first):
                             continue
                         out.append("calls %s" % f.id)
-                    elif f.id in params and f.id != first:
+                    elif f.id in params and f.id != first and depth == 0:
+                        # only the entry point's arguments come from the pickle
                         out.append("calls its argument %s" % f.id)
                     elif depth < 2:
                         tgt = g.get(f.id)
@@ -231,6 +232,9 @@ class Scan:
                         out.append("calls .%s" % f.attr)
                     elif isinstance(f.value, ast.Name) and f.value.id == first and cls is not None:
                         meth = inspect.getattr_static(cls, f.attr, None)
+                        if meth is None and f.attr.startswith("__") and not f.attr.endswith("__"):
+                            for k in cls.__mro__:  # a name-mangled private method
+                                meth = k.__dict__.get("_%s%s" % (k.__name__.lstrip("_"), f.attr), meth)
                         if meth is None:
                             # self.x() where x is not a method of the class: an attribute set from state
                             if f.attr not in ("__dict__",):
@@ -332,7 +336,10 @@ class Classifier:
         if why:
             return "never", why
         if isinstance(obj, types.FunctionType):
-            v = self.scan.func_violations(obj)
+            # held as a value, never called by loading: only I/O, imports and evaluation
+            # count, not callbacks (they would run when the user calls it)
+            v = [x for x in self.scan.func_violations(obj) if not re.search(
+                r"calls (its argument|an item|the instance attribute)", x)]
             if v:
                 return "never", "; ".join(v[:3])
             return "value", "Python function, never called by loading"
@@ -417,9 +424,9 @@ def pickled_name(obj):
 
 def by_name_string(v):
     """The string a by-name object reduces to (pickled as a global), else None."""
-    if isinstance(v, (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType, str, bytes, int,
-                      float, bool, tuple, list, dict, set, frozenset)) or v is None:
-        return None
+    if isinstance(v, (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType)) or v is None or \
+            type(v) in (str, bytes, int, float, bool, complex, tuple, list, dict, set, frozenset):
+        return None  # (an IntEnum member is an int subclass: kept)
     try:
         red = copyreg.dispatch_table.get(type(v))  # numpy registers ufuncs here
         r = red(v) if red is not None else type(v).__reduce_ex__(v, 4)
