@@ -40,7 +40,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 SEVERITIES = ("critical", "high", "medium")
 TOP_KEYS = {"pack", "description", "deny", "dunder_components"}
-DENY_KEYS = {"module", "name", "submodules", "severity", "reason"}
+DENY_KEYS = {"module", "name", "submodules", "severity", "reason", "except"}
 IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 MODULE_RE = re.compile(r"^%s(\.%s)*$" % (IDENT, IDENT))
 QUALNAME_RE = re.compile(r"^(\*|%s(\.%s)*)$" % (IDENT, IDENT))
@@ -179,9 +179,10 @@ def pairs(path, node, what, allowed):
 
 
 class Deny:
-    def __init__(self, module, name, submodules, severity, reason, loc):
+    def __init__(self, module, name, submodules, severity, reason, loc, excepts=()):
         self.module, self.name, self.submodules = module, name, submodules
         self.severity, self.reason, self.loc = severity, reason, loc
+        self.excepts = frozenset(excepts)  # exact "module:qualname" names left out
 
     def label(self):
         if self.name is None:
@@ -249,6 +250,21 @@ def load_pack(path):
                                   % (where(path, e["name"]), full))
             d = Deny(mod, qual, False, sev, reason, where(path, item))
             key = ("name", full)
+        if "except" in e:
+            en = e["except"]
+            if not isinstance(en, yaml.SequenceNode) or not en.value:
+                raise SchemaError("%s: expected 'except' to be a non-empty list" % where(path, en))
+            ex = []
+            for it in en.value:
+                full = scalar(loader, path, it, "module:qualname", str)
+                emod, sep, equal = full.partition(":")
+                if not sep or not MODULE_RE.match(emod) or not QUALNAME_RE.match(equal) or equal == "*":
+                    raise SchemaError("%s: expected an exact module:qualname, found %r" % (where(path, it), full))
+                if not strict_match(d, emod, equal) and not (d.name not in (None, "*") and emod == d.module
+                                                             and equal.startswith(d.name + ".")):
+                    raise SchemaError("%s: %r is not covered by the deny" % (where(path, it), full))
+                ex.append(full)
+            d.excepts = frozenset(ex)
         if key in seen:
             raise SchemaError("%s: duplicate deny entry (first at %s)" % (d.loc, seen[key]))
         seen[key] = d.loc
@@ -284,6 +300,8 @@ def strict_match(d, mod, name):
 
 def engine_match(d, mod, name):
     """analyzer/policy.c deny_matches()"""
+    if "%s:%s" % (mod, name) in d.excepts:
+        return False
     if strict_match(d, mod, name):
         return True
     return d.name not in (None, "*") and mod == d.module and name.startswith(d.name + ".")
@@ -295,8 +313,9 @@ def best(denies, pred, mod, name):
 
 
 def strict_denied(denies, full):
+    """an exception never covers a required name: it must stay denied"""
     mod, _, name = full.partition(":")
-    return best(denies, strict_match, mod, name)
+    return best(denies, lambda d, m, n: strict_match(d, m, n) and full not in d.excepts, mod, name)
 
 
 def engine_denied(denies, dunders, full):

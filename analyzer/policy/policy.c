@@ -95,15 +95,33 @@ brine_allow *brine_policy_allow_entry(brine_policy *p, const char *module, const
     e->next_in_bucket = p->buckets[h % p->nbuckets];
     p->buckets[h % p->nbuckets] = e;
     /* keep load order for `policy show` */
-    brine_allow **tail = &p->allows;
-    while (*tail)
-        tail = &(*tail)->next;
-    *tail = e;
+    if (!p->allows_tail)
+        p->allows_tail = &p->allows;
+    *p->allows_tail = e;
+    p->allows_tail = &e->next;
     p->nallow++;
     return e;
 }
 
+static bool deny_excepts(const brine_deny *d, const uint8_t *mod, size_t modn, const uint8_t *name, size_t namen)
+{
+    for (size_t i = 0; i < d->nexcept; i++)
+        if (eqn(d->except_module[i], mod, modn) && eqn(d->except_name[i], name, namen))
+            return true;
+    return false;
+}
+
+static bool deny_matches_raw(const brine_deny *d, const uint8_t *mod, size_t modn, const uint8_t *name,
+                             size_t namen);
+
+/* A deny matches unless the exact name is one of its reviewed exceptions. */
 static bool deny_matches(const brine_deny *d, const uint8_t *mod, size_t modn, const uint8_t *name, size_t namen)
+{
+    return deny_matches_raw(d, mod, modn, name, namen) && !deny_excepts(d, mod, modn, name, namen);
+}
+
+static bool deny_matches_raw(const brine_deny *d, const uint8_t *mod, size_t modn, const uint8_t *name,
+                             size_t namen)
 {
     size_t dl = strlen(d->module);
     bool mod_eq = dl == modn && memcmp(d->module, mod, modn) == 0;

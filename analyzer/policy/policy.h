@@ -72,6 +72,10 @@ typedef struct brine_deny {
     bool submodules;
     brine_severity severity;
     char *reason;
+    /* reviewed data-only names the deny does not cover: exact module:qualname,
+     * never an attribute path below one (doc/policy.md, `except`) */
+    char **except_module, **except_name;
+    size_t nexcept;
     brine_where where;
     struct brine_deny *next;
 } brine_deny;
@@ -94,7 +98,7 @@ struct brine_policy {
     brine_arena arena;  /* everything below lives here */
     brine_allow **buckets;
     size_t nbuckets, nallow;
-    brine_allow *allows; /* in load order */
+    brine_allow *allows, **allows_tail; /* in load order (the tail makes appending O(1)) */
     brine_deny *denies, **denies_tail;
     brine_persid_rule *persids, **persids_tail;
     char **dunders;

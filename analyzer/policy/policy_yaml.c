@@ -487,7 +487,7 @@ static int parse_allow(loader *L, yaml_node_t *n)
 /* ---- deny entries ------------------------------------------------------------ */
 
 typedef struct {
-    const yaml_node_t *module, *name, *severity, *reason;
+    const yaml_node_t *module, *name, *severity, *reason, *except;
     bool submodules, has_sub;
 } deny_ctx;
 
@@ -502,6 +502,8 @@ static int deny_key(loader *L, const yaml_node_t *k, yaml_node_t *v, void *ctx)
         d->severity = v;
     else if (scalar_is(k, "reason"))
         d->reason = v;
+    else if (scalar_is(k, "except"))
+        d->except = v;
     else {
         d->has_sub = true;
         return want_bool(L, v, "submodules", &d->submodules);
@@ -509,10 +511,48 @@ static int deny_key(loader *L, const yaml_node_t *k, yaml_node_t *v, void *ctx)
     return 0;
 }
 
+/* except: [module:qualname, ...]: exact names the deny leaves out. Each must be
+ * a name the deny would otherwise cover, written without a wildcard. */
+static int parse_deny_except(loader *L, const yaml_node_t *seq, brine_deny *e)
+{
+    if (seq->type != YAML_SEQUENCE_NODE || seq->data.sequence.items.top == seq->data.sequence.items.start)
+        return errf(L, seq, "expected a non-empty list of names \"module:qualname\" for 'except', found %s",
+                    node_kind(seq));
+    size_t n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+    e->except_module = brine_arena_alloc(&L->p->arena, n * sizeof *e->except_module);
+    e->except_name = brine_arena_alloc(&L->p->arena, n * sizeof *e->except_name);
+    if (!e->except_module || !e->except_name)
+        return BRINE_ERR_NOMEM;
+    for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++) {
+        const yaml_node_t *item = node(L, *it);
+        char *mod, *name;
+        int r = split_name(L, item, &mod, &name, false);
+        if (r)
+            return r;
+        bool covered;
+        size_t dl = strlen(e->module);
+        if (e->name)
+            covered = strcmp(mod, e->module) == 0 &&
+                      (strcmp(e->name, "*") == 0 ? !strchr(name, '.')
+                                                  : strcmp(name, e->name) == 0 ||
+                                                        (strncmp(name, e->name, strlen(e->name)) == 0 &&
+                                                         name[strlen(e->name)] == '.'));
+        else
+            covered = strcmp(mod, e->module) == 0 ||
+                      (e->submodules && strncmp(mod, e->module, dl) == 0 && mod[dl] == '.');
+        if (!covered)
+            return errf(L, item, "expected an exception the deny covers, found '%s:%s'", mod, name);
+        e->except_module[e->nexcept] = mod;
+        e->except_name[e->nexcept] = name;
+        e->nexcept++;
+    }
+    return 0;
+}
+
 static int parse_deny(loader *L, yaml_node_t *n)
 {
     deny_ctx d = {0};
-    static const char *const keys[] = {"module", "name", "submodules", "severity", "reason", NULL};
+    static const char *const keys[] = {"module", "name", "submodules", "severity", "reason", "except", NULL};
     int r = each_key(L, n, "a deny entry", keys, deny_key, &d);
     if (r)
         return r;
@@ -539,6 +579,11 @@ static int parse_deny(loader *L, yaml_node_t *n)
     if (strchr(e->reason, '\n'))
         return errf(L, d.reason, "expected a one-line reason");
     e->submodules = d.submodules;
+    if (d.except) {
+        r = parse_deny_except(L, d.except, e);
+        if (r)
+            return r;
+    }
     e->severity = BRINE_SEVERITY_HIGH;
     if (d.severity) {
         if (scalar_is(d.severity, "critical"))

@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Write corpus/sweep/expected-exceptions.tsv: every sweep file that is not
+`safe (complete)` with the class of the cause and a one-line reason.
+
+    python3 corpus/sweep/classify_exceptions.py BRINE
+
+Classes (the first that applies):
+  load_from_bytes   torch tensors pickled by pickle / joblib / np.save reduce to
+                    torch.storage._load_from_bytes(<a torch.save blob>): a nested
+                    torch.load, denied; needs the engine to scan the blob as the
+                    torch container it is (C change, analyzer/container)
+  legacy_torch      torch.save legacy format at protocol > 2 (C change, analyzer/container)
+  getattr           CPython pickles enum members (and nested qualnames below protocol 4,
+                    builtin methods such as torch.tanh) as getattr(<class>, name):
+                    needs getattr reconstruction in the judge (C change, analyzer/scan)
+  limits            a limit was hit (inconclusive)
+  scipy_exec        holds a scipy.stats distribution object: rv_generic.__setstate__
+                    exec()s a string of the pickled state; never safe (tools/packs/README.md)
+  other             anything else: the first finding is the reason
+Standard library only.
+"""
+import os
+import re
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "test"))
+import sweep_test  # noqa: E402
+
+
+def findings(brine, f):
+    out = subprocess.run([brine, "scan", f], capture_output=True, text=True, cwd=ROOT, timeout=300).stdout
+    msgs = []
+    for line in out.splitlines():
+        m = re.match(r"\s+(suspicious|dangerous)\s+\w+\s+\S+ \S+ \S+ (.*)", line)
+        if m:
+            msgs.append(m.group(2))
+    status = ""
+    for line in out.splitlines():
+        if line.startswith(f + ":"):
+            status = line.split(": ", 1)[1]
+    return msgs, status
+
+
+def classify(f, msgs, status):
+    text = "\n".join(msgs)
+    if "torch.storage:_load_from_bytes" in text:
+        return "load_from_bytes", "a torch tensor pickled outside torch.save: torch.storage._load_from_bytes"
+    if re.search(r"_legacy(_p\d)?\.pt$", f) and msgs:
+        return "legacy_torch", msgs[0]
+    if "inconclusive" in status:
+        return "limits", status
+    if re.search(r"scipy\.stats\._(continuous|discrete|multivariate)_distns:\w+_gen|rv_(continuous|discrete)|"
+                 r"scipy\.stats\._distn_infrastructure", text) and ("_gen" in text or "rv_" in text):
+        return "scipy_exec", "a scipy.stats distribution object: its __setstate__ execs a string of the state"
+    if "builtins:getattr" in text:
+        return "getattr", "getattr reconstruction: " + next(m for m in msgs if "getattr" in m)[:160]
+    if not msgs:
+        return "other", status
+    return "other", msgs[0][:200]
+
+
+def main():
+    brine = os.path.abspath(sys.argv[1])
+    fs = sweep_test.files()
+    res = sweep_test.scan(brine, fs)
+    rows = []
+    for f in fs:
+        if res.get(f) == ("safe", "complete"):
+            continue
+        msgs, status = findings(brine, f)
+        cls, why = classify(f, msgs, status)
+        rows.append("%s\t%s\t%s\t%s" % (f[len("corpus/sweep/"):], cls, "%s (%s)" % res.get(f, ("?", "?")),
+                                        why.replace("\t", " ")))
+    with open(os.path.join(ROOT, "corpus", "sweep", "expected-exceptions.tsv"), "w", encoding="utf-8") as out:
+        out.write("# Sweep files not safe (complete), written by classify_exceptions.py; test/sweep_test.py checks\n"
+                  "# that every other file is safe and that each of these is still flagged.\n"
+                  "# file\tclass\tverdict\treason\n")
+        out.write("".join(r + "\n" for r in rows))
+    counts = {}
+    for r in rows:
+        counts[r.split("\t")[1]] = counts.get(r.split("\t")[1], 0) + 1
+    print(" ".join("%s %d" % kv for kv in sorted(counts.items())), "total %d of %d" % (len(rows), len(fs)))
+
+
+if __name__ == "__main__":
+    main()
