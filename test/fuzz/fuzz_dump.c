@@ -7,6 +7,9 @@
 
 #include "brine.h"
 #include "fuzz_common.h"
+#ifdef BRINE_LIBFUZZER
+#include "pickle_mutator.h"
+#endif
 
 typedef struct {
     long depth;   /* [ and { minus ] and } outside strings */

@@ -5,6 +5,9 @@
 
 #include "brine.h"
 #include "fuzz_common.h"
+#ifdef BRINE_LIBFUZZER
+#include "pickle_mutator.h"
+#endif
 
 static int null_write(void *u, const char *t, size_t n)
 {

@@ -46,10 +46,16 @@ def deep_tuple(depth, memo):
     return NONE + TUPLE1 * depth + put(memo)
 
 
+def set_again(memo, n):
+    """SETITEMS in batches of 10,000 (under max_stack) setting memo[memo] as a
+    key n times, into the dict on top of the stack."""
+    batch = MARK + (get(memo) + NONE) * 10000 + SETITEMS
+    return batch * (n // 10000) + (MARK + (get(memo) + NONE) * (n % 10000) + SETITEMS if n % 10000 else b"")
+
+
 def uses_as_key(memo, budget):
     """A dict whose SETITEMS sets memo[memo] as the key again and again."""
-    n = max(1, budget // 6)
-    return EMPTY_DICT + MARK + (get(memo) + NONE) * n + SETITEMS + POP
+    return EMPTY_DICT + set_again(memo, max(1, budget // 6)) + POP
 
 
 def wide_keys(size):
@@ -64,7 +70,7 @@ def wide_equal_keys(size):
     w = size // 10
     body = wide_tuple(w, 0) + POP + wide_tuple(w, 1) + POP
     d = EMPTY_DICT + get(0) + NONE + b"s"
-    return PROTO4 + body + d + MARK + (get(1) + NONE) * ((size - 4 * w) // 6) + SETITEMS + POP + NONE + STOP
+    return PROTO4 + body + d + set_again(1, (size - 4 * w) // 6) + POP + NONE + STOP
 
 
 def deep_keys(size):
@@ -76,7 +82,7 @@ def deep_equal_keys(size):
     """Two equal, distinct deep tuples; the second set as a key again and again."""
     body = deep_tuple(1500, 0) + POP + deep_tuple(1500, 1) + POP
     d = EMPTY_DICT + get(0) + NONE + b"s"
-    return PROTO4 + body + d + MARK + (get(1) + NONE) * ((size - 3020) // 6) + SETITEMS + POP + NONE + STOP
+    return PROTO4 + body + d + set_again(1, (size - 3020) // 6) + POP + NONE + STOP
 
 
 def frozenset_shared(size):
