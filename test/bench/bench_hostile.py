@@ -69,7 +69,7 @@ def main():
             size = int(mb * (1 << 20))
             subprocess.run([sys.executable, here, d, str(size)], check=True)
             tb = None
-            for name, _ in [("benign", None)] + shapes.HOSTILE:
+            for name, _ in [("benign", None)] + shapes.HOSTILE + shapes.BENCH_ONLY:
                 if only and only not in name and name != "benign":
                     continue
                 p = os.path.join(d, shapes.slug(name) + ".pkl")

@@ -148,6 +148,21 @@ def memo_then_tiny_pickles(size):
     return PROTO4 + NONE + MEMOIZE * n + (NONE + POP) * pad + STOP + b"N." * 9999
 
 
+def const_checked_calls(size):
+    """builtins:int(x) again and again, x the 10**30-leaf memo tuple of
+    billion_laughs: the default policy admits int() of a constant, and the
+    policy's constness check walks x (up to its per-match budget of 100,000
+    nodes) at every call. Outside the VM (analyzer/policy/policy.c): in the
+    benchmark, not in the test, until the policy caches constness."""
+    levels = 30
+    body = MARK + NONE * 10 + TUPLE + put(0) + POP
+    for i in range(1, levels):
+        body += MARK + get(i - 1) * 10 + TUPLE + put(i) + POP
+    body += b"\x8c\x08builtins\x94\x8c\x03int\x94\x93" + put(1000) + POP
+    call = get(1000) + get(levels - 1) + TUPLE1 + REDUCE + POP
+    return PROTO4 + body + call * max(1, (size - len(body)) // len(call)) + NONE + STOP
+
+
 HOSTILE = [
     ("wide tuple keys", wide_keys),
     ("wide equal keys", wide_equal_keys),
@@ -158,6 +173,11 @@ HOSTILE = [
     ("DUP chains", dup_chain),
     ("memo key collisions", memo_collisions),
     ("big memo, tiny pickles", memo_then_tiny_pickles),
+]
+
+# Shapes whose cost lies outside the VM, measured by the benchmark only.
+BENCH_ONLY = [
+    ("const-checked calls (policy)", const_checked_calls),
 ]
 
 
@@ -177,7 +197,7 @@ def write_all(outdir, size):
     import os
 
     out = []
-    for name, fn in [("benign", benign)] + HOSTILE:
+    for name, fn in [("benign", benign)] + HOSTILE + BENCH_ONLY:
         p = os.path.join(outdir, slug(name) + ".pkl")
         with open(p, "wb") as f:
             f.write(fn(size))
