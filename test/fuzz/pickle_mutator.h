@@ -14,8 +14,18 @@ size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
 size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
 
 enum {
-    PM_NONE, PM_UINT1, PM_UINT2, PM_INT4, PM_UINT4, PM_UINT8, PM_FLOAT8, PM_LINE, PM_TWO_LINES,
-    PM_LEN1, PM_LEN4, PM_LEN8
+    PM_NONE,
+    PM_UINT1,
+    PM_UINT2,
+    PM_INT4,
+    PM_UINT4,
+    PM_UINT8,
+    PM_FLOAT8,
+    PM_LINE,
+    PM_TWO_LINES,
+    PM_LEN1,
+    PM_LEN4,
+    PM_LEN8
 };
 
 static int pm_kind(uint8_t op)
@@ -46,8 +56,9 @@ static int pm_kind(uint8_t op)
 #define BYTES8 PM_LEN8
 #define UNICODESTRING8 PM_LEN8
 #define BYTEARRAY8 PM_LEN8
-#define BRINE_OP(name, b, arg, proto) \
-    case b: return arg;
+#define BRINE_OP(name, b, arg, proto)                                                                                  \
+    case b:                                                                                                            \
+        return arg;
 #include "opcodes.def"
 #undef BRINE_OP
 #undef NONE
@@ -90,8 +101,10 @@ static size_t pm_oplen(const uint8_t *p, size_t n)
     case PM_NONE: return 1;
     case PM_UINT1: fixed = 1; break;
     case PM_UINT2: fixed = 2; break;
-    case PM_INT4: case PM_UINT4: fixed = 4; break;
-    case PM_UINT8: case PM_FLOAT8: fixed = 8; break;
+    case PM_INT4:
+    case PM_UINT4: fixed = 4; break;
+    case PM_UINT8:
+    case PM_FLOAT8: fixed = 8; break;
     case PM_LINE: lines = 1; break;
     case PM_TWO_LINES: lines = 2; break;
     case PM_LEN1: lenw = 1; break;
@@ -131,10 +144,54 @@ static uint32_t pm_rand(uint32_t *s)
 
 /* Opcodes worth inserting: stack, mark, memo and container shapes. */
 static const char *const pm_snippets[] = {
-    "(", "2", "0", "1", "t", "l", "d", "}", "]", ")", "u", "s", "e", "a", "\x90", "\x91", "\x8f", "\x94",
-    "\x85", "\x86", "\x87", "R", "b", "\x81", "\x92", "\x93", "N", "K\x00", "K\x01", "h\x00", "h\x01",
-    "q\x00", "q\x01", "j\x00\x00\x00\x00", "\x8c\x01" "a", "\x8c\x08" "builtins", "\x8c\x04" "eval", ".",
-    "\x98", "\x96\x01\x00\x00\x00\x00\x00\x00\x00x", "p0\n", "g0\n", "cos\nsystem\n", "\x80\x04", "\x80\x02",
+    "(",
+    "2",
+    "0",
+    "1",
+    "t",
+    "l",
+    "d",
+    "}",
+    "]",
+    ")",
+    "u",
+    "s",
+    "e",
+    "a",
+    "\x90",
+    "\x91",
+    "\x8f",
+    "\x94",
+    "\x85",
+    "\x86",
+    "\x87",
+    "R",
+    "b",
+    "\x81",
+    "\x92",
+    "\x93",
+    "N",
+    "K\x00",
+    "K\x01",
+    "h\x00",
+    "h\x01",
+    "q\x00",
+    "q\x01",
+    "j\x00\x00\x00\x00",
+    "\x8c\x01"
+    "a",
+    "\x8c\x08"
+    "builtins",
+    "\x8c\x04"
+    "eval",
+    ".",
+    "\x98",
+    "\x96\x01\x00\x00\x00\x00\x00\x00\x00x",
+    "p0\n",
+    "g0\n",
+    "cos\nsystem\n",
+    "\x80\x04",
+    "\x80\x02",
 };
 
 size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
@@ -158,9 +215,7 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
     size_t i = pm_rand(&rs) % nops, j = pm_rand(&rs) % (nops + 1);
     size_t a = starts[i], b = starts[i + 1], len = b - a, dst = starts[j];
     switch (pm_rand(&rs) % 4) {
-    case 0: /* delete an opcode */
-        memmove(data + a, data + b, size - b);
-        return size - len;
+    case 0: /* delete an opcode */ memmove(data + a, data + b, size - b); return size - len;
     case 1: { /* duplicate an opcode elsewhere */
         if (size + len > max_size || len > 4096)
             break;
