@@ -140,6 +140,35 @@ def memo_collisions(size):
     return PROTO4 + NONE + b"".join(b"p%d\n" % k for k in _memo_colliding_keys(n)) + STOP
 
 
+def _unmix(h):
+    """The inverse of the 64-bit finaliser brine hashes numbers with."""
+    m = (1 << 64) - 1
+    h ^= h >> 33
+    h = (h * pow(0xC4CEB9FE1A85EC53, -1, 1 << 64)) & m
+    h ^= h >> 33
+    h = (h * pow(0xFF51AFD7ED558CCD, -1, 1 << 64)) & m
+    h ^= h >> 33
+    return h
+
+
+def colliding_float_keys(size):
+    """Float dict keys whose hashes differ but share their low 32 bits: every
+    key lands in one probe chain of the dict's table."""
+    n = size // 10
+    keys, t = [], 1
+    while len(keys) < n:
+        bits = _unmix(t << 32)
+        t += 1
+        if (bits >> 52) & 0x7FF in (0, 0x7FF):  # zero, subnormal, inf, NaN: skip
+            continue
+        keys.append(b"G" + struct.pack(">Q", bits))
+    batch = 10000
+    body = EMPTY_DICT
+    for i in range(0, n, batch):
+        body += MARK + b"".join(k + NONE for k in keys[i:i + batch]) + SETITEMS
+    return PROTO4 + body + POP + NONE + STOP
+
+
 def memo_then_tiny_pickles(size):
     """One pickle fills a large memo, then thousands of two-byte pickles follow
     (the memo used to be cleared before each of them)."""
@@ -172,6 +201,7 @@ HOSTILE = [
     ("billion laughs memo", billion_laughs),
     ("DUP chains", dup_chain),
     ("memo key collisions", memo_collisions),
+    ("dict probe collisions", colliding_float_keys),
     ("big memo, tiny pickles", memo_then_tiny_pickles),
 ]
 
