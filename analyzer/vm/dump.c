@@ -157,10 +157,35 @@ static bool budget(dumper *d, unsigned depth)
     return true;
 }
 
+/* Bytes of payload a leaf writes (text, bytes, digits), which the node count
+ * alone does not bound: a hostile file may reach one large constant through
+ * a million shared tuples, each occurrence written out in full. */
+static size_t leaf_payload(const brine_value *v)
+{
+    switch (v->kind) {
+    case BRINE_V_STR: case BRINE_V_BYTES: case BRINE_V_BIGINT: case BRINE_V_BYTEARRAY:
+        return v->u.s.n;
+    case BRINE_V_MEMORYVIEW:
+        return brine_value_buffer(v)->u.s.n;
+    default:
+        return 0;
+    }
+}
+
+#define PAYLOAD_PER_NODE 64 /* a leaf costs a node per this many bytes */
+
 static void count_refs(dumper *d, const brine_value *v, unsigned depth)
 {
     if (d->over || !budget(d, depth))
         return;
+    size_t pay = leaf_payload(v) / PAYLOAD_PER_NODE;
+    if (pay) {
+        if (d->nodes > d->max_nodes || pay > d->max_nodes - d->nodes) {
+            d->over = true;
+            return;
+        }
+        d->nodes += pay;
+    }
     if (has_identity(v)) {
         struct idslot *s = slot_of(d, v);
         if (!s)

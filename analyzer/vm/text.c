@@ -144,13 +144,24 @@ static brine_textres py_long_from_string(brine_arena *a, const uint8_t *s, size_
     uint8_t *mag;
     size_t magn;
     if (base == 10) {
+        /* nine digits per pass over the limbs: a 4,300-digit literal costs
+         * ~480 passes instead of 4,300, and a hostile file may repeat it */
         limbs x = {a, NULL, 0, 0};
+        uint32_t chunk = 0, scale = 1;
         for (size_t k = start; k < end; k++) {
             if (s[k] == '_')
                 continue;
-            if (!limbs_muladd(&x, 10, (uint32_t)(s[k] - '0')))
-                return BRINE_TEXT_NOMEM;
+            chunk = chunk * 10 + (uint32_t)(s[k] - '0');
+            scale *= 10;
+            if (scale == 1000000000u) {
+                if (!limbs_muladd(&x, scale, chunk))
+                    return BRINE_TEXT_NOMEM;
+                chunk = 0;
+                scale = 1;
+            }
         }
+        if (scale > 1 && !limbs_muladd(&x, scale, chunk))
+            return BRINE_TEXT_NOMEM;
         magn = x.n * 4;
         mag = (uint8_t *)x.l; /* little-endian host assumed, checked in meson.build */
         if (!magn) { /* zero: one zero byte */

@@ -25,9 +25,14 @@ import shapes  # noqa: E402
 def run(brine, path, timeout):
     """(seconds, peak RSS in KiB, last output line), seconds None on timeout.
     The output goes to a file: a pipe nobody reads would stall the child."""
-    with tempfile.TemporaryFile() as out:
+    with tempfile.TemporaryFile() as out, tempfile.NamedTemporaryFile("r") as rss:
+        # GNU time forks brine from a small process and writes its peak RSS:
+        # a child of this process may report this process's size instead
+        cmd = [brine, "scan", path]
+        if os.path.exists("/usr/bin/time"):
+            cmd = ["/usr/bin/time", "-f", "%M", "-o", rss.name] + cmd
         t = time.perf_counter()
-        p = subprocess.Popen([brine, "scan", path], stdout=out, stderr=subprocess.STDOUT)
+        p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
         deadline = t + timeout
         while True:
             pid, status, ru = os.wait4(p.pid, os.WNOHANG)
@@ -43,8 +48,15 @@ def run(brine, path, timeout):
         p.returncode = status
         out.seek(0)
         lines = out.read().decode("utf-8", "replace").strip().splitlines()
+        kib = ru.ru_maxrss
+        if cmd[0] == "/usr/bin/time":
+            try:
+                kib = int(rss.read().strip().splitlines()[-1])
+            except (ValueError, IndexError):
+                pass
+    lines = [x for x in lines if not x.startswith("Command exited with non-zero status")]
     last = lines[-1] if lines else ""
-    return dt, ru.ru_maxrss, last.split(": ", 1)[-1]
+    return dt, kib, last.split(": ", 1)[-1]
 
 
 def arg(name, default):
@@ -69,7 +81,7 @@ def main():
             size = int(mb * (1 << 20))
             subprocess.run([sys.executable, here, d, str(size)], check=True)
             tb = None
-            for name, _ in [("benign", None)] + shapes.HOSTILE:
+            for name, _ in [("benign", None)] + shapes.HOSTILE + shapes.BENCH_ONLY:
                 if only and only not in name and name != "benign":
                     continue
                 p = os.path.join(d, shapes.slug(name) + ".pkl")

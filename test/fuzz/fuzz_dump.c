@@ -7,9 +7,12 @@
 
 #include "brine.h"
 #include "fuzz_common.h"
+#ifdef BRINE_LIBFUZZER
+#include "pickle_mutator.h"
+#endif
 
 typedef struct {
-    long depth;   /* [ and { minus ] and } outside strings */
+    long depth; /* [ and { minus ] and } outside strings */
     int in_str, esc;
     size_t bytes;
 } json_check;
@@ -41,7 +44,9 @@ static int check_write(void *u, const char *t, size_t n)
     return 0;
 }
 
-void brine_fuzz_cleanup(void) {}
+void brine_fuzz_cleanup(void)
+{
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {

@@ -23,7 +23,9 @@ static int null_write(void *u, const char *t, size_t n)
     return 0;
 }
 
-void brine_fuzz_cleanup(void) {}
+void brine_fuzz_cleanup(void)
+{
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
@@ -56,7 +58,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
     if (r == 0) {
         brine_policy_write(p, null_write, NULL);
         /* a tiny pickle that imports, calls and builds: exercises matching */
-        static const uint8_t pk[] = "\x80\x02" "cbuiltins\nset\n)R}b(cbuiltins\ngetattr\no.";
+        static const uint8_t pk[] = "\x80\x02"
+                                    "cbuiltins\nset\n)R}b(cbuiltins\ngetattr\no.";
         brine_scan_buffer(p, NULL, pk, sizeof pk - 1, "fuzz", NULL, NULL, NULL);
         brine_policy_destroy(p);
     } else if (r == BRINE_ERR_POLICY && memchr(diag.message, 0, sizeof diag.message) == NULL) {

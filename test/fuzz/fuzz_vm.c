@@ -5,6 +5,9 @@
 
 #include "brine.h"
 #include "fuzz_common.h"
+#ifdef BRINE_LIBFUZZER
+#include "pickle_mutator.h"
+#endif
 
 static int null_write(void *u, const char *t, size_t n)
 {
@@ -20,7 +23,9 @@ static int null_event(void *u, const brine_event *e)
     return e->detail == NULL; /* touch the detail: it must be valid */
 }
 
-void brine_fuzz_cleanup(void) {}
+void brine_fuzz_cleanup(void)
+{
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {

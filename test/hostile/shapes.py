@@ -46,10 +46,16 @@ def deep_tuple(depth, memo):
     return NONE + TUPLE1 * depth + put(memo)
 
 
+def set_again(memo, n):
+    """SETITEMS in batches of 10,000 (under max_stack) setting memo[memo] as a
+    key n times, into the dict on top of the stack."""
+    batch = MARK + (get(memo) + NONE) * 10000 + SETITEMS
+    return batch * (n // 10000) + (MARK + (get(memo) + NONE) * (n % 10000) + SETITEMS if n % 10000 else b"")
+
+
 def uses_as_key(memo, budget):
     """A dict whose SETITEMS sets memo[memo] as the key again and again."""
-    n = max(1, budget // 6)
-    return EMPTY_DICT + MARK + (get(memo) + NONE) * n + SETITEMS + POP
+    return EMPTY_DICT + set_again(memo, max(1, budget // 6)) + POP
 
 
 def wide_keys(size):
@@ -64,7 +70,7 @@ def wide_equal_keys(size):
     w = size // 10
     body = wide_tuple(w, 0) + POP + wide_tuple(w, 1) + POP
     d = EMPTY_DICT + get(0) + NONE + b"s"
-    return PROTO4 + body + d + MARK + (get(1) + NONE) * ((size - 4 * w) // 6) + SETITEMS + POP + NONE + STOP
+    return PROTO4 + body + d + set_again(1, (size - 4 * w) // 6) + POP + NONE + STOP
 
 
 def deep_keys(size):
@@ -76,7 +82,7 @@ def deep_equal_keys(size):
     """Two equal, distinct deep tuples; the second set as a key again and again."""
     body = deep_tuple(1500, 0) + POP + deep_tuple(1500, 1) + POP
     d = EMPTY_DICT + get(0) + NONE + b"s"
-    return PROTO4 + body + d + MARK + (get(1) + NONE) * ((size - 3020) // 6) + SETITEMS + POP + NONE + STOP
+    return PROTO4 + body + d + set_again(1, (size - 3020) // 6) + POP + NONE + STOP
 
 
 def frozenset_shared(size):
@@ -134,12 +140,56 @@ def memo_collisions(size):
     return PROTO4 + NONE + b"".join(b"p%d\n" % k for k in _memo_colliding_keys(n)) + STOP
 
 
+def _unmix(h):
+    """The inverse of the 64-bit finaliser brine hashes numbers with."""
+    m = (1 << 64) - 1
+    h ^= h >> 33
+    h = (h * pow(0xC4CEB9FE1A85EC53, -1, 1 << 64)) & m
+    h ^= h >> 33
+    h = (h * pow(0xFF51AFD7ED558CCD, -1, 1 << 64)) & m
+    h ^= h >> 33
+    return h
+
+
+def colliding_float_keys(size):
+    """Float dict keys whose hashes differ but share their low 32 bits: every
+    key lands in one probe chain of the dict's table."""
+    n = size // 10
+    keys, t = [], 1
+    while len(keys) < n:
+        bits = _unmix(t << 32)
+        t += 1
+        if (bits >> 52) & 0x7FF in (0, 0x7FF):  # zero, subnormal, inf, NaN: skip
+            continue
+        keys.append(b"G" + struct.pack(">Q", bits))
+    batch = 10000
+    body = EMPTY_DICT
+    for i in range(0, n, batch):
+        body += MARK + b"".join(k + NONE for k in keys[i:i + batch]) + SETITEMS
+    return PROTO4 + body + POP + NONE + STOP
+
+
 def memo_then_tiny_pickles(size):
     """One pickle fills a large memo, then thousands of two-byte pickles follow
     (the memo used to be cleared before each of them)."""
     n = min(size - 2 * 9999 - 8, 900000)  # under max_memo
     pad = max(0, size - 2 * 9999 - 8 - n) // 2
     return PROTO4 + NONE + MEMOIZE * n + (NONE + POP) * pad + STOP + b"N." * 9999
+
+
+def const_checked_calls(size):
+    """builtins:int(x) again and again, x the 10**30-leaf memo tuple of
+    billion_laughs: the default policy admits int() of a constant, and the
+    policy's constness check walks x (up to its per-match budget of 100,000
+    nodes) at every call. Outside the VM (analyzer/policy/policy.c): in the
+    benchmark, not in the test, until the policy caches constness."""
+    levels = 30
+    body = MARK + NONE * 10 + TUPLE + put(0) + POP
+    for i in range(1, levels):
+        body += MARK + get(i - 1) * 10 + TUPLE + put(i) + POP
+    body += b"\x8c\x08builtins\x94\x8c\x03int\x94\x93" + put(1000) + POP
+    call = get(1000) + get(levels - 1) + TUPLE1 + REDUCE + POP
+    return PROTO4 + body + call * max(1, (size - len(body)) // len(call)) + NONE + STOP
 
 
 HOSTILE = [
@@ -151,7 +201,13 @@ HOSTILE = [
     ("billion laughs memo", billion_laughs),
     ("DUP chains", dup_chain),
     ("memo key collisions", memo_collisions),
+    ("dict probe collisions", colliding_float_keys),
     ("big memo, tiny pickles", memo_then_tiny_pickles),
+]
+
+# Shapes whose cost lies outside the VM, measured by the benchmark only.
+BENCH_ONLY = [
+    ("const-checked calls (policy)", const_checked_calls),
 ]
 
 
@@ -171,7 +227,7 @@ def write_all(outdir, size):
     import os
 
     out = []
-    for name, fn in [("benign", benign)] + HOSTILE:
+    for name, fn in [("benign", benign)] + HOSTILE + BENCH_ONLY:
         p = os.path.join(outdir, slug(name) + ".pkl")
         with open(p, "wb") as f:
             f.write(fn(size))
