@@ -70,7 +70,8 @@ typedef struct brine_settings {
     uint64_t max_bytes;    /**< bytes of values the VM retains (default 256 MiB) */
     uint64_t max_depth;    /**< nesting depth walked when hashing, comparing or
                                 writing a value (default 2,000) */
-    uint64_t max_output;   /**< nodes written by brine_dump_json (default 10,000,000) */
+    uint64_t max_output;   /**< nodes written by brine_dump_json, a leaf's bytes counting one
+                                node per 64 (default 10,000,000) */
     uint64_t max_pickles;  /**< pickles back to back in one stream (default 10,000) */
     uint64_t max_decompressed; /**< bytes produced by decompression, per file (default 1 GiB) */
     uint64_t max_ratio;        /**< decompressed/compressed size of one stream (default 2,000) */
@@ -204,7 +205,9 @@ BRINE_API void brine_policy_destroy(brine_policy *p);
 /**
  * The identity of a compiled policy, so that a registry knows which results a
  * policy change invalidates: a hash of the effective merged policy as
- * brine_policy_write prints it (16 hex digits and a NUL in @p hex) and the
+ * brine_policy_write prints it, comments (source files and lines) left out,
+ * so the same YAML at another path has the same identity (16 hex digits and
+ * a NUL in @p hex) and the
  * packs it came from, comma-separated, in load order (in @p packs, truncated
  * to @p packs_size). Either output may be NULL.
  * @returns 0 or a negative brine_error

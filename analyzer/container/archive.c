@@ -308,24 +308,6 @@ static void read_member(brine_drv *c, struct archive *a, uint64_t in_len, brine_
     }
 }
 
-/* torch < 0.4's tar layout, member 'storages': a count pickle, then (pickle,
- * 8-byte element count, raw data) per storage. Every pickle is scanned; the
- * raw data is skipped by the count and the element size of the storage class
- * the pickle names. */
-static int legacy_tar_storages(brine_drv *c, const uint8_t *d, size_t n, const brine_loc *loc, unsigned depth)
-{
-    size_t end = 0;
-    int r = brine_drv_pickle(c, d, n, 0, loc, depth + 1, BRINE_PICKLE_FIRST_ONLY, &end);
-    if (r < 0 || end == 0)
-        return r;
-    /* the count itself is a small int pickle; without its value the walk
-     * cannot go on safely: the rest is scanned as one more pickle stream so a
-     * payload among the storages is still seen, and the member is marked */
-    return brine_drv_fail(c, loc, "torch-tar-storages", BRINE_STATUS_INCONCLUSIVE,
-                          "legacy torch tar 'storages' member: raw storage data is not modelled past the first pickle",
-                          end);
-}
-
 int brine_archive_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_loc *loc, unsigned depth)
 {
     const char *fmt = has(d, n, 0, "7z", 2) ? "7z" : "tar";
@@ -390,8 +372,8 @@ int brine_archive_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_loc
                            type == 0 ? "member of an unknown type whose data libarchive does not return"
                                      : "member of a non-regular type whose data libarchive does not return",
                            0);
-        else if (legacy_torch && !strcmp(name, "storages"))
-            legacy_tar_storages(c, o.buf, o.len, mloc, depth);
+        else if (legacy_torch && (!strcmp(name, "storages") || !strcmp(name, "tensors")))
+            brine_torch_tar_member(c, o.buf, o.len, mloc, depth + 1, !strcmp(name, "storages"));
         else if (o.len)
             brine_drv_feed(c, o.buf, o.len, mloc, depth + 1,
                            legacy_torch && !strcmp(name, "pickle") ? BRINE_FEED_LOADED : BRINE_FEED_MEMBER);

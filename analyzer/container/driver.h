@@ -161,6 +161,9 @@ typedef struct brine_reader {
 
 bool brine_torch_legacy_probe(const uint8_t *d, size_t n);
 int brine_torch_legacy_walk(brine_drv *d, const uint8_t *data, size_t n, const brine_loc *loc, unsigned depth);
+/* the old tar layout's 'storages' and 'tensors' members (torch_legacy.c) */
+int brine_torch_tar_member(brine_drv *d, const uint8_t *data, size_t n, const brine_loc *loc, unsigned depth,
+                           bool storages);
 bool brine_zip_probe(const uint8_t *d, size_t n);
 int brine_zip_walk(brine_drv *d, const uint8_t *data, size_t n, const brine_loc *loc, unsigned depth);
 bool brine_npy_probe(const uint8_t *d, size_t n);

@@ -155,3 +155,131 @@ int brine_torch_legacy_walk(brine_drv *c, const uint8_t *d, size_t n, const brin
     }
     return r;
 }
+
+/* ---- torch < 0.4: the tar layout (legacy_load) ---------------------------------------
+ * 'storages': a count pickle; per storage a pickle (key, location, storage
+ * class), an 8-byte element count and count x element size bytes; then a
+ * pickle of the storage views. 'tensors': a count pickle; per tensor a pickle
+ * (key, storage id, tensor type), then ndim (4 bytes), 4 bytes, ndim sizes,
+ * ndim strides and an offset (8 bytes each). Every pickle is scanned; the raw
+ * bytes are skipped exactly as torch reads them; bytes after the last record
+ * are reported. */
+
+/* The value of the one pickle at d[pos..): run apart from the scan, for the
+ * numbers the layout needs. The arena owns the value. */
+static const brine_value *pickle_value(brine_drv *c, const uint8_t *d, size_t n, size_t pos, brine_arena *a)
+{
+    brine_vm_config cfg = {.settings = c->s, .arena = a, .flags = BRINE_VM_FIRST_ONLY, .start = pos};
+    brine_vm_result res;
+    brine_vm_run(d, n, &cfg, &res);
+    return res.status == BRINE_STATUS_COMPLETE ? res.value : NULL;
+}
+
+static uint64_t le_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int b = 0; b < 8; b++)
+        v |= (uint64_t)p[b] << (8 * b);
+    return v;
+}
+
+int brine_torch_tar_member(brine_drv *c, const uint8_t *d, size_t n, const brine_loc *loc, unsigned depth,
+                           bool storages)
+{
+    const char *fmt = storages ? "torch-tar-storages" : "torch-tar-tensors";
+    const char *why = NULL;
+    size_t pos = 0, end = 0;
+    int r = brine_drv_pickle(c, d, n, 0, loc, depth, BRINE_PICKLE_FIRST_ONLY, &end);
+    if (r < 0 || end == 0)
+        return r; /* malformed or inconclusive: already reported */
+    brine_arena a;
+    brine_arena_init(&a, c->s->max_bytes);
+    const brine_value *count = pickle_value(c, d, n, 0, &a);
+    if (!count || count->kind != BRINE_V_INT || count->u.i < 0 || (uint64_t)count->u.i > c->s->max_members) {
+        why = "the record count is not a number brine can follow";
+        goto out;
+    }
+    pos = end;
+    for (int64_t i = 0; i < count->u.i && !c->stopped; i++) {
+        brine_loc *rl = brine_drv_loc(c, loc, "region", fmt, NULL, 0, pos);
+        if (!rl) {
+            why = "out of memory";
+            goto out;
+        }
+        r = brine_drv_pickle(c, d, n, pos, rl, depth, BRINE_PICKLE_FIRST_ONLY, &end);
+        brine_loc_free(rl);
+        const brine_value *args = end > pos ? pickle_value(c, d, n, pos, &a) : NULL;
+        if (r < 0 || !args || args->kind != BRINE_V_TUPLE || args->u.seq.len != 3) {
+            why = "a record is not the (key, ..., type) tuple torch reads";
+            goto out;
+        }
+        pos = end;
+        if (storages) {
+            unsigned el = storage_elsize(args->u.seq.items[2]);
+            if (!el || n - pos < 8) {
+                why = "a storage of a class brine does not know, or cut short";
+                goto out;
+            }
+            uint64_t elems = le_u64(d + pos);
+            pos += 8;
+            if (elems > (n - pos) / el) {
+                why = "storage data runs past the end of the member";
+                goto out;
+            }
+            pos += (size_t)(elems * el);
+        } else {
+            if (n - pos < 8) {
+                why = "tensor record cut short";
+                goto out;
+            }
+            uint32_t ndim = (uint32_t)(d[pos] | d[pos + 1] << 8 | d[pos + 2] << 16 | (uint32_t)d[pos + 3] << 24);
+            pos += 8;
+            if (ndim > (n - pos) / 16 || (n - pos) - (size_t)ndim * 16 < 8) {
+                why = "tensor record cut short";
+                goto out;
+            }
+            pos += (size_t)ndim * 16 + 8;
+        }
+        brine_arena_free(&a); /* the values are read; a fresh arena for the next */
+        brine_arena_init(&a, c->s->max_bytes);
+    }
+    if (storages && !c->stopped) { /* the storage views */
+        brine_loc *rl = brine_drv_loc(c, loc, "region", fmt, NULL, 0, pos);
+        if (!rl) {
+            why = "out of memory";
+            goto out;
+        }
+        r = brine_drv_pickle(c, d, n, pos, rl, depth, BRINE_PICKLE_FIRST_ONLY, &end);
+        brine_loc_free(rl);
+        if (r < 0 || end <= pos) {
+            why = "the storage views pickle is missing";
+            goto out;
+        }
+        pos = end;
+    }
+    if (pos < n && !c->stopped) {
+        r = brine_drv_finding(c, loc, pos, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, "trailing", "trailing-data",
+                              "trailing data",
+                              "bytes after the last record of a legacy torch tar member: torch.load never reads them");
+        if (r == 0 && brine_drv_would_run(c, d + pos, n - pos)) {
+            brine_loc *xl = brine_drv_loc(c, loc, "region", fmt, NULL, 0, pos);
+            r = xl ? brine_drv_pickle(c, d, n, pos, xl, depth, 0, NULL)
+                   : brine_drv_fail(c, loc, fmt, BRINE_STATUS_INCONCLUSIVE, "out of memory", pos);
+            brine_loc_free(xl);
+        }
+    }
+out:
+    brine_arena_free(&a);
+    if (why) { /* what was not followed is read as pickles from there on, and the member is not complete */
+        if (pos < n && brine_drv_would_run(c, d + pos, n - pos)) {
+            brine_loc *xl = brine_drv_loc(c, loc, "region", fmt, NULL, 0, pos);
+            if (xl)
+                brine_drv_pickle(c, d, n, pos, xl, depth, 0, NULL);
+            brine_loc_free(xl);
+        }
+        return brine_drv_fail(c, loc, fmt, BRINE_STATUS_INCONCLUSIVE, why, pos);
+    }
+    if (r >= 0 && !c->stopped)
+        r = brine_drv_stream(c, loc, fmt, BRINE_VERDICT_SAFE, BRINE_STATUS_COMPLETE, NULL, 0);
+    return r;
+}

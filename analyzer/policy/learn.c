@@ -518,14 +518,26 @@ const brine_policy *brine_learner_knowledge(const brine_learner *l)
 /* ---- the identity of a policy ----------------------------------------------------- */
 
 typedef struct {
-    uint64_t h; /* FNV-1a, 64 bits, over the effective policy's text */
+    uint64_t h;    /* FNV-1a, 64 bits, over the effective policy's text */
+    bool comment;  /* inside a '#' comment: where an entry came from (a file
+                      path, a line) is not part of what the policy says */
+    bool quoted;
 } hasher;
 
 static int hash_text(void *user, const char *text, size_t len)
 {
     hasher *hs = user;
     for (size_t i = 0; i < len; i++) {
-        hs->h ^= (uint8_t)text[i];
+        char ch = text[i];
+        if (ch == '\n')
+            hs->comment = hs->quoted = false;
+        else if (ch == '"' && !hs->comment)
+            hs->quoted = !hs->quoted;
+        else if (ch == '#' && !hs->quoted)
+            hs->comment = true;
+        if (hs->comment)
+            continue;
+        hs->h ^= (uint8_t)ch;
         hs->h *= 0x100000001b3ull;
     }
     return 0;
@@ -536,9 +548,10 @@ int brine_policy_identity(const brine_policy *p, char hex[17], char *packs, size
     if (!p)
         return BRINE_ERR_INVALID;
     if (hex) {
-        /* what the policy admits and denies, with where each entry came
-         * from: a change to any pack changes the identity */
-        hasher hs = {0xcbf29ce484222325ull};
+        /* what the policy admits and denies, not where it came from: the
+         * same YAML at two paths is the same policy, and any change to what
+         * a pack admits or denies changes the identity */
+        hasher hs = {0xcbf29ce484222325ull, false, false};
         int r = brine_policy_write(p, hash_text, &hs);
         if (r < 0)
             return r;

@@ -129,6 +129,29 @@ def main():
     eocd = struct.pack("<IHHHHIIH", 0x06054b50, 0, 0, 0xffff, 0xffff, 0xffffffff, 0xffffffff, 0)
     put("zip64-huge-directory-offset.zip", b"\x80\x02N." + b"\0" * 100 + z64 + loc + eocd, "unsafe", "-")
 
+    # torch < 0.4's tar layout, benign: every storage and tensor record followed
+    def tar_of(members):
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tf:
+            for mname, data in members:
+                ti = tarfile.TarInfo(mname)
+                ti.size = len(data)
+                ti.mtime = 0
+                tf.addfile(ti, io.BytesIO(data))
+        return buf.getvalue()
+
+    storages = (b"\x80\x02K\x01." + b"\x80\x02(X\x01\x00\x00\x000X\x03\x00\x00\x00cpuctorch\nFloatStorage\nt." +
+                struct.pack("<Q", 2) + struct.pack("<2f", 1.0, 2.0) + b"\x80\x02]." )
+    tensors = (b"\x80\x02K\x01." + b"\x80\x02(X\x01\x00\x00\x001X\x01\x00\x00\x000ctorch\nFloatTensor\nt." +
+               struct.pack("<ii", 1, 0) + struct.pack("<q", 2) + struct.pack("<q", 1) + struct.pack("<q", 0))
+    legacy = tar_of([("sys_info", b"\x80\x02}q\x00."), ("storages", storages), ("tensors", tensors),
+                     ("pickle", b"\x80\x02X\x01\x00\x00\x001q\x00Q.")])
+    put("torch-tar-layout-benign.tar", legacy, "unsafe", "[torch-tar-storages]: safe (complete)")
+    # the same with a payload after the storage views
+    put("torch-tar-layout-trailing-payload.tar",
+        tar_of([("sys_info", b"\x80\x02}q\x00."), ("storages", storages + b"\x80\x02" + PAYLOAD0),
+                ("tensors", tensors), ("pickle", b"\x80\x02X\x01\x00\x00\x001q\x00Q.")]), "dangerous", "os:system")
+
     # getattr(<global>, 'name') is the dotted global, judged as that name
     def sg(mod, name):
         return b"\x8c" + bytes([len(mod)]) + mod + b"\x8c" + bytes([len(name)]) + name + b"\x93"

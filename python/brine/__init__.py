@@ -72,9 +72,9 @@ _BUNDLE_BASE = "pack: python-extends-bundle\nextends: [bundle]\n"
 
 
 def _text_dir():
-    """A private directory for policy texts: libbrine compiles files, and a
-    policy's identity names the files it came from, so a text always goes to
-    the same file (named by its sha256) and compiles to the same identity."""
+    """A private directory for policy texts: libbrine compiles files; a text
+    always goes to the same file (named by its sha256), so error messages name
+    the same place for the same text."""
     d = os.path.join(tempfile.gettempdir(), "brine-policy-%d" % os.getuid())
     try:
         os.mkdir(d, 0o700)
@@ -116,9 +116,9 @@ class Policy:
     ``<text N>`` for the Nth text argument. A text is compiled from a file
     named by its hash in a private temporary directory, so the same text gives
     the same ``identity``; relative ``extends:`` paths inside a text are
-    resolved there: use absolute paths in texts. (``identity`` hashes the
-    effective policy, which names the files its packs came from: the same file
-    at two paths gives two identities.)
+    resolved there: use absolute paths in texts. (``identity`` hashes what the
+    effective policy admits and denies, not the files it came from: the same
+    YAML at two paths gives one identity.)
     """
 
     __slots__ = ("_p", "_sources")
