@@ -27,7 +27,7 @@ const char *brine_verdict_name(brine_verdict v)
     return "?";
 }
 
-static uint64_t hash_name(const uint8_t *mod, size_t modn, const uint8_t *name, size_t namen)
+uint64_t brine_policy_name_hash(const uint8_t *mod, size_t modn, const uint8_t *name, size_t namen)
 {
     uint64_t h = 1469598103934665603ULL;
     for (size_t i = 0; i < modn; i++)
@@ -48,14 +48,14 @@ const brine_allow *brine_policy_find(const brine_policy *p, const uint8_t *mod, 
 {
     if (!p->nbuckets)
         return NULL;
-    uint64_t h = hash_name(mod, modn, name, namen);
+    uint64_t h = brine_policy_name_hash(mod, modn, name, namen);
     for (const brine_allow *e = p->buckets[h % p->nbuckets]; e; e = e->next_in_bucket)
         if (eqn(e->module, mod, modn) && eqn(e->name, name, namen))
             return e;
     /* "module:*" admits a name without a dot in exactly that module */
     if (memchr(name, '.', namen))
         return NULL;
-    h = hash_name(mod, modn, (const uint8_t *)"*", 1);
+    h = brine_policy_name_hash(mod, modn, (const uint8_t *)"*", 1);
     for (const brine_allow *e = p->buckets[h % p->nbuckets]; e; e = e->next_in_bucket)
         if (eqn(e->module, mod, modn) && strcmp(e->name, "*") == 0)
             return e;
@@ -66,7 +66,7 @@ brine_allow *brine_policy_allow_entry(brine_policy *p, const char *module, const
 {
     size_t modn = strlen(module), namen = strlen(name);
     if (p->nbuckets) {
-        uint64_t h = hash_name((const uint8_t *)module, modn, (const uint8_t *)name, namen);
+        uint64_t h = brine_policy_name_hash((const uint8_t *)module, modn, (const uint8_t *)name, namen);
         for (brine_allow *e = p->buckets[h % p->nbuckets]; e; e = e->next_in_bucket)
             if (strcmp(e->module, module) == 0 && strcmp(e->name, name) == 0)
                 return e;
@@ -77,7 +77,7 @@ brine_allow *brine_policy_allow_entry(brine_policy *p, const char *module, const
         if (!b)
             return NULL;
         for (brine_allow *e = p->allows; e; e = e->next) {
-            uint64_t h = hash_name((const uint8_t *)e->module, strlen(e->module), (const uint8_t *)e->name,
+            uint64_t h = brine_policy_name_hash((const uint8_t *)e->module, strlen(e->module), (const uint8_t *)e->name,
                                    strlen(e->name));
             e->next_in_bucket = b[h % nb];
             b[h % nb] = e;
@@ -91,7 +91,7 @@ brine_allow *brine_policy_allow_entry(brine_policy *p, const char *module, const
         return NULL;
     e->module = (char *)module;
     e->name = (char *)name;
-    uint64_t h = hash_name((const uint8_t *)module, modn, (const uint8_t *)name, namen);
+    uint64_t h = brine_policy_name_hash((const uint8_t *)module, modn, (const uint8_t *)name, namen);
     e->next_in_bucket = p->buckets[h % p->nbuckets];
     p->buckets[h % p->nbuckets] = e;
     /* keep load order for `policy show` */

@@ -138,4 +138,7 @@ extern const size_t brine_builtin_npacks;
 int brine_policy_compile_text(brine_policy **out, const char *text, size_t len, const char *name, bool with_dangerous,
                               brine_diag *diag);
 
+/* FNV-1a of "module:name": the key of the allow index (and of the judge's cache). */
+uint64_t brine_policy_name_hash(const uint8_t *mod, size_t modn, const uint8_t *name, size_t namen);
+
 #endif

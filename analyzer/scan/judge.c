@@ -48,22 +48,12 @@ typedef struct verdict_cache {
     bool used;
 } verdict_cache;
 
-static uint64_t name_key(const uint8_t *m, size_t mn, const uint8_t *n, size_t nn)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < mn; i++)
-        h = (h ^ m[i]) * 0x100000001b3ull;
-    h = (h ^ ':') * 0x100000001b3ull;
-    for (size_t i = 0; i < nn; i++)
-        h = (h ^ n[i]) * 0x100000001b3ull;
-    return h;
-}
 
 /* The cached answer for global g; the cache keeps its own copy of the name. */
 static const verdict_cache *policy_says(judge *j, const brine_value *g)
 {
     const brine_value *m = g->u.g.module, *n = g->u.g.name;
-    uint64_t h = name_key(m->u.s.p, m->u.s.n, n->u.s.p, n->u.s.n);
+    uint64_t h = brine_policy_name_hash(m->u.s.p, m->u.s.n, n->u.s.p, n->u.s.n);
     if (!j->cache || (j->cache_used + 1) * 2 > j->cache_mask + 1) {
         size_t cap = j->cache ? (j->cache_mask + 1) * 2 : 64;
         verdict_cache *nc = calloc(cap, sizeof *nc);
