@@ -133,22 +133,8 @@ static void scan_one(batch *b, worker *w, const brine_item *it, brine_report_fil
             goto out;
         }
         size = (uint64_t)st.st_size;
-        if (b->hash) {
-            brine_report_hash h;
-            brine_report_hash_init(&h);
-            uint8_t chunk[1 << 16];
-            uint64_t off = 0;
-            for (;;) {
-                ssize_t r = pread(fd, chunk, sizeof chunk, (off_t)off);
-                if (r < 0 && errno == EINTR)
-                    continue;
-                if (r <= 0)
-                    break;
-                brine_report_hash_update(&h, chunk, (size_t)r);
-                off += (uint64_t)r;
-            }
-            brine_report_hash_hex(&h, hex);
-        }
+        if (b->hash)
+            brine_report_sha256_fd(fd, hex);
     } else {
         size_t len = 0;
         bool over = false;

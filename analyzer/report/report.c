@@ -805,6 +805,24 @@ void brine_report_hash_hex(brine_report_hash *h, char hex[65])
         snprintf(hex + 2 * i, 3, "%02x", d[i]);
 }
 
+void brine_report_sha256_fd(int fd, char hex[65])
+{
+    brine_report_hash h;
+    brine_report_hash_init(&h);
+    uint8_t chunk[1 << 16];
+    uint64_t off = 0;
+    for (;;) {
+        ssize_t r = pread(fd, chunk, sizeof chunk, (off_t)off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        brine_report_hash_update(&h, chunk, (size_t)r);
+        off += (uint64_t)r;
+    }
+    brine_report_hash_hex(&h, hex);
+}
+
 void brine_report_sha256(const uint8_t *data, size_t len, char hex[65])
 {
     brine_report_hash h;

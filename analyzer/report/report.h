@@ -156,6 +156,8 @@ void brine_report_destroy(brine_report *r);
 
 /** SHA-256 of @p len bytes as 64 lowercase hex digits and a NUL. */
 void brine_report_sha256(const uint8_t *data, size_t len, char hex[65]);
+/* SHA-256 of what an open file holds, read with pread from offset 0. */
+void brine_report_sha256_fd(int fd, char hex[65]);
 
 /** An incremental SHA-256 (for files read in pieces). */
 typedef struct brine_report_hash {

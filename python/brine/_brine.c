@@ -566,24 +566,6 @@ static int chain_global(collector *c, const brine_location *w, const char *name,
     return c->report && rcb->global ? rcb->global(c->report, w, name, use) : 0;
 }
 
-/* SHA-256 of what an fd holds, read with pread from offset 0. */
-static void hash_fd(int fd, char hex[65])
-{
-    brine_report_hash h;
-    brine_report_hash_init(&h);
-    uint8_t chunk[1 << 16];
-    uint64_t off = 0;
-    for (;;) {
-        ssize_t r = pread(fd, chunk, sizeof chunk, (off_t)off);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        brine_report_hash_update(&h, chunk, (size_t)r);
-        off += (uint64_t)r;
-    }
-    brine_report_hash_hex(&h, hex);
-}
 #endif
 
 /* As the command reads a file: a regular file up to READ_LIMIT is read into
@@ -821,7 +803,7 @@ static PyObject *Scanner_scan(ScannerObject *so, PyObject *args)
         if ((r == 0 || r == BRINE_ERR_NOMEM) && c.report) {
             char hex[65];
             if (by_fd && path_b)
-                hash_fd(fd, hex);
+                brine_report_sha256_fd(fd, hex);
             else if (by_fd) /* a caller's descriptor: not read again */
                 hex[0] = 0;
             else {
