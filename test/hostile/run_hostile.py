@@ -27,8 +27,12 @@ FIXED = 48 << 20      # the process, libraries, the compiled policy, reports
 TIME_BOUND = 60.0
 
 
+SANITIZED = False  # an ASan build: shadow memory and redzones add a share of their own
+
+
 def rss_bound(input_size):
-    return MAX_BYTES + 16 * MAX_STACK + 48 * MAX_MEMO + 2 * input_size + FIXED
+    bound = MAX_BYTES + 16 * MAX_STACK + 48 * MAX_MEMO + 2 * input_size + FIXED
+    return bound + bound // 4 + (32 << 20) if SANITIZED else bound
 
 
 def scan(brine, path):
@@ -54,7 +58,10 @@ def scan(brine, path):
 
 
 def main():
+    global SANITIZED
     brine = sys.argv[1]
+    with open(brine, "rb") as f:
+        SANITIZED = b"__asan_init" in f.read()
     here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "shapes.py")
     passed = failed = 0
     with tempfile.TemporaryDirectory() as d:
