@@ -199,8 +199,9 @@ int brine_torch_tar_member(brine_drv *c, const uint8_t *d, size_t n, const brine
         why = "the record count is not a number brine can follow";
         goto out;
     }
+    int64_t records = count->u.i; /* the arena is renewed per record below */
     pos = end;
-    for (int64_t i = 0; i < count->u.i && !c->stopped; i++) {
+    for (int64_t i = 0; i < records && !c->stopped; i++) {
         brine_loc *rl = brine_drv_loc(c, loc, "region", fmt, NULL, 0, pos);
         if (!rl) {
             why = "out of memory";

@@ -38,7 +38,7 @@ def rss_bound(input_size):
 def scan(brine, path):
     with tempfile.TemporaryFile() as out:
         t = time.perf_counter()
-        p = subprocess.Popen([brine, "scan", "--max-bytes", str(MAX_BYTES), path], stdout=out,
+        p = subprocess.Popen([brine, "scan", "--max-bytes", str(MAX_BYTES), "--max-memo", str(MAX_MEMO), path], stdout=out,
                              stderr=subprocess.STDOUT)
         while True:
             pid, status, ru = os.wait4(p.pid, os.WNOHANG)
