@@ -111,34 +111,83 @@ static bool deny_excepts(const brine_deny *d, const uint8_t *mod, size_t modn, c
     return false;
 }
 
-static bool deny_matches_raw(const brine_deny *d, const uint8_t *mod, size_t modn, const uint8_t *name,
-                             size_t namen);
-
-/* A deny matches unless the exact name is one of its reviewed exceptions. */
-static bool deny_matches(const brine_deny *d, const uint8_t *mod, size_t modn, const uint8_t *name, size_t namen)
+static uint64_t module_hash(const uint8_t *mod, size_t modn)
 {
-    return deny_matches_raw(d, mod, modn, name, namen) && !deny_excepts(d, mod, modn, name, namen);
+    return brine_policy_name_hash(mod, modn, NULL, 0);
 }
 
-static bool deny_matches_raw(const brine_deny *d, const uint8_t *mod, size_t modn, const uint8_t *name,
-                             size_t namen)
+bool brine_policy_add_deny(brine_policy *p, brine_deny *d)
 {
-    size_t dl = strlen(d->module);
-    bool mod_eq = dl == modn && memcmp(d->module, mod, modn) == 0;
-    if (!d->name) {
-        if (mod_eq)
-            return true;
-        return d->submodules && modn > dl && memcmp(d->module, mod, dl) == 0 && mod[dl] == '.';
+    if (p->ndenies + 1 > p->ndeny_buckets) {
+        size_t nb = p->ndeny_buckets ? p->ndeny_buckets * 4 : 256;
+        brine_deny **b = calloc(nb, sizeof *b);
+        if (!b)
+            return false;
+        for (brine_deny *e = p->denies; e; e = e->next) {
+            brine_deny **head = &b[module_hash((const uint8_t *)e->module, e->modn) % nb];
+            e->next_in_bucket = *head;
+            *head = e;
+        }
+        free(p->deny_buckets);
+        p->deny_buckets = b;
+        p->ndeny_buckets = nb;
     }
-    if (!mod_eq)
-        return false;
-    if (strcmp(d->name, "*") == 0)
-        return !memchr(name, '.', namen);
-    if (eqn(d->name, name, namen))
+    d->modn = strlen(d->module);
+    d->ord = (uint32_t)p->ndenies++;
+    d->next = NULL;
+    brine_deny **head = &p->deny_buckets[module_hash((const uint8_t *)d->module, d->modn) % p->ndeny_buckets];
+    d->next_in_bucket = *head;
+    *head = d;
+    if (!p->denies_tail)
+        p->denies_tail = &p->denies;
+    *p->denies_tail = d;
+    p->denies_tail = &d->next;
+    return true;
+}
+
+/* Does deny d, whose module is exactly the name's module, cover the name? */
+static bool deny_covers_name(const brine_deny *d, const uint8_t *name, size_t namen)
+{
+    if (!d->name)
         return true;
+    if (d->name[0] == '*' && !d->name[1])
+        return !memchr(name, '.', namen);
     /* a denied name is denied with any attribute path below it */
     size_t nl = strlen(d->name);
-    return namen > nl && memcmp(d->name, name, nl) == 0 && name[nl] == '.';
+    return namen >= nl && memcmp(d->name, name, nl) == 0 && (namen == nl || name[nl] == '.');
+}
+
+/* The better of two matching denies: the higher severity, then the first loaded. */
+static const brine_deny *better(const brine_deny *best, const brine_deny *d)
+{
+    return !best || d->severity > best->severity || (d->severity == best->severity && d->ord < best->ord) ? d : best;
+}
+
+/* The deny for mod:name without splitting the name: the entries for exactly
+ * mod, and module-wide entries with submodules for each prefix of mod. A
+ * match that is one of its deny's reviewed exceptions does not count. */
+static const brine_deny *deny_lookup(const brine_policy *p, const uint8_t *mod, size_t modn, const uint8_t *name,
+                                     size_t namen)
+{
+    if (!p->ndeny_buckets)
+        return NULL;
+    const brine_deny *best = NULL;
+    for (size_t len = modn;; len--) {
+        if (len == modn || mod[len] == '.') {
+            for (const brine_deny *d = p->deny_buckets[module_hash(mod, len) % p->ndeny_buckets]; d;
+                 d = d->next_in_bucket) {
+                if (d->modn != len || memcmp(d->module, mod, len) != 0)
+                    continue;
+                if (len == modn ? !deny_covers_name(d, name, namen) : (d->name || !d->submodules))
+                    continue;
+                if (!deny_excepts(d, mod, modn, name, namen))
+                    best = better(best, d);
+            }
+        }
+        if (len == 0)
+            break;
+    }
+    return best;
 }
 
 /* A dotted path can reach another module through a module attribute
@@ -147,10 +196,7 @@ static bool deny_matches_raw(const brine_deny *d, const uint8_t *mod, size_t mod
 const brine_deny *brine_policy_denied(const brine_policy *p, const uint8_t *mod, size_t modn, const uint8_t *name,
                                       size_t namen)
 {
-    const brine_deny *best = NULL;
-    for (const brine_deny *d = p->denies; d; d = d->next)
-        if (deny_matches(d, mod, modn, name, namen) && (!best || d->severity > best->severity))
-            best = d;
+    const brine_deny *best = deny_lookup(p, mod, modn, name, namen);
     if (best)
         return best;
     for (size_t i = 0; i < namen; i++) {
@@ -160,10 +206,9 @@ const brine_deny *brine_policy_denied(const brine_policy *p, const uint8_t *mod,
         for (size_t j = i; j < namen; j++) {
             if (name[j] != '.')
                 continue;
-            for (const brine_deny *d = p->denies; d; d = d->next)
-                if (deny_matches(d, name + i, j - i, name + j + 1, namen - j - 1) &&
-                    (!best || d->severity > best->severity))
-                    best = d;
+            const brine_deny *d = deny_lookup(p, name + i, j - i, name + j + 1, namen - j - 1);
+            if (d && (!best || d->severity > best->severity))
+                best = d;
         }
     }
     return best;

@@ -78,6 +78,11 @@ typedef struct brine_deny {
     size_t nexcept;
     brine_where where;
     struct brine_deny *next;
+    /* the deny index (brine_policy_add_deny): module length, load order, and
+     * the next entry of the same hash bucket */
+    size_t modn;
+    uint32_t ord;
+    struct brine_deny *next_in_bucket;
 } brine_deny;
 
 typedef struct brine_persid_rule {
@@ -100,6 +105,8 @@ struct brine_policy {
     size_t nbuckets, nallow;
     brine_allow *allows, **allows_tail; /* in load order (the tail makes appending O(1)) */
     brine_deny *denies, **denies_tail;
+    brine_deny **deny_buckets; /* by module name: a lookup probes one bucket per module prefix */
+    size_t ndeny_buckets, ndenies;
     brine_persid_rule *persids, **persids_tail;
     char **dunders;
     size_t ndunders, dcap;
@@ -118,6 +125,10 @@ bool brine_policy_global_allows(const brine_policy *p, const brine_value *g, int
 
 /* Does value v satisfy constraint c? (bounded walk; false when over budget) */
 bool brine_constraint_match(const brine_policy *p, const brine_constraint *c, const brine_value *v);
+
+/* Append a deny entry (its module, name and submodules set) and index it.
+ * Returns false when memory ran out. */
+bool brine_policy_add_deny(brine_policy *p, brine_deny *d);
 
 /* Insert an allow entry (merging with an existing one for the same name). */
 brine_allow *brine_policy_allow_entry(brine_policy *p, const char *module, const char *name);

@@ -601,8 +601,8 @@ static int parse_deny(loader *L, yaml_node_t *n)
     e->where.file = L->file;
     e->where.line = (unsigned)n->start_mark.line + 1;
     e->where.column = (unsigned)n->start_mark.column + 1;
-    *L->p->denies_tail = e;
-    L->p->denies_tail = &e->next;
+    if (!brine_policy_add_deny(L->p, e))
+        return errf(L, n, "out of memory");
     return 0;
 }
 
@@ -1007,6 +1007,7 @@ void brine_policy_destroy(brine_policy *p)
     if (!p)
         return;
     free(p->buckets);
+    free(p->deny_buckets);
     brine_arena_free(&p->arena);
     free(p);
 }

@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""The data rows of the speed table (README, Performance), side by side in one
+run: for each input, `brine scan` in a fresh process (start-up included, best
+of N) against CPython's `pickle.loads` (the C unpickler, real classes) and
+`pickletools.genops` (decoding only) in this process, the ratios (how many
+times faster brine is), brine's verdict and its peak RSS. Asserts nothing.
+
+Usage: bench_table.py BRINE [--repeat N] [--big-mb M]
+Run it with an interpreter that has scikit-learn (the RandomForest row is
+skipped otherwise), e.g. /usr/bin/python3 on Debian.
+"""
+import os
+import pickle
+import pickletools
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def best(fn, repeat):
+    t = float("inf")
+    for _ in range(repeat):
+        s = time.perf_counter()
+        fn()
+        t = min(t, time.perf_counter() - s)
+    return t
+
+
+def dict_of_lists():
+    # 2.7M opcodes: 3,000 keys, each a list of 300 short records
+    return pickle.dumps({"key%d" % k: [("n%d" % i, i, i * 0.25) for i in range(150)] for k in range(3000)}, protocol=4)
+
+
+def dict_of_int_lists():
+    return pickle.dumps({k: list(range(k, k + 1000)) for k in range(1000)}, protocol=4)
+
+
+def random_forest():
+    try:
+        from sklearn.datasets import make_classification
+        from sklearn.ensemble import RandomForestClassifier
+    except ImportError:
+        return None
+    x, y = make_classification(n_samples=2000, n_features=20, random_state=0)
+    return pickle.dumps(RandomForestClassifier(n_estimators=300, max_depth=8, random_state=0).fit(x, y), protocol=4)
+
+
+def plain_data(mb):
+    # a plain-data pickle of about `mb` MB: a million distinct strings, ints, floats and small dicts
+    n = mb * 1024 * 1024 // 50
+    rows = [{"id": i, "name": "user-%08d" % i, "score": i / 7.0} for i in range(n // 3)]
+    return pickle.dumps({"rows": rows, "names": ["w%07d" % i for i in range(n // 3)]}, protocol=4)
+
+
+def main():
+    brine = sys.argv[1]
+    repeat = int(sys.argv[sys.argv.index("--repeat") + 1]) if "--repeat" in sys.argv else 3
+    big_mb = int(sys.argv[sys.argv.index("--big-mb") + 1]) if "--big-mb" in sys.argv else 51
+    rows = [("dict of lists", dict_of_lists()), ("dict of int lists", dict_of_int_lists()),
+            ("sklearn RandomForest, 300 trees", random_forest()), ("%d MB plain data" % big_mb, plain_data(big_mb))]
+    print("%-32s %9s %9s %9s %9s %9s %8s %8s %8s  %s" % ("input", "MB", "opcodes", "brine", "loads", "genops",
+                                                          "x loads", "x genops", "RSS MB", "verdict"))
+    print("(brine: `brine scan --quiet` in a fresh process; loads: pickle.loads; genops: pickletools.genops;"
+          " x: how many times faster brine is)")
+    with tempfile.TemporaryDirectory() as d:
+        for name, data in rows:
+            if data is None:
+                print("%-32s skipped (no scikit-learn in this interpreter)" % name)
+                continue
+            p = os.path.join(d, "in.pkl")
+            with open(p, "wb") as f:
+                f.write(data)
+            ops = sum(1 for _ in pickletools.genops(data))
+            t_b = best(lambda: subprocess.run([brine, "scan", "--quiet", p], stdout=subprocess.DEVNULL,
+                                              stderr=subprocess.DEVNULL), repeat)
+            t_l = best(lambda: pickle.loads(data), repeat)
+            t_g = best(lambda: sum(1 for _ in pickletools.genops(data)), 1 if len(data) > 20e6 else repeat)
+            r = subprocess.run(["/usr/bin/time", "-f", "%M", brine, "scan", p], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+            rss = int(r.stderr.strip().splitlines()[-1])
+            verdict = r.stdout.strip().splitlines()[0] if r.stdout.strip() else "?"
+            verdict = verdict.split(":", 1)[-1].strip()
+            print("%-32s %9.1f %9d %8.1fms %8.1fms %8.1fms %7.2fx %7.2fx %8.1f  %s" % (
+                name, len(data) / 1e6, ops, t_b * 1e3, t_l * 1e3, t_g * 1e3, t_l / t_b, t_g / t_b, rss / 1024,
+                verdict))
+
+
+if __name__ == "__main__":
+    main()
