@@ -12,6 +12,7 @@
  * <prefix>/data/ of a torch archive) are never read: a multi-gigabyte
  * checkpoint costs its directory and its pickles.
  */
+#define _GNU_SOURCE /* memrchr */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -72,9 +73,16 @@ bool brine_zip_probe(const uint8_t *d, size_t n)
     if (n < 22)
         return false;
     size_t lo = n > 22 + 65535 ? n - 22 - 65535 : 0;
-    for (size_t i = n - 22 + 1; i-- > lo;)
+    /* backwards from the last place a record fits, by memrchr on its first byte */
+    for (size_t end = n - 22 + 1; end > lo;) {
+        const uint8_t *p = memrchr(d + lo, 'P', end - lo);
+        if (!p)
+            break;
+        size_t i = (size_t)(p - d);
         if (u32(d + i) == SIG_EOCD && i + 22 + u16(d + i + 20) <= n)
             return true;
+        end = i;
+    }
     return false;
 }
 

@@ -225,7 +225,7 @@ const char *brine_policy_dunder(const brine_policy *p, const uint8_t *mod, size_
             const uint8_t *dot = memchr(s, '.', (size_t)(end - s));
             const uint8_t *ce = dot ? dot : end;
             for (size_t i = 0; i < p->ndunders; i++)
-                if (eqn(p->dunders[i], s, (size_t)(ce - s)))
+                if (ce > s && p->dunders[i][0] == s[0] && eqn(p->dunders[i], s, (size_t)(ce - s)))
                     return p->dunders[i];
             if (!dot)
                 break;

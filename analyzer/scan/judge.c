@@ -45,6 +45,7 @@ typedef struct verdict_cache {
     const brine_deny *deny;
     const char *dunder;
     const brine_allow *allow;
+    char *text; /* the rendered name, made on first use by the inventory */
     bool used;
 } verdict_cache;
 
@@ -85,7 +86,7 @@ static const verdict_cache *policy_says(judge *j, const brine_value *g)
     verdict_cache fresh = {copy, copy + m->u.s.n, m->u.s.n, n->u.s.n, h,
                            brine_policy_denied(j->p, m->u.s.p, m->u.s.n, n->u.s.p, n->u.s.n),
                            brine_policy_dunder(j->p, m->u.s.p, m->u.s.n, n->u.s.p, n->u.s.n),
-                           brine_policy_find(j->p, m->u.s.p, m->u.s.n, n->u.s.p, n->u.s.n), true};
+                           brine_policy_find(j->p, m->u.s.p, m->u.s.n, n->u.s.p, n->u.s.n), NULL, true};
     j->cache[k] = fresh;
     j->cache_used++;
     return &j->cache[k];
@@ -99,11 +100,24 @@ static const brine_allow *allowed(judge *j, const brine_value *g)
     return vc ? vc->allow : brine_policy_find(j->p, m->u.s.p, m->u.s.n, n->u.s.p, n->u.s.n);
 }
 
+/* brine_policy_global_allows through the cache. */
+static bool global_allows(judge *j, const brine_value *g, int perm)
+{
+    if (g->kind != BRINE_V_GLOBAL || g->dynamic)
+        return false;
+    const verdict_cache *vc = policy_says(j, g);
+    if (!vc)
+        return brine_policy_global_allows(j->p, g, perm);
+    return !vc->deny && !vc->dunder && vc->allow && (vc->allow->perms & perm) == perm;
+}
+
 static void cache_free(judge *j)
 {
     for (size_t i = 0; j->cache && i <= j->cache_mask; i++)
-        if (j->cache[i].used)
+        if (j->cache[i].used) {
             free((void *)j->cache[i].mod);
+            free(j->cache[i].text);
+        }
     free(j->cache);
 }
 
@@ -460,7 +474,7 @@ static int judge_target(judge *j, const brine_vm_event *ev, int perm)
     }
     /* names are rendered only for findings: most BUILDs are allowed */
 #define NAMETXT render(j, maker)
-    if (!e || !(e->perms & perm) || !brine_policy_global_allows(j->p, maker, BRINE_PERM_IMPORT))
+    if (!e || !(e->perms & perm) || !global_allows(j, maker, BRINE_PERM_IMPORT))
         return report(j, ev, "no-permission", e ? &e->where : NULL, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, NAMETXT, render(j, t),
                       e ? fmt(j, "allow %s:%s (%s, %s:%u) without %s", e->module, e->name, e->where.pack,
                               e->where.file, e->where.line, perm == BRINE_PERM_BUILD ? "build" : "items")
@@ -547,7 +561,15 @@ static int inventory(judge *j, const brine_vm_event *ev)
     }
     if (!g || g->kind != BRINE_V_GLOBAL || g->dynamic)
         return 0;
-    if (j->cb->global(j->user, &j->where, render(j, g), use)) {
+    /* rendered once per distinct name: a pickle of a million objects of one class */
+    verdict_cache *vc = (verdict_cache *)policy_says(j, g);
+    const char *text = vc ? vc->text : NULL;
+    if (!text) {
+        text = render(j, g);
+        if (vc && text)
+            vc->text = strdup(text);
+    }
+    if (j->cb->global(j->user, &j->where, text, use)) {
         j->stopped = j->d->stopped = true;
         return -1;
     }
