@@ -360,6 +360,26 @@ static int on_event(void *user, const brine_vm_event *ev)
     return r->d->consumer->event(r->state, ev);
 }
 
+/* What nested_constant would do with a constant, without doing it: nothing. */
+static bool constant_inert(void *user, const brine_value *v)
+{
+    run_ctx *r = user;
+    brine_drv *d = r->d;
+    if (d->consumer->no_nested)
+        return true;
+    if (d->stopped)
+        return false;
+    const uint8_t *p;
+    size_t n;
+    bool unencodable;
+    uint8_t *copy = latin1_of(v, &p, &n, &unencodable);
+    if (unencodable)
+        return true; /* a str that no bytes are: nothing loads it as a pickle (as nested_constant) */
+    bool inert = !is_container(p, n) && !would_run(d, p, n, r->depth + 1);
+    free(copy);
+    return inert;
+}
+
 static int on_trace(void *user, const brine_vm_trace *t)
 {
     run_ctx *r = user;
@@ -394,7 +414,9 @@ static int run_stream(brine_drv *d, const uint8_t *data, size_t len, size_t star
                            .flags = BRINE_VM_NESTED | vmflags |
                                     (((flags & BRINE_PICKLE_FIRST_ONLY) || k->first_only) ? BRINE_VM_FIRST_ONLY : 0),
                            .after_build = (flags & BRINE_PICKLE_JOBLIB) ? brine_joblib_after_build : NULL,
-                           .start = start};
+                           .start = start, .constant_inert = constant_inert};
+    if (k->kinds)
+        cfg.flags |= BRINE_VM_KINDS;
     brine_vm_result res;
     int rc = brine_vm_run(data, len, &cfg, &res);
     if (end) /* where the analysed pickles end (FIRST_ONLY: the first one) */

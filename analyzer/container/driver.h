@@ -60,6 +60,7 @@ typedef struct brine_consumer {
     void (*end)(void *state, const brine_vm_result *res, brine_verdict *verdict, uint64_t *findings);
     bool first_only; /* one pickle per stream is enough (dump) */
     bool no_nested;  /* constants are part of the value (dump): not streams of their own */
+    bool kinds;        /* needs no values: data-only pickles may take the kinds pass (judge) */
     bool all_readings; /* also the second readings (joblib's bytes as plain pickle, other
                           unpicklers, a container's raw reading): judge and learn, not the views */
 } brine_consumer;

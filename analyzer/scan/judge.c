@@ -619,5 +619,5 @@ static void judge_end(void *state, const brine_vm_result *res, brine_verdict *ve
 }
 
 const brine_consumer brine_judge_consumer = {
-    .self = NULL, .begin = judge_begin, .event = judge_event, .trace = NULL, .end = judge_end, .all_readings = true,
+    .self = NULL, .begin = judge_begin, .event = judge_event, .trace = NULL, .end = judge_end, .all_readings = true, .kinds = true,
 };

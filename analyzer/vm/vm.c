@@ -1659,11 +1659,28 @@ int brine_vm_run(const uint8_t *data, size_t len, const brine_vm_config *cfg, br
     m.work.left = brine_compare_budget(m.lim, len);
     res->status = BRINE_STATUS_COMPLETE;
     m.pos = cfg->start <= len ? cfg->start : len;
+    /* a data-only first pickle needs no values: the kinds pass, when it can decide */
+    bool first_done = false;
+    unsigned not_kinds = BRINE_VM_FIRST_ONLY | BRINE_VM_STR_UTF8 | BRINE_VM_STR_LATIN1 | BRINE_VM_PYTHON;
+    if ((cfg->flags & BRINE_VM_KINDS) && !(cfg->flags & not_kinds) && !cfg->on_trace && /* after_build: only after a BUILD */
+        (!(cfg->flags & BRINE_VM_NESTED) || cfg->constant_inert) && m.lim->max_depth >= 4) {
+        uint64_t end, ops;
+        if (brine_vm_kinds(data, len, cfg, &end, &ops)) {
+            first_done = true;
+            m.pos = (size_t)end;
+            m.opoffset = end - 1;
+            m.op = BRINE_OP_STOP;
+            m.opindex = ops;
+        }
+    }
     for (;;) {
         reset(&m);
-        while (!m.stop && !m.failed)
-            if (step(&m) < 0)
-                break;
+        if (!first_done) {
+            while (!m.stop && !m.failed)
+                if (step(&m) < 0)
+                    break;
+        }
+        first_done = false;
         if (m.failed)
             break;
         brine_vm_event ev = {.kind = BRINE_EV_PICKLE, .number = (int64_t)res->pickles};

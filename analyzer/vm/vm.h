@@ -88,6 +88,10 @@ typedef struct brine_vm_result {
 #define BRINE_VM_STR_UTF8 4u
 #define BRINE_VM_STR_LATIN1 8u
 #define BRINE_VM_PYTHON 16u     /* pickle._Unpickler's FLOAT */
+/* The caller needs no values (the judge): a data-only first pickle may be
+ * run by the kinds pass (kinds.c), which keeps only what its outcome depends
+ * on; with BRINE_VM_NESTED, constant_inert must be set. */
+#define BRINE_VM_KINDS 32u
 /* brine_vm_result.retry: the readings that could get further than this one */
 #define BRINE_RETRY_STR 1u      /* a str did not decode as ASCII: utf-8 and latin-1 readings */
 #define BRINE_RETRY_FLOAT 2u    /* a FLOAT did not parse: the pure-Python reading */
@@ -108,10 +112,20 @@ typedef struct brine_vm_config {
     unsigned flags;
     brine_vm_build_hook after_build; /* may be NULL */
     size_t start;                     /* offset where the first pickle begins */
+    /* BRINE_VM_KINDS with BRINE_VM_NESTED: true when the constant would
+     * produce nothing as a BRINE_EV_NESTED event (it is no container and
+     * loading it runs nothing); must have no side effects. */
+    bool (*constant_inert)(void *user, const brine_value *v);
 } brine_vm_config;
 
 /* Run the VM over data[0..len). Returns 0 or BRINE_ERR_NOMEM. */
 int brine_vm_run(const uint8_t *data, size_t len, const brine_vm_config *cfg, brine_vm_result *res);
+
+/* The kinds pass (kinds.c): true when the first pickle from cfg->start is
+ * data only and loads without error, with *end just after its STOP and
+ * *opcodes the opcodes it ran; false when the full VM must decide. Emits no
+ * event. */
+bool brine_vm_kinds(const uint8_t *data, size_t len, const brine_vm_config *cfg, uint64_t *end, uint64_t *opcodes);
 
 /* max_compare, a limit derived from the settings (brine_settings has no field
  * for it): the units of hashing, comparing and hash-table probing one stream

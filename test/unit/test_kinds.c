@@ -1,0 +1,218 @@
+/* The kinds pass (analyzer/vm/kinds.c) against the full VM: for every file
+ * under the given directories, and deterministic mutations of each (bytes
+ * flipped, cut short, a slice repeated), under the default limits and under
+ * tight ones, brine_vm_run with BRINE_VM_KINDS must give exactly the result
+ * and the events of the full VM (everything but the NESTED events, which the
+ * kinds pass asks about through constant_inert instead). The test also counts
+ * the inputs the kinds pass decided itself, and fails if it decided none.
+ * Usage: test_kinds DIR... Last line: `kinds: N passed, M failed`. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "vm.h"
+
+typedef struct rec {
+    char *buf;
+    size_t len, cap;
+    size_t nested;
+} rec;
+
+static void put(rec *r, const char *s, size_t n)
+{
+    if (r->len + n + 1 > r->cap) {
+        r->cap = (r->len + n + 1) * 2;
+        r->buf = realloc(r->buf, r->cap);
+        if (!r->buf)
+            abort();
+    }
+    memcpy(r->buf + r->len, s, n);
+    r->len += n;
+    r->buf[r->len] = 0;
+}
+
+static int on_event(void *user, const brine_vm_event *ev)
+{
+    rec *r = user;
+    if (ev->kind == BRINE_EV_NESTED) {
+        r->nested++;
+        return 0;
+    }
+    char line[512];
+    int n = snprintf(line, sizeof line, "%s@%llu#%llu op%02x n%lld %s\n", brine_evkind_name(ev->kind),
+                     (unsigned long long)ev->offset, (unsigned long long)ev->opindex, ev->opcode,
+                     (long long)ev->number, ev->message ? ev->message : "");
+    put(r, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+    return 0;
+}
+
+static bool inert_yes(void *user, const brine_value *v)
+{
+    (void)user;
+    (void)v;
+    return true;
+}
+
+static bool inert_no(void *user, const brine_value *v)
+{
+    (void)user;
+    (void)v;
+    return false;
+}
+
+static void summary(rec *r, const brine_vm_result *res)
+{
+    char line[512];
+    int n = snprintf(line, sizeof line, "status %d off %llu op %02x eof %d msg %s pickles %llu first %llu last %llu "
+                     "retry %u uncertain %d\n",
+                     (int)res->status, (unsigned long long)res->error_offset, res->error_opcode, res->error_at_eof,
+                     res->error_message ? res->error_message : "-", (unsigned long long)res->pickles,
+                     (unsigned long long)res->first_end, (unsigned long long)res->last_end, res->retry,
+                     res->uncertain);
+    put(r, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+static void run(const uint8_t *d, size_t n, const brine_settings *s, unsigned flags,
+                bool (*inert)(void *, const brine_value *), rec *r)
+{
+    brine_arena a;
+    brine_arena_init(&a, s->max_bytes);
+    r->len = 0;
+    r->nested = 0;
+    put(r, "", 0);
+    brine_vm_config cfg = {.settings = s, .arena = &a, .on_event = on_event, .user = r,
+                           .flags = BRINE_VM_NESTED | flags, .constant_inert = inert};
+    brine_vm_result res;
+    brine_vm_run(d, n, &cfg, &res);
+    summary(r, &res);
+    brine_arena_free(&a);
+}
+
+static int passed, failed, decided;
+
+static void check(const char *name, const uint8_t *d, size_t n, const brine_settings *s)
+{
+    rec full = {0}, yes = {0}, no = {0};
+    run(d, n, s, 0, NULL, &full);
+    run(d, n, s, BRINE_VM_KINDS, inert_yes, &yes);
+    run(d, n, s, BRINE_VM_KINDS, inert_no, &no);
+    /* the kinds pass decided when the run with inert constants saw no NESTED event from the full VM's first pickle */
+    brine_vm_config cfg = {.settings = s, .flags = BRINE_VM_NESTED, .constant_inert = inert_yes};
+    uint64_t end, ops;
+    if (brine_vm_kinds(d, n, &cfg, &end, &ops))
+        decided++;
+    bool ok = strcmp(full.buf, yes.buf) == 0 && strcmp(full.buf, no.buf) == 0 && no.nested == full.nested;
+    if (ok) {
+        passed++;
+    } else {
+        failed++;
+        if (failed <= 20)
+            printf("FAIL %s (%zu bytes):\n-- full VM:\n%s-- kinds, constants inert:\n%s-- kinds, constants not inert:\n%s",
+                   name, n, full.buf, yes.buf, no.buf);
+    }
+    free(full.buf);
+    free(yes.buf);
+    free(no.buf);
+}
+
+static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+static uint64_t next(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+static void check_all(const char *name, const uint8_t *d, size_t n)
+{
+    brine_settings def;
+    brine_settings_default(&def);
+    brine_settings tight = def;
+    tight.max_memo = 64;
+    tight.max_stack = 40;
+    tight.max_marks = 6;
+    tight.max_depth = 8;
+    tight.max_opcodes = 2000;
+    check(name, d, n, &def);
+    check(name, d, n, &tight);
+    if (!n)
+        return;
+    uint8_t *m = malloc(2 * n + 1);
+    if (!m)
+        abort();
+    for (int k = 0; k < 12; k++) {
+        size_t len = n;
+        memcpy(m, d, n);
+        switch (k % 4) {
+        case 0: /* flip bytes */
+            for (int j = 0; j < 1 + k; j++)
+                m[next() % n] = (uint8_t)next();
+            break;
+        case 1: /* cut short */
+            len = (size_t)(next() % n);
+            break;
+        case 2: { /* repeat a slice */
+            size_t a = (size_t)(next() % n), l = (size_t)(next() % (n - a) % 64 + 1);
+            if (a + l > n)
+                l = n - a;
+            memmove(m + a + l, m + a, n - a);
+            len = n + l;
+            break;
+        }
+        default: /* one opcode-like byte replaced by another common one */
+            m[next() % n] = (uint8_t)")]}(.0q\x94N\x85\x86\x87stue"[next() % 17];
+        }
+        check(name, m, len, &def);
+        check(name, m, len, &tight);
+    }
+    free(m);
+}
+
+static void walk(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return;
+    if (S_ISDIR(st.st_mode)) {
+        DIR *dir = opendir(path);
+        if (!dir)
+            return;
+        struct dirent *e;
+        while ((e = readdir(dir))) {
+            if (e->d_name[0] == '.')
+                continue;
+            char sub[4096];
+            snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+            walk(sub);
+        }
+        closedir(dir);
+        return;
+    }
+    if (!S_ISREG(st.st_mode) || st.st_size > (16 << 20))
+        return;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return;
+    uint8_t *buf = malloc((size_t)st.st_size + 1);
+    size_t n = buf ? fread(buf, 1, (size_t)st.st_size, f) : 0;
+    fclose(f);
+    if (buf)
+        check_all(path, buf, n);
+    free(buf);
+}
+
+int main(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        walk(argv[i]);
+    if (decided == 0) {
+        printf("FAIL the kinds pass decided no input\n");
+        failed++;
+    }
+    printf("(the kinds pass decided %d of %d runs itself)\n", decided, passed + failed);
+    printf("kinds: %d passed, %d failed\n", passed, failed);
+    return failed != 0;
+}
