@@ -66,7 +66,7 @@ typedef struct brine_settings {
     uint64_t max_opcodes;  /**< opcodes per stream (default 50,000,000) */
     uint64_t max_stack;    /**< objects on the VM stack (default 1,000,000) */
     uint64_t max_marks;    /**< MARKs open at once (default 100,000) */
-    uint64_t max_memo;     /**< memo entries (default 1,000,000) */
+    uint64_t max_memo;     /**< memo entries (default 16,777,216) */
     uint64_t max_bytes;    /**< bytes of values the VM retains (default 256 MiB) */
     uint64_t max_depth;    /**< nesting depth walked when hashing, comparing or
                                 writing a value (default 2,000) */

@@ -24,7 +24,7 @@ void brine_settings_default(brine_settings *s)
     s->max_opcodes = 50000000;
     s->max_stack = 1000000;
     s->max_marks = 100000;
-    s->max_memo = 1000000;
+    s->max_memo = 16777216;
     s->max_bytes = 256u << 20;
     s->max_depth = 2000;
     s->max_output = 10000000;

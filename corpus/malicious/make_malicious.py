@@ -6,6 +6,7 @@ Nothing here is ever unpickled. Payloads are harmless anyway
 expected.tsv: file, minimum verdict, event kind, exact event detail (what
 `brine events` must print), one row per required event.
 """
+import gzip
 import os
 import struct
 
@@ -175,7 +176,10 @@ emit("E-deep-nesting.pkl", b"]" + b"]a" * 0 + b"(" * 200000 + STOP, "inconclusiv
 emit("E-tuple-fanout.pkl", glob("mymodule", "process") + b"N" + b"2\x86" * 60 + b"\x85R" + STOP, "suspicious",
      [("call", "mymodule:process")])  # 2**60 leaves if walked naively; brine shares them
 emit("E-huge-length.pkl", b"\x8e" + struct.pack("<Q", 1 << 62) + STOP, "malformed", [("malformed", "pickle data was truncated")])
-emit("E-memo-flood.pkl", b"N" + MEMOIZE * 1000001 + STOP, "inconclusive",
+# One more memo entry than the default max_memo (16,777,216): 16 MiB of
+# MEMOIZE, stored gzipped (16 KiB). A million entries is an ordinary DataFrame
+# and completes; the limit bounds the memo tables (8 bytes per dense entry).
+emit("E-memo-flood.pkl.gz", gzip.compress(b"N" + MEMOIZE * (16777216 + 1) + STOP, 9, mtime=0), "inconclusive",
      [("limit", "max_memo: more memo entries than the limit")])
 
 with open(os.path.join(HERE, "expected.tsv"), "w") as f:

@@ -63,7 +63,7 @@ static void test_limits(void)
 {
     brine_settings s;
     brine_settings_default(&s);
-    CHECK(s.max_opcodes == 50000000 && s.max_memo == 1000000 && s.max_depth == 2000, "documented defaults");
+    CHECK(s.max_opcodes == 50000000 && s.max_memo == 16777216 && s.max_depth == 2000, "documented defaults");
     sink out;
     /* every limit ends as inconclusive, never a crash */
     s.max_opcodes = 3;
