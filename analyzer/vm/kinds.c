@@ -44,6 +44,9 @@ enum {
 /* keys nested deeper than this are left to the full VM (its max_depth) */
 #define K_MAX_KEY_DEPTH 64u
 
+#define INERT_CACHE 1024
+#define INERT_MAX_LEN 64
+
 typedef struct kvm {
     const uint8_t *data;
     size_t len, pos;
@@ -57,11 +60,15 @@ typedef struct kvm {
     size_t mcount, dcap;
     uint64_t frame_end;
     unsigned key_depth; /* deepest key this pass decides itself */
+    /* short constants found inert, by content: a data file repeats its
+     * strings (column names, keys, labels), and the answer depends only on
+     * the bytes and their kind */
+    struct { const uint8_t *p; uint32_t n, hash; uint8_t kind; } inert[INERT_CACHE];
 } kvm;
 
 #define GIVE_UP (-1)
 
-static int kpush(kvm *k, uint32_t c)
+static inline __attribute__((always_inline)) int kpush(kvm *k, uint32_t c)
 {
     if (k->sp == k->scap) {
         if (k->sp >= k->lim->max_stack)
@@ -79,7 +86,7 @@ static int kpush(kvm *k, uint32_t c)
     return 0;
 }
 
-static int kneed(kvm *k, size_t n, const uint8_t **out)
+static inline __attribute__((always_inline)) int kneed(kvm *k, size_t n, const uint8_t **out)
 {
     if (n > k->len - k->pos)
         return GIVE_UP;
@@ -146,12 +153,29 @@ static int ksized(kvm *k, int width, uint8_t vkind, bool ascii, bool signed_size
         return GIVE_UP;
     }
     if ((k->cfg->flags & BRINE_VM_NESTED) && n >= 2) {
+        size_t slot = INERT_CACHE;
+        uint32_t h = 2166136261u ^ vkind;
+        if (n <= INERT_MAX_LEN) {
+            for (size_t i = 0; i < n; i++)
+                h = (h ^ p[i]) * 16777619u;
+            slot = h & (INERT_CACHE - 1);
+            if (k->inert[slot].p && k->inert[slot].hash == h && k->inert[slot].n == n &&
+                k->inert[slot].kind == vkind && memcmp(k->inert[slot].p, p, (size_t)n) == 0)
+                goto inert;
+        }
         brine_value v = {.kind = vkind};
         v.u.s.p = p;
         v.u.s.n = (size_t)n;
         if (!k->cfg->constant_inert(k->cfg->user, &v))
             return GIVE_UP;
+        if (slot < INERT_CACHE) {
+            k->inert[slot].p = p;
+            k->inert[slot].hash = h;
+            k->inert[slot].n = (uint32_t)n;
+            k->inert[slot].kind = vkind;
+        }
     }
+inert:
     return kpush(k, vkind == BRINE_V_BYTEARRAY ? K_MAKE(K_BYTEARRAY, 1, 0) : K_MAKE(K_SCALAR, 0, 0));
 }
 
