@@ -280,7 +280,7 @@ static const char scan_usage[] =
     "  --no-summary          text: no summary line at the end\n"
     "  --color WHEN          auto (default: on a terminal), always, never; NO_COLOR disables it\n"
     "  --progress WHEN       auto (default: when stderr is a terminal), always, never\n"
-    "  --no-hash             do not compute the sha256 of each file\n"
+    "  --no-hash             do not compute the sha256 of each file (the text format never does)\n"
     "\n"
     "scanning:\n"
     "  --policy FILE         policy file (repeatable; default: the built-in bundle)\n"
@@ -519,7 +519,7 @@ int brine_cli_scan(int argc, char **argv)
     nthreads = (size_t)jobs;
     b.in = &w;
     b.s = &s;
-    b.hash = hash;
+    b.hash = hash && ro.format != BRINE_REPORT_TEXT; /* the text report does not show it */
     b.window = nthreads * 4 < 8 ? 8 : nthreads * 4;
     b.ring = calloc(b.window, sizeof *b.ring);
     b.ready = calloc(b.window, sizeof *b.ready);
