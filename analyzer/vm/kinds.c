@@ -242,171 +242,237 @@ static int ksetitems(kvm *k, size_t x)
     return 0;
 }
 
-static int kstep(kvm *k)
+/* The loop, with one indirect jump per handler (labels as values, a GCC and
+ * clang extension): the branch predictor then learns which opcode tends to
+ * follow which. Returns 1 at STOP, GIVE_UP otherwise. */
+static int krun(kvm *k, uint64_t *count)
 {
-    size_t opoffset = k->pos;
-    if (k->pos >= k->len)
-        return GIVE_UP;
-    uint8_t op = k->data[k->pos++];
+    const void *table[256];
+    for (int i = 0; i < 256; i++)
+        table[i] = &&L_default;
+    table[BRINE_OP_BININT] = &&L_BININT;
+    table[BRINE_OP_BININT1] = &&L_BININT1;
+    table[BRINE_OP_BININT2] = &&L_BININT2;
+    table[BRINE_OP_BINFLOAT] = &&L_BINFLOAT;
+    table[BRINE_OP_LONG1] = &&L_LONG1;
+    table[BRINE_OP_LONG4] = &&L_LONG4;
+    table[BRINE_OP_SHORT_BINSTRING] = &&L_SHORT_BINSTRING;
+    table[BRINE_OP_BINSTRING] = &&L_BINSTRING;
+    table[BRINE_OP_SHORT_BINBYTES] = &&L_SHORT_BINBYTES;
+    table[BRINE_OP_BINBYTES] = &&L_BINBYTES;
+    table[BRINE_OP_BINBYTES8] = &&L_BINBYTES8;
+    table[BRINE_OP_BYTEARRAY8] = &&L_BYTEARRAY8;
+    table[BRINE_OP_SHORT_BINUNICODE] = &&L_SHORT_BINUNICODE;
+    table[BRINE_OP_BINUNICODE] = &&L_BINUNICODE;
+    table[BRINE_OP_BINUNICODE8] = &&L_BINUNICODE8;
+    table[BRINE_OP_NONE] = &&L_NONE;
+    table[BRINE_OP_NEWTRUE] = &&L_NEWTRUE;
+    table[BRINE_OP_NEWFALSE] = &&L_NEWFALSE;
+    table[BRINE_OP_EMPTY_TUPLE] = &&L_EMPTY_TUPLE;
+    table[BRINE_OP_EMPTY_LIST] = &&L_EMPTY_LIST;
+    table[BRINE_OP_EMPTY_DICT] = &&L_EMPTY_DICT;
+    table[BRINE_OP_EMPTY_SET] = &&L_EMPTY_SET;
+    table[BRINE_OP_APPEND] = &&L_APPEND;
+    table[BRINE_OP_APPENDS] = &&L_APPENDS;
+    table[BRINE_OP_SETITEM] = &&L_SETITEM;
+    table[BRINE_OP_SETITEMS] = &&L_SETITEMS;
+    table[BRINE_OP_ADDITEMS] = &&L_ADDITEMS;
+    table[BRINE_OP_TUPLE1] = &&L_TUPLE1;
+    table[BRINE_OP_TUPLE2] = &&L_TUPLE2;
+    table[BRINE_OP_TUPLE3] = &&L_TUPLE3;
+    table[BRINE_OP_TUPLE] = &&L_TUPLE;
+    table[BRINE_OP_LIST] = &&L_LIST;
+    table[BRINE_OP_DICT] = &&L_DICT;
+    table[BRINE_OP_FROZENSET] = &&L_FROZENSET;
+    table[BRINE_OP_POP] = &&L_POP;
+    table[BRINE_OP_POP_MARK] = &&L_POP_MARK;
+    table[BRINE_OP_DUP] = &&L_DUP;
+    table[BRINE_OP_MARK] = &&L_MARK;
+    table[BRINE_OP_BINGET] = &&L_BINGET;
+    table[BRINE_OP_LONG_BINGET] = &&L_LONG_BINGET;
+    table[BRINE_OP_BINPUT] = &&L_BINPUT;
+    table[BRINE_OP_LONG_BINPUT] = &&L_LONG_BINPUT;
+    table[BRINE_OP_MEMOIZE] = &&L_MEMOIZE;
+    table[BRINE_OP_PROTO] = &&L_PROTO;
+    table[BRINE_OP_FRAME] = &&L_FRAME;
+    table[BRINE_OP_STOP] = &&L_STOP;
     const uint8_t *p;
     size_t x;
+    size_t opoffset;
+    uint8_t op;
     int r = 0;
-    switch ((brine_op)op) {
-    case BRINE_OP_BININT: r = kneed(k, 4, &p) ? GIVE_UP : kpush(k, K_MAKE(K_SCALAR, 0, 0)); break;
-    case BRINE_OP_BININT1: r = kneed(k, 1, &p) ? GIVE_UP : kpush(k, K_MAKE(K_SCALAR, 0, 0)); break;
-    case BRINE_OP_BININT2: r = kneed(k, 2, &p) ? GIVE_UP : kpush(k, K_MAKE(K_SCALAR, 0, 0)); break;
-    case BRINE_OP_BINFLOAT: r = kneed(k, 8, &p) ? GIVE_UP : kpush(k, K_MAKE(K_SCALAR, 0, 0)); break;
-    case BRINE_OP_LONG1:
-    case BRINE_OP_LONG4: {
+    uint64_t ops = 0;
+dispatch:
+    if (ops >= k->lim->max_opcodes || k->pos >= k->len)
+        goto give_up;
+    ops++;
+    opoffset = k->pos;
+    op = k->data[k->pos++];
+    r = 0;
+    goto *table[op];
+    {
+    L_BININT: r = kneed(k, 4, &p) ? GIVE_UP : kpush(k, K_MAKE(K_SCALAR, 0, 0)); goto next;
+    L_BININT1: r = kneed(k, 1, &p) ? GIVE_UP : kpush(k, K_MAKE(K_SCALAR, 0, 0)); goto next;
+    L_BININT2: r = kneed(k, 2, &p) ? GIVE_UP : kpush(k, K_MAKE(K_SCALAR, 0, 0)); goto next;
+    L_BINFLOAT: r = kneed(k, 8, &p) ? GIVE_UP : kpush(k, K_MAKE(K_SCALAR, 0, 0)); goto next;
+    L_LONG1:
+    L_LONG4: {
         int w = op == BRINE_OP_LONG1 ? 1 : 4;
         if (kneed(k, (size_t)w, &p))
-            return GIVE_UP;
+            goto give_up;
         uint64_t n = kle(p, w);
         if ((w == 4 && (n & 0x80000000u)) || kneed(k, (size_t)n, &p))
-            return GIVE_UP;
+            goto give_up;
         r = kpush(k, K_MAKE(K_SCALAR, 0, 0));
-        break;
+        goto next;
     }
-    case BRINE_OP_SHORT_BINSTRING: r = ksized(k, 1, BRINE_V_STR, true, false); break;
-    case BRINE_OP_BINSTRING: r = ksized(k, 4, BRINE_V_STR, true, true); break;
-    case BRINE_OP_SHORT_BINBYTES: r = ksized(k, 1, BRINE_V_BYTES, false, false); break;
-    case BRINE_OP_BINBYTES: r = ksized(k, 4, BRINE_V_BYTES, false, false); break;
-    case BRINE_OP_BINBYTES8: r = ksized(k, 8, BRINE_V_BYTES, false, false); break;
-    case BRINE_OP_BYTEARRAY8: r = ksized(k, 8, BRINE_V_BYTEARRAY, false, false); break;
-    case BRINE_OP_SHORT_BINUNICODE: r = ksized(k, 1, BRINE_V_STR, false, false); break;
-    case BRINE_OP_BINUNICODE: r = ksized(k, 4, BRINE_V_STR, false, false); break;
-    case BRINE_OP_BINUNICODE8: r = ksized(k, 8, BRINE_V_STR, false, false); break;
-    case BRINE_OP_NONE:
-    case BRINE_OP_NEWTRUE:
-    case BRINE_OP_NEWFALSE: r = kpush(k, K_MAKE(K_SCALAR, 0, 0)); break;
-    case BRINE_OP_EMPTY_TUPLE: r = kpush(k, K_MAKE(K_TUPLE, 0, 1)); break;
-    case BRINE_OP_EMPTY_LIST: r = kpush(k, K_MAKE(K_LIST, 1, 0)); break;
-    case BRINE_OP_EMPTY_DICT: r = kpush(k, K_MAKE(K_DICT, 1, 0)); break;
-    case BRINE_OP_EMPTY_SET: r = kpush(k, K_MAKE(K_SET, 1, 0)); break;
-    case BRINE_OP_APPEND: r = k->fence >= k->sp ? GIVE_UP : kappend(k, k->sp - 1); break;
-    case BRINE_OP_APPENDS: r = kmarker(k, &x) ? GIVE_UP : kappend(k, x); break;
-    case BRINE_OP_SETITEM: r = k->sp < 2 ? GIVE_UP : ksetitems(k, k->sp - 2); break;
-    case BRINE_OP_SETITEMS: r = kmarker(k, &x) ? GIVE_UP : ksetitems(k, x); break;
-    case BRINE_OP_ADDITEMS:
+    L_SHORT_BINSTRING: r = ksized(k, 1, BRINE_V_STR, true, false); goto next;
+    L_BINSTRING: r = ksized(k, 4, BRINE_V_STR, true, true); goto next;
+    L_SHORT_BINBYTES: r = ksized(k, 1, BRINE_V_BYTES, false, false); goto next;
+    L_BINBYTES: r = ksized(k, 4, BRINE_V_BYTES, false, false); goto next;
+    L_BINBYTES8: r = ksized(k, 8, BRINE_V_BYTES, false, false); goto next;
+    L_BYTEARRAY8: r = ksized(k, 8, BRINE_V_BYTEARRAY, false, false); goto next;
+    L_SHORT_BINUNICODE: r = ksized(k, 1, BRINE_V_STR, false, false); goto next;
+    L_BINUNICODE: r = ksized(k, 4, BRINE_V_STR, false, false); goto next;
+    L_BINUNICODE8: r = ksized(k, 8, BRINE_V_STR, false, false); goto next;
+    L_NONE:
+    L_NEWTRUE:
+    L_NEWFALSE: r = kpush(k, K_MAKE(K_SCALAR, 0, 0)); goto next;
+    L_EMPTY_TUPLE: r = kpush(k, K_MAKE(K_TUPLE, 0, 1)); goto next;
+    L_EMPTY_LIST: r = kpush(k, K_MAKE(K_LIST, 1, 0)); goto next;
+    L_EMPTY_DICT: r = kpush(k, K_MAKE(K_DICT, 1, 0)); goto next;
+    L_EMPTY_SET: r = kpush(k, K_MAKE(K_SET, 1, 0)); goto next;
+    L_APPEND: r = k->fence >= k->sp ? GIVE_UP : kappend(k, k->sp - 1); goto next;
+    L_APPENDS: r = kmarker(k, &x) ? GIVE_UP : kappend(k, x); goto next;
+    L_SETITEM: r = k->sp < 2 ? GIVE_UP : ksetitems(k, k->sp - 2); goto next;
+    L_SETITEMS: r = kmarker(k, &x) ? GIVE_UP : ksetitems(k, x); goto next;
+    L_ADDITEMS:
         if (kmarker(k, &x) || x > k->sp || x <= k->fence)
-            return GIVE_UP;
+            goto give_up;
         if (x == k->sp)
-            break;
+            goto next;
         if (K_KIND(k->stack[x - 1]) != K_SET)
-            return GIVE_UP;
+            goto give_up;
         for (size_t i = x; i < k->sp; i++)
             if (!khashable(k, k->stack[i]))
-                return GIVE_UP;
+                goto give_up;
         k->sp = x;
-        break;
-    case BRINE_OP_TUPLE1:
-    case BRINE_OP_TUPLE2:
-    case BRINE_OP_TUPLE3: {
+        goto next;
+    L_TUPLE1:
+    L_TUPLE2:
+    L_TUPLE3: {
         size_t n = (size_t)(op - BRINE_OP_TUPLE1 + 1);
         if (k->sp < n || k->sp - n < k->fence)
-            return GIVE_UP;
+            goto give_up;
         uint32_t c = kseq(k, k->sp - n, K_TUPLE);
         k->sp -= n;
         r = kpush(k, c);
-        break;
+        goto next;
     }
-    case BRINE_OP_TUPLE:
-    case BRINE_OP_LIST:
-    case BRINE_OP_DICT:
-    case BRINE_OP_FROZENSET: {
+    L_TUPLE:
+    L_LIST:
+    L_DICT:
+    L_FROZENSET: {
         if (kmarker(k, &x))
-            return GIVE_UP;
+            goto give_up;
         uint32_t c;
         if (op == BRINE_OP_TUPLE) {
             c = kseq(k, x, K_TUPLE);
         } else if (op == BRINE_OP_FROZENSET) {
             for (size_t i = x; i < k->sp; i++)
                 if (!khashable(k, k->stack[i]))
-                    return GIVE_UP;
+                    goto give_up;
             c = kseq(k, x, K_FROZENSET);
         } else if (op == BRINE_OP_DICT) {
             if ((k->sp - x) % 2)
-                return GIVE_UP;
+                goto give_up;
             for (size_t i = x; i < k->sp; i += 2)
                 if (!khashable(k, k->stack[i]))
-                    return GIVE_UP;
+                    goto give_up;
             c = K_MAKE(K_DICT, 1, 0);
         } else {
             c = K_MAKE(K_LIST, 1, 0);
         }
         k->sp = x;
         r = kpush(k, c);
-        break;
+        goto next;
     }
-    case BRINE_OP_POP:
+    L_POP:
         if (k->nmarks && k->marks[k->nmarks - 1] == k->sp) {
             k->nmarks--;
             k->fence = k->nmarks ? k->marks[k->nmarks - 1] : 0;
         } else if (k->sp <= k->fence) {
-            return GIVE_UP;
+            goto give_up;
         } else {
             k->sp--;
         }
-        break;
-    case BRINE_OP_POP_MARK:
+        goto next;
+    L_POP_MARK:
         if (kmarker(k, &x))
-            return GIVE_UP;
+            goto give_up;
         k->sp = x;
-        break;
-    case BRINE_OP_DUP: r = k->sp <= k->fence ? GIVE_UP : kpush(k, k->stack[k->sp - 1]); break;
-    case BRINE_OP_MARK:
+        goto next;
+    L_DUP: r = k->sp <= k->fence ? GIVE_UP : kpush(k, k->stack[k->sp - 1]); goto next;
+    L_MARK:
         if (k->nmarks >= k->lim->max_marks)
-            return GIVE_UP;
+            goto give_up;
         if (k->nmarks == k->mcap) {
             size_t nc = k->mcap ? k->mcap * 2 : 32;
             size_t *n = realloc(k->marks, nc * sizeof *n);
             if (!n)
-                return GIVE_UP;
+                goto give_up;
             k->marks = n;
             k->mcap = nc;
         }
         k->marks[k->nmarks++] = k->sp;
         k->fence = k->sp;
-        break;
-    case BRINE_OP_BINGET: r = kneed(k, 1, &p) ? GIVE_UP : kmemo_get(k, p[0]); break;
-    case BRINE_OP_LONG_BINGET: r = kneed(k, 4, &p) ? GIVE_UP : kmemo_get(k, kle(p, 4)); break;
-    case BRINE_OP_BINPUT:
+        goto next;
+    L_BINGET: r = kneed(k, 1, &p) ? GIVE_UP : kmemo_get(k, p[0]); goto next;
+    L_LONG_BINGET: r = kneed(k, 4, &p) ? GIVE_UP : kmemo_get(k, kle(p, 4)); goto next;
+    L_BINPUT:
         r = k->sp <= k->fence || kneed(k, 1, &p) ? GIVE_UP : kmemo_put(k, p[0]);
-        break;
-    case BRINE_OP_LONG_BINPUT:
+        goto next;
+    L_LONG_BINPUT:
         r = k->sp <= k->fence || kneed(k, 4, &p) ? GIVE_UP : kmemo_put(k, kle(p, 4));
-        break;
-    case BRINE_OP_MEMOIZE: r = kmemo_put(k, k->mcount); break;
-    case BRINE_OP_PROTO:
+        goto next;
+    L_MEMOIZE: r = kmemo_put(k, k->mcount); goto next;
+    L_PROTO:
         if (kneed(k, 1, &p) || p[0] > 5)
-            return GIVE_UP;
-        break;
-    case BRINE_OP_FRAME: {
+            goto give_up;
+        goto next;
+    L_FRAME: {
         if (kneed(k, 8, &p))
-            return GIVE_UP;
+            goto give_up;
         uint64_t n = kle(p, 8);
         if (n > (uint64_t)INT64_MAX || (k->frame_end && opoffset < k->frame_end) || n > k->len - k->pos)
-            return GIVE_UP; /* malformed, or the anomaly of a frame inside a frame */
+            goto give_up; /* malformed, or the anomaly of a frame inside a frame */
         k->frame_end = k->pos + n;
-        return 0; /* the frame-crossing check does not apply to FRAME itself */
+        goto dispatch; /* the frame-crossing check does not apply to FRAME itself */
     }
-    case BRINE_OP_STOP:
+    L_STOP:
         if (k->sp <= k->fence)
-            return GIVE_UP;
+            goto give_up;
         k->sp--;
-        return 1;
-    default:
-        return GIVE_UP; /* code, text opcodes, buffers, extensions, persistent ids, bad bytes */
+        goto stop;
     }
+L_default:
+    goto give_up; /* code, text opcodes, buffers, extensions, persistent ids, bad bytes */
+next:
     if (r)
-        return r;
+        goto give_up;
     if (k->frame_end) {
         if (opoffset < k->frame_end && k->pos > k->frame_end)
-            return GIVE_UP; /* the full VM reports the crossing */
+            goto give_up; /* the full VM reports the crossing */
         if (k->pos >= k->frame_end)
             k->frame_end = 0;
     }
-    return 0;
+    goto dispatch;
+stop:
+    *count = ops;
+    return 1;
+give_up:
+    *count = ops;
+    return GIVE_UP;
 }
 
 bool brine_vm_kinds(const uint8_t *data, size_t len, const brine_vm_config *cfg, uint64_t *end, uint64_t *opcodes)
@@ -420,15 +486,7 @@ bool brine_vm_kinds(const uint8_t *data, size_t len, const brine_vm_config *cfg,
     k.pos = cfg->start <= len ? cfg->start : len;
     k.key_depth = k.lim->max_depth / 2 < K_MAX_KEY_DEPTH ? (unsigned)(k.lim->max_depth / 2) : K_MAX_KEY_DEPTH;
     uint64_t n = 0;
-    int r = 0;
-    while (r == 0) {
-        if (n >= k.lim->max_opcodes) {
-            r = GIVE_UP;
-            break;
-        }
-        n++;
-        r = kstep(&k);
-    }
+    int r = krun(&k, &n);
     free(k.stack);
     free(k.marks);
     free(k.memo);
