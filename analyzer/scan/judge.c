@@ -34,6 +34,10 @@ typedef struct judge {
     bool stopped;
     struct verdict_cache *cache; /* what the policy says of each distinct name */
     size_t cache_mask, cache_used;
+    /* the VM interns globals (one value per distinct name in a stream), so the
+     * value's address finds its entry without hashing the name (the name is
+     * still compared); cleared when the cache grows (entries move) */
+    struct { const brine_value *g; struct verdict_cache *vc; } by_addr[64];
 } judge;
 
 /* The policy's answer for one (module, name): computed once per stream, so a
@@ -54,8 +58,16 @@ typedef struct verdict_cache {
 static const verdict_cache *policy_says(judge *j, const brine_value *g)
 {
     const brine_value *m = g->u.g.module, *n = g->u.g.name;
+    size_t ai = ((uintptr_t)g >> 4) & 63;
+    const verdict_cache *hit = j->by_addr[ai].g == g ? j->by_addr[ai].vc : NULL;
+    /* the name is still compared: a value made for one event (a getattr
+     * target) may live where another one lived before */
+    if (hit && hit->modn == m->u.s.n && hit->namen == n->u.s.n && !memcmp(hit->mod, m->u.s.p, hit->modn) &&
+        !memcmp(hit->name, n->u.s.p, hit->namen))
+        return hit;
     uint64_t h = brine_policy_name_hash(m->u.s.p, m->u.s.n, n->u.s.p, n->u.s.n);
     if (!j->cache || (j->cache_used + 1) * 2 > j->cache_mask + 1) {
+        memset(j->by_addr, 0, sizeof j->by_addr);
         size_t cap = j->cache ? (j->cache_mask + 1) * 2 : 64;
         verdict_cache *nc = calloc(cap, sizeof *nc);
         if (!nc)
@@ -75,8 +87,11 @@ static const verdict_cache *policy_says(judge *j, const brine_value *g)
     for (; j->cache[k].used; k = (k + 1) & j->cache_mask) {
         verdict_cache *c = &j->cache[k];
         if (c->hash == h && c->modn == m->u.s.n && c->namen == n->u.s.n && !memcmp(c->mod, m->u.s.p, c->modn) &&
-            !memcmp(c->name, n->u.s.p, c->namen))
+            !memcmp(c->name, n->u.s.p, c->namen)) {
+            j->by_addr[ai].g = g;
+            j->by_addr[ai].vc = c;
             return c;
+        }
     }
     uint8_t *copy = malloc(m->u.s.n + n->u.s.n + 1);
     if (!copy)
@@ -89,6 +104,8 @@ static const verdict_cache *policy_says(judge *j, const brine_value *g)
                            brine_policy_find(j->p, m->u.s.p, m->u.s.n, n->u.s.p, n->u.s.n), NULL, true};
     j->cache[k] = fresh;
     j->cache_used++;
+    j->by_addr[ai].g = g;
+    j->by_addr[ai].vc = &j->cache[k];
     return &j->cache[k];
 }
 
