@@ -280,11 +280,28 @@ static int runs_something(void *user, const brine_vm_event *ev)
     }
 }
 
+/* Opcodes that raise when they start a pickle (an empty stack, no mark, an
+ * empty memo), as the VM reports them: a constant such as "user-0001"
+ * (SETITEMS) needs no VM run to know that loading it runs nothing. */
+static bool fails_at_first_opcode(uint8_t op)
+{
+    switch (op) {
+    case 'a': case 'b': case 'e': case 's': case 'u': case 'R': case 'Q': case '0': case '2': case '.':
+    case 'q': case 'r': case 0x85: case 0x86: case 0x87: case 0x90: case 0x93: case 0x94: case 0x81: case 0x92:
+    case 0x98:                                         /* pop from the empty stack */
+    case '1': case 'd': case 'l': case 't': case 'o': case 0x91: /* need a MARK */
+    case 'h': case 'j':                                /* read the empty memo */
+        return true;
+    default:
+        return false;
+    }
+}
+
 static bool would_run(const brine_drv *d, const uint8_t *data, size_t len, unsigned depth)
 {
     /* cheap first: a pickle's first byte is an opcode, and nothing runs in fewer
      * than two bytes ("\x82\x01" is EXT1 1) */
-    if (len < 2 || !brine_op_name(data[0]))
+    if (len < 2 || !brine_op_name(data[0]) || fails_at_first_opcode(data[0]))
         return false;
     probe pr = {d, depth, false};
     brine_arena a;

@@ -48,9 +48,9 @@ def random_forest():
 
 def plain_data(mb):
     # a plain-data pickle of about `mb` MB: a million distinct strings, ints, floats and small dicts
-    n = mb * 1024 * 1024 // 50
-    rows = [{"id": i, "name": "user-%08d" % i, "score": i / 7.0} for i in range(n // 3)]
-    return pickle.dumps({"rows": rows, "names": ["w%07d" % i for i in range(n // 3)]}, protocol=4)
+    n = mb * 1024 * 1024 // 55  # about 55 bytes per row and name
+    rows = [{"id": i, "name": "user-%08d" % i, "score": i / 7.0} for i in range(n)]
+    return pickle.dumps({"rows": rows, "names": ["w%07d" % i for i in range(n)]}, protocol=4)
 
 
 def main():
