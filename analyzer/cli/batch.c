@@ -42,6 +42,7 @@ typedef struct batch {
     const brine_walk *in;
     const brine_settings *s;
     bool hash;
+    bool globals; /* the report shows the globals used (every format but text) */
     /* the ring of collectors: item i uses ring[i % window] */
     brine_report_file **ring;
     bool *ready;
@@ -94,7 +95,8 @@ static void scan_one(batch *b, worker *w, const brine_item *it, brine_report_fil
 {
     double t0 = now();
     brine_report_file_begin(f, it->path);
-    brine_scanner_set_callbacks(w->sc, brine_report_file_callbacks(), f);
+    brine_scanner_set_callbacks(w->sc, b->globals ? brine_report_file_callbacks()
+                                              : brine_report_file_callbacks_no_globals(), f);
     if (it->err) {
         brine_report_file_fail(f, it->err, it->err == ELOOP ? "directory loop (a symlink leads back to a directory "
                                                               "being walked)" : NULL);
@@ -520,6 +522,7 @@ int brine_cli_scan(int argc, char **argv)
     b.in = &w;
     b.s = &s;
     b.hash = hash && ro.format != BRINE_REPORT_TEXT; /* the text report does not show it */
+    b.globals = ro.format != BRINE_REPORT_TEXT;
     b.window = nthreads * 4 < 8 ? 8 : nthreads * 4;
     b.ring = calloc(b.window, sizeof *b.ring);
     b.ready = calloc(b.window, sizeof *b.ready);

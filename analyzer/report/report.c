@@ -501,9 +501,16 @@ static int on_global(void *user, const brine_location *where, const char *name, 
 
 static const brine_scan_callbacks collector_callbacks = {on_finding, on_stream, on_global};
 
+static const brine_scan_callbacks collector_callbacks_no_globals = {on_finding, on_stream, NULL};
+
 const brine_scan_callbacks *brine_report_file_callbacks(void)
 {
     return &collector_callbacks;
+}
+
+const brine_scan_callbacks *brine_report_file_callbacks_no_globals(void)
+{
+    return &collector_callbacks_no_globals;
 }
 
 /* Each stream's parent: the nearest stream before it in the tree of

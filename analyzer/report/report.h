@@ -70,6 +70,8 @@ void brine_report_file_destroy(brine_report_file *f);
 
 /** The callbacks to give brine_scanner_set_callbacks() with user = the collector. */
 const brine_scan_callbacks *brine_report_file_callbacks(void);
+/** The same without the inventory of globals (for the text report, which does not show it). */
+const brine_scan_callbacks *brine_report_file_callbacks_no_globals(void);
 
 /** Start a new file: forget the previous one. @p path names it in reports (copied). */
 int brine_report_file_begin(brine_report_file *f, const char *path);
