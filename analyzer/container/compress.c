@@ -13,8 +13,6 @@
  * libarchive. The output is capped (max_decompressed, max_ratio) and what came
  * out before a cap or a corruption is still scanned: a payload at the start of
  * a bomb is reported. */
-#include <archive.h>
-#include <archive_entry.h>
 #include <bzlib.h>
 #include <lzma.h>
 #include <stdio.h>
@@ -23,6 +21,7 @@
 #include <zlib.h>
 
 #include "driver.h"
+#include "lazylib.h"
 
 typedef enum { COMP_NONE, COMP_GZIP, COMP_BZIP2, COMP_XZ, COMP_LZMA, COMP_ZSTD, COMP_LZ4, COMP_ZLIB, COMP_ZFILE } comp_kind;
 
@@ -258,26 +257,33 @@ static void decompress_lzma(brine_drv *c, const uint8_t *d, size_t n, brine_outb
 
 static void decompress_libarchive(brine_drv *c, const uint8_t *d, size_t n, brine_outbuf *o)
 {
-    struct archive *a = archive_read_new();
+    /* loaded on the first zstd or lz4 stream; without it nothing is read: fail closed */
+    const brine_libarchive *la = brine_libarchive_get();
+    if (!la) {
+        o->error = brine_libarchive_error();
+        o->inconclusive = true;
+        return;
+    }
+    struct archive *a = la->archive_read_new();
     if (!a) {
         o->error = "out of memory";
         o->inconclusive = true;
         c->nomem = true;
         return;
     }
-    archive_read_support_filter_all(a);
-    archive_read_support_format_raw(a);
+    la->archive_read_support_filter_all(a);
+    la->archive_read_support_format_raw(a);
     struct archive_entry *e;
-    if (archive_read_open_memory(a, d, n) != ARCHIVE_OK || archive_read_next_header(a, &e) != ARCHIVE_OK) {
+    if (la->archive_read_open_memory(a, d, n) != ARCHIVE_OK || la->archive_read_next_header(a, &e) != ARCHIVE_OK) {
         o->error = "corrupt or unsupported compressed stream";
-        archive_read_free(a);
+        la->archive_read_free(a);
         return;
     }
     for (;;) {
         size_t room = brine_outbuf_room(c, o, n, 1 << 16);
         if (!room)
             break;
-        la_ssize_t r = archive_read_data(a, o->buf + o->len, room);
+        la_ssize_t r = la->archive_read_data(a, o->buf + o->len, room);
         if (r == 0)
             break;
         if (r < 0) {
@@ -287,7 +293,7 @@ static void decompress_libarchive(brine_drv *c, const uint8_t *d, size_t n, brin
         o->len += (size_t)r;
         c->decompressed += (uint64_t)r;
     }
-    archive_read_free(a);
+    la->archive_read_free(a);
 }
 
 /* The content of a compression of the file itself is what pandas and joblib

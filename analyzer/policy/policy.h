@@ -130,6 +130,17 @@ typedef struct brine_builtin_pack {
 extern const brine_builtin_pack brine_builtin_packs[];
 extern const size_t brine_builtin_npacks;
 
+/* The built-in default policy (dangerous + bundle), compiled at build time
+ * from the same YAML by tools/policy_gen.c into static const tables
+ * (brine_policy_compile with no files hands out its address; destroying it
+ * does nothing). */
+extern const struct brine_policy brine_embedded_policy;
+
+/* brine_policy_compile as it is without the embedded form: with no files,
+ * the built-in packs are compiled from their YAML text. The generator uses it,
+ * and test/unit/test_embedded.c to check the embedded form against it. */
+int brine_policy_compile_yaml(brine_policy **out, const char *const *files, size_t nfiles, brine_diag *diag);
+
 /* Compile one policy held in memory, named `name` in diagnostics; relative
  * paths in its `extends` resolve against the working directory. Without
  * with_dangerous the known-dangerous pack is not loaded first (for the fuzz

@@ -937,6 +937,20 @@ static int load_text(loader *L, const char *text, size_t len, const char *file, 
 
 int brine_policy_compile(brine_policy **out, const char *const *files, size_t nfiles, brine_diag *diag)
 {
+#ifndef BRINE_NO_EMBEDDED_POLICY
+    /* the default policy was compiled at build time (tools/policy_gen.c) */
+    if (out && !nfiles) {
+        if (diag)
+            diag->message[0] = 0;
+        *out = (brine_policy *)&brine_embedded_policy;
+        return 0;
+    }
+#endif
+    return brine_policy_compile_yaml(out, files, nfiles, diag);
+}
+
+int brine_policy_compile_yaml(brine_policy **out, const char *const *files, size_t nfiles, brine_diag *diag)
+{
     if (!out)
         return BRINE_ERR_INVALID;
     *out = NULL;
@@ -1004,6 +1018,10 @@ int brine_policy_compile_text(brine_policy **out, const char *text, size_t len, 
 
 void brine_policy_destroy(brine_policy *p)
 {
+#ifndef BRINE_NO_EMBEDDED_POLICY
+    if (p == &brine_embedded_policy)
+        return; /* static, immutable */
+#endif
     if (!p)
         return;
     free(p->buckets);
