@@ -13,12 +13,9 @@
  * libarchive. The output is capped (max_decompressed, max_ratio) and what came
  * out before a cap or a corruption is still scanned: a payload at the start of
  * a bomb is reported. */
-#include <bzlib.h>
-#include <lzma.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "driver.h"
 #include "lazylib.h"
@@ -75,9 +72,15 @@ bool brine_compress_probe(const uint8_t *d, size_t n)
 
 static void inflate_zlib(brine_drv *c, const uint8_t *d, size_t n, brine_outbuf *o)
 {
+    const brine_libz *zl = brine_libz_get(); /* loaded on first need; without it nothing is read */
+    if (!zl) {
+        o->error = brine_libz_error();
+        o->inconclusive = true;
+        return;
+    }
     z_stream z;
     memset(&z, 0, sizeof z);
-    if (inflateInit(&z) != Z_OK) {
+    if (zl->inflateInit_(&z, ZLIB_VERSION, (int)sizeof(z_stream)) != Z_OK) {
         o->error = "zlib: cannot initialise";
         o->inconclusive = true;
         return;
@@ -94,7 +97,7 @@ static void inflate_zlib(brine_drv *c, const uint8_t *d, size_t n, brine_outbuf 
         z.next_out = o->buf + o->len;
         z.avail_out = (uInt)room;
         uInt before_out = z.avail_out;
-        r = inflate(&z, Z_NO_FLUSH);
+        r = zl->inflate(&z, Z_NO_FLUSH);
         left -= chunk_in - z.avail_in;
         z.next_in = (Bytef *)d + (n - left);
         o->len += before_out - z.avail_out;
@@ -110,13 +113,19 @@ static void inflate_zlib(brine_drv *c, const uint8_t *d, size_t n, brine_outbuf 
             break;
         }
     }
-    inflateEnd(&z);
+    zl->inflateEnd(&z);
 }
 
 
 /* gzip.py: members back to back, NULs between them skipped. */
 static void inflate_gzip(brine_drv *c, const uint8_t *d, size_t n, brine_outbuf *o)
 {
+    const brine_libz *zl = brine_libz_get(); /* loaded on first need; without it nothing is read */
+    if (!zl) {
+        o->error = brine_libz_error();
+        o->inconclusive = true;
+        return;
+    }
     size_t pos = 0;
     bool first = true;
     while (pos < n) {
@@ -129,7 +138,7 @@ static void inflate_gzip(brine_drv *c, const uint8_t *d, size_t n, brine_outbuf 
         first = false;
         z_stream z;
         memset(&z, 0, sizeof z);
-        if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) {
+        if (zl->inflateInit2_(&z, 16 + MAX_WBITS, ZLIB_VERSION, (int)sizeof(z_stream)) != Z_OK) {
             o->error = "zlib: cannot initialise";
             o->inconclusive = true;
             return;
@@ -145,7 +154,7 @@ static void inflate_gzip(brine_drv *c, const uint8_t *d, size_t n, brine_outbuf 
             z.avail_in = chunk_in;
             z.next_out = o->buf + o->len;
             z.avail_out = (uInt)room;
-            r = inflate(&z, Z_NO_FLUSH);
+            r = zl->inflate(&z, Z_NO_FLUSH);
             left -= chunk_in - z.avail_in;
             size_t got = room - z.avail_out;
             o->len += got;
@@ -157,7 +166,7 @@ static void inflate_gzip(brine_drv *c, const uint8_t *d, size_t n, brine_outbuf 
                 break;
             }
         }
-        inflateEnd(&z);
+        zl->inflateEnd(&z);
         if (r != Z_STREAM_END)
             return;
         pos = n - left;
@@ -167,12 +176,18 @@ static void inflate_gzip(brine_drv *c, const uint8_t *d, size_t n, brine_outbuf 
 /* bz2.py: stream after stream; bytes after a stream that are not one end it. */
 static void decompress_bz2(brine_drv *c, const uint8_t *d, size_t n, brine_outbuf *o)
 {
+    const brine_libbz2 *bz = brine_libbz2_get(); /* loaded on first need; without it nothing is read */
+    if (!bz) {
+        o->error = brine_libbz2_error();
+        o->inconclusive = true;
+        return;
+    }
     size_t pos = 0;
     bool first = true;
     while (pos < n) {
         bz_stream z;
         memset(&z, 0, sizeof z);
-        if (BZ2_bzDecompressInit(&z, 0, 0) != BZ_OK) {
+        if (bz->BZ2_bzDecompressInit(&z, 0, 0) != BZ_OK) {
             o->error = "bz2: cannot initialise";
             o->inconclusive = true;
             return;
@@ -189,7 +204,7 @@ static void decompress_bz2(brine_drv *c, const uint8_t *d, size_t n, brine_outbu
             z.next_out = (char *)o->buf + o->len;
             z.avail_out = (unsigned)(room > (1u << 30) ? (1u << 30) : room);
             unsigned before = z.avail_out;
-            r = BZ2_bzDecompress(&z);
+            r = bz->BZ2_bzDecompress(&z);
             left -= chunk_in - z.avail_in;
             o->len += before - z.avail_out;
             c->decompressed += before - z.avail_out;
@@ -202,7 +217,7 @@ static void decompress_bz2(brine_drv *c, const uint8_t *d, size_t n, brine_outbu
                 break;
             }
         }
-        BZ2_bzDecompressEnd(&z);
+        bz->BZ2_bzDecompressEnd(&z);
         if (r != BZ_STREAM_END)
             return;
         first = false;
@@ -213,11 +228,17 @@ static void decompress_bz2(brine_drv *c, const uint8_t *d, size_t n, brine_outbu
 /* lzma.py (FORMAT_AUTO: xz or lzma-alone): stream after stream, the same rule. */
 static void decompress_lzma(brine_drv *c, const uint8_t *d, size_t n, brine_outbuf *o)
 {
+    const brine_liblzma *xz = brine_liblzma_get(); /* loaded on first need; without it nothing is read */
+    if (!xz) {
+        o->error = brine_liblzma_error();
+        o->inconclusive = true;
+        return;
+    }
     size_t pos = 0;
     bool first = true;
     while (pos < n) {
         lzma_stream z = LZMA_STREAM_INIT;
-        if (lzma_auto_decoder(&z, UINT64_MAX, 0) != LZMA_OK) {
+        if (xz->lzma_auto_decoder(&z, UINT64_MAX, 0) != LZMA_OK) {
             o->error = "lzma: cannot initialise";
             o->inconclusive = true;
             return;
@@ -231,7 +252,7 @@ static void decompress_lzma(brine_drv *c, const uint8_t *d, size_t n, brine_outb
                 break;
             z.next_out = o->buf + o->len;
             z.avail_out = room;
-            r = lzma_code(&z, z.avail_in ? LZMA_RUN : LZMA_FINISH);
+            r = xz->lzma_code(&z, z.avail_in ? LZMA_RUN : LZMA_FINISH);
             size_t got = room - z.avail_out;
             o->len += got;
             c->decompressed += got;
@@ -244,7 +265,7 @@ static void decompress_lzma(brine_drv *c, const uint8_t *d, size_t n, brine_outb
             }
         }
         size_t used = (size_t)(z.next_in - (d + pos));
-        lzma_end(&z);
+        xz->lzma_end(&z);
         if (r != LZMA_STREAM_END)
             return;
         first = false;
