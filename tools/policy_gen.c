@@ -567,7 +567,11 @@ int main(int argc, char **argv)
     fprintf(f, "    .persids = %s,\n", nP ? "(brine_persid_rule *)&P[0]" : "NULL");
     fprintf(f, "    .dunders = %s, .ndunders = %zu, .dcap = %zu,\n", p->dunders ? "(char **)DU" : "NULL", p->ndunders,
             p->ndunders);
-    fprintf(f, "    .packs = %s,\n};\n", nK ? "(brine_pack *)&K[0]" : "NULL");
+    fprintf(f, "    .packs = %s,\n", nK ? "(brine_pack *)&K[0]" : "NULL");
+    char hex[17];
+    if (brine_policy_identity(p, hex, NULL, 0) != 0)
+        die("brine_policy_identity failed");
+    fprintf(f, "    .identity = \"%s\",\n};\n", hex);
     if (fclose(f) != 0) {
         perror(argv[1]);
         return 1;

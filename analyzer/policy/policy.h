@@ -104,6 +104,10 @@ struct brine_policy {
     char **dunders;
     size_t ndunders, dcap;
     brine_pack *packs, **packs_tail;
+    /* the embedded policy's identity hash, computed at build time by
+     * tools/policy_gen.c (hashing 4 MB of policy text costs ~100 ms); NULL:
+     * brine_policy_identity computes it */
+    const char *identity;
 };
 
 /* Lookup (module and qualname are byte strings, not NUL-terminated). */

@@ -312,6 +312,15 @@ int main(int argc, char **argv)
     brine_policy_identity(emb, h1, p1, sizeof p1);
     brine_policy_identity(yml, h2, p2, sizeof p2);
     SAME_STR(h1, h2, "identity hash", "policy");
+    /* the precomputed identity is the one the embedded tables hash to */
+    brine_policy copy = brine_embedded_policy;
+    copy.identity = NULL;
+    char h3[17];
+    brine_policy_identity(&copy, h3, NULL, 0);
+    checks++;
+    if (!brine_embedded_policy.identity || strcmp(h3, brine_embedded_policy.identity) != 0)
+        fail("the precomputed identity %s is not the hash of the embedded tables (%s)",
+             brine_embedded_policy.identity ? brine_embedded_policy.identity : "(none)", h3);
     SAME_STR(p1, p2, "identity packs", "policy");
     text w1 = {0}, w2 = {0};
     brine_policy_write(emb, write_cb, &w1);
