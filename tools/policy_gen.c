@@ -205,11 +205,11 @@ static pmap mA, mD, mP, mK;
 
 static void where(buf *b, const brine_where *w)
 {
-    bput(b, "{");
+    bput(b, "{.pack = ");
     str(b, w->pack);
-    bput(b, ", ");
+    bput(b, ", .file = ");
     str(b, w->file);
-    bput(b, ", %u, %u}", w->line, w->column);
+    bput(b, ", .line = %u, .column = %u}", w->line, w->column);
 }
 
 static void i64(buf *b, int64_t v)
@@ -260,27 +260,28 @@ static size_t constraint(const brine_constraint *c)
     size_t v0 = nV;
     for (size_t i = 0; i < c->nvalues; i++, nV++) {
         const brine_scalar *s = &c->values[i];
-        bput(&tV, "  {%u, ", s->kind);
+        bput(&tV, "  {.kind = %u, .i = ", s->kind);
         i64(&tV, s->i);
-        bput(&tV, ", ");
+        bput(&tV, ", .f = ");
         dbl(&tV, s->f);
-        bput(&tV, ", ");
+        bput(&tV, ", .s = ");
         strn(&tV, s->s, s->n);
-        bput(&tV, ", %zu},\n", s->n);
+        bput(&tV, ", .n = %zu},\n", s->n);
     }
     size_t k0 = cp_array(c->kids, c->nkids, &knull);
     size_t me = nC++;
-    bput(&tC, "  /* %zu */ {%d, 0x%" PRIx32 "u, %d, ", me, (int)c->kind, c->types, c->perm);
+    bput(&tC, "  /* %zu */ {.kind = (brine_ckind)%d, .types = 0x%" PRIx32 "u, .perm = %d, .values = ", me,
+         (int)c->kind, c->types, c->perm);
     if (vnull)
         bput(&tC, "NULL");
     else
         bput(&tC, "(brine_scalar *)&V[%zu]", v0);
-    bput(&tC, ", %zu, ", c->nvalues);
+    bput(&tC, ", .nvalues = %zu, .kids = ", c->nvalues);
     if (knull)
         bput(&tC, "NULL");
     else
         bput(&tC, "(brine_constraint **)&CP[%zu]", k0);
-    bput(&tC, ", %zu},\n", c->nkids);
+    bput(&tC, ", .nkids = %zu},\n", c->nkids);
     return me;
 }
 
@@ -300,16 +301,16 @@ static size_t callrules(const brine_callrule *r)
     size_t first = nR;
     i = 0;
     for (const brine_callrule *x = r; x; x = x->next, i++, nR++) {
-        bput(&tR, "  /* %zu */ {%s, ", nR, x->any_args ? "true" : "false");
+        bput(&tR, "  /* %zu */ {.any_args = %s, .arity_min = ", nR, x->any_args ? "true" : "false");
         i64(&tR, x->arity_min);
-        bput(&tR, ", ");
+        bput(&tR, ", .arity_max = ");
         i64(&tR, x->arity_max);
-        bput(&tR, ", ");
+        bput(&tR, ", .args = ");
         if (argnull[i])
             bput(&tR, "NULL");
         else
             bput(&tR, "(brine_constraint **)&CP[%zu]", argi[i]);
-        bput(&tR, ", %zu, %s, ", x->nargs, x->kwargs ? "true" : "false");
+        bput(&tR, ", .nargs = %zu, .kwargs = %s, .next = ", x->nargs, x->kwargs ? "true" : "false");
         if (x->next)
             bput(&tR, "(brine_callrule *)&R[%zu]},\n", nR + 1);
         else
@@ -334,11 +335,11 @@ static size_t buildrules(const brine_buildrule *r)
     size_t first = nBR;
     i = 0;
     for (const brine_buildrule *x = r; x; x = x->next, i++, nBR++) {
-        bput(&tBR, "  /* %zu */ {", nBR);
+        bput(&tBR, "  /* %zu */ {.state = ", nBR);
         if (st[i] == (size_t)-1)
-            bput(&tBR, "NULL, ");
+            bput(&tBR, "NULL, .next = ");
         else
-            bput(&tBR, "(brine_constraint *)&C[%zu], ", st[i]);
+            bput(&tBR, "(brine_constraint *)&C[%zu], .next = ", st[i]);
         if (x->next)
             bput(&tBR, "(brine_buildrule *)&BR[%zu]},\n", nBR + 1);
         else
@@ -359,23 +360,23 @@ static void allow_ref(buf *b, const brine_allow *e)
 static void emit_allow(const brine_allow *e)
 {
     size_t r0 = e->calls ? callrules(e->calls) : 0, b0 = e->builds ? buildrules(e->builds) : 0;
-    bput(&tA, "  /* %zu */ {", pm_get(&mA, e));
+    bput(&tA, "  /* %zu */ {.module = ", pm_get(&mA, e));
     str(&tA, e->module);
-    bput(&tA, ", ");
+    bput(&tA, ", .name = ");
     str(&tA, e->name);
-    bput(&tA, ", %d, %s, ", e->perms, e->factory ? "true" : "false");
+    bput(&tA, ", .perms = %d, .factory = %s, .calls = ", e->perms, e->factory ? "true" : "false");
     if (e->calls)
-        bput(&tA, "(brine_callrule *)&R[%zu], ", r0);
+        bput(&tA, "(brine_callrule *)&R[%zu], .builds = ", r0);
     else
-        bput(&tA, "NULL, ");
+        bput(&tA, "NULL, .builds = ");
     if (e->builds)
-        bput(&tA, "(brine_buildrule *)&BR[%zu], ", b0);
+        bput(&tA, "(brine_buildrule *)&BR[%zu], .where = ", b0);
     else
-        bput(&tA, "NULL, ");
+        bput(&tA, "NULL, .where = ");
     where(&tA, &e->where);
-    bput(&tA, ", ");
+    bput(&tA, ", .next_in_bucket = ");
     allow_ref(&tA, e->next_in_bucket);
-    bput(&tA, ", ");
+    bput(&tA, ", .next = ");
     allow_ref(&tA, e->next);
     bput(&tA, "},\n");
 }
@@ -391,20 +392,18 @@ static void emit_deny(const brine_deny *d)
         str(&tEXN, d->except_name[i]);
         bput(&tEXN, ",\n");
     }
-    bput(&tD, "  /* %zu */ {", pm_get(&mD, d));
+    bput(&tD, "  /* %zu */ {.module = ", pm_get(&mD, d));
     str(&tD, d->module);
-    bput(&tD, ", ");
+    bput(&tD, ", .name = ");
     str(&tD, d->name);
-    bput(&tD, ", %s, (brine_severity)%d, ", d->submodules ? "true" : "false", (int)d->severity);
+    bput(&tD, ", .submodules = %s, .severity = (brine_severity)%d, .reason = ", d->submodules ? "true" : "false",
+         (int)d->severity);
     str(&tD, d->reason);
-    bput(&tD, ", ");
     if (d->except_module)
-        bput(&tD, "(char **)&EXM[%zu], (char **)&EXN[%zu], ", ex, ex);
-    else
-        bput(&tD, "NULL, NULL, ");
-    bput(&tD, "%zu, ", d->nexcept);
+        bput(&tD, ", .except_module = (char **)&EXM[%zu], .except_name = (char **)&EXN[%zu]", ex, ex);
+    bput(&tD, ", .nexcept = %zu, .where = ", d->nexcept);
     where(&tD, &d->where);
-    bput(&tD, ", ");
+    bput(&tD, ", .next = ");
     if (d->next)
         bput(&tD, "(brine_deny *)&D[%zu]", pm_get(&mD, d->next));
     else
@@ -415,16 +414,16 @@ static void emit_deny(const brine_deny *d)
 static void emit_persid(const brine_persid_rule *r)
 {
     size_t m = r->match ? constraint(r->match) : (size_t)-1;
-    bput(&tP, "  /* %zu */ {", pm_get(&mP, r));
+    bput(&tP, "  /* %zu */ {.name = ", pm_get(&mP, r));
     str(&tP, r->name);
     if (m == (size_t)-1)
-        bput(&tP, ", NULL, ");
+        bput(&tP, ", .match = NULL, .resolves_to = ");
     else
-        bput(&tP, ", (brine_constraint *)&C[%zu], ", m);
+        bput(&tP, ", .match = (brine_constraint *)&C[%zu], .resolves_to = ", m);
     i64(&tP, r->resolves_to);
-    bput(&tP, ", ");
+    bput(&tP, ", .where = ");
     where(&tP, &r->where);
-    bput(&tP, ", ");
+    bput(&tP, ", .next = ");
     if (r->next)
         bput(&tP, "(brine_persid_rule *)&P[%zu]", pm_get(&mP, r->next));
     else
@@ -435,13 +434,13 @@ static void emit_persid(const brine_persid_rule *r)
 /* A pack's text is the built-in YAML it came from: point at that copy. */
 static void emit_pack(const brine_pack *k)
 {
-    bput(&tK, "  /* %zu */ {", pm_get(&mK, k));
+    bput(&tK, "  /* %zu */ {.name = ", pm_get(&mK, k));
     str(&tK, k->name);
-    bput(&tK, ", ");
+    bput(&tK, ", .description = ");
     str(&tK, k->description);
-    bput(&tK, ", ");
+    bput(&tK, ", .file = ");
     str(&tK, k->file);
-    bput(&tK, ", ");
+    bput(&tK, ", .text = ");
     if (!k->text) {
         bput(&tK, "NULL");
     } else {
@@ -453,7 +452,7 @@ static void emit_pack(const brine_pack *k)
             die("a pack's text is none of the built-in packs");
         bput(&tK, "(char *)brine_builtin_text_%zu", i);
     }
-    bput(&tK, ", ");
+    bput(&tK, ", .next = ");
     if (k->next)
         bput(&tK, "(brine_pack *)&K[%zu]", pm_get(&mK, k->next));
     else

@@ -1,5 +1,8 @@
 /* The compiled policy (internal). policy_yaml.c builds it from YAML (and is the
- * only file that includes <yaml.h>); policy.c matches names and values. */
+ * only user of libyaml); policy.c matches names and values. The default policy
+ * is these structures written as static C initializers at build time by
+ * tools/policy_gen.c, and test/unit/test_embedded.c compares them field by
+ * field with the YAML compiled at run time: a new field needs a line in both. */
 #ifndef BRINE_POLICY_H
 #define BRINE_POLICY_H
 
