@@ -14,6 +14,7 @@ import sys
 ALLOWED = [
     # toolchain (crt) symbols
     (r'completed\.\d+|__dso_handle|__TMC_END__', 'the C runtime'),
+    (r'__odr_asan\..+', "AddressSanitizer's one-definition-rule indicators (the sanitizer build)"),
     # analyzer/scan/scanner.c: the SIGBUS guard of mapped files
     (r'bus_once|bus_previous', 'SIGBUS handler, installed once (pthread_once); the previous handler it chains to'),
     (r'bus_current', 'thread-local: the guard of the scan running on this thread'),
