@@ -189,7 +189,10 @@ typedef enum brine_severity {
  * Compile a policy.
  * @param out      receives the policy (release with brine_policy_destroy)
  * @param files    policy files to load in order; NULL or empty for the built-in
- *                 default bundle. A file may `extends:` built-in packs by name
+ *                 default bundle (compiled at build time: this costs nothing
+ *                 and hands out the same immutable policy every time; a
+ *                 policy file is compiled with libyaml, opened on first use).
+ *                 A file may `extends:` built-in packs by name
  *                 ("bundle", "default", "numpy", ...) or other files by path.
  *                 The built-in `dangerous` pack is always loaded: a name known
  *                 to run code is never admitted.

@@ -514,8 +514,8 @@ int brine_cli_scan(int argc, char **argv)
         goto out;
     }
 
-    if (!jobs)
-        jobs = cores();
+    if (!jobs) /* one file needs no second thread (nor the count of cores) */
+        jobs = w.n <= 1 ? 1 : cores();
     if ((size_t)jobs > w.n)
         jobs = w.n ? (long)w.n : 1;
     nthreads = (size_t)jobs;
@@ -524,6 +524,8 @@ int brine_cli_scan(int argc, char **argv)
     b.hash = hash && ro.format != BRINE_REPORT_TEXT; /* the text report does not show it */
     b.globals = ro.format != BRINE_REPORT_TEXT;
     b.window = nthreads * 4 < 8 ? 8 : nthreads * 4;
+    if (b.window > w.n) /* no more collectors than files (each holds a 60 KB pool) */
+        b.window = w.n ? w.n : 1;
     b.ring = calloc(b.window, sizeof *b.ring);
     b.ready = calloc(b.window, sizeof *b.ready);
     workers = calloc(nthreads, sizeof *workers);

@@ -3,13 +3,12 @@
  * returns the data of unknown type flags as a regular file's). The old
  * PyTorch tar layout (sys_info, pickle, tensors, storages) is recognised by
  * its member names, which torch.load itself looks up. */
-#include <archive.h>
-#include <archive_entry.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "driver.h"
+#include "lazylib.h"
 
 static bool has(const uint8_t *d, size_t n, size_t off, const char *magic, size_t m)
 {
@@ -290,13 +289,14 @@ static int tarfile_view(brine_drv *c, const uint8_t *d, size_t n, const brine_lo
 }
 
 /* Read one member's data into o (capped like every decompression). */
-static void read_member(brine_drv *c, struct archive *a, uint64_t in_len, brine_outbuf *o)
+static void read_member(brine_drv *c, const brine_libarchive *la, struct archive *a, uint64_t in_len,
+                        brine_outbuf *o)
 {
     for (;;) {
         size_t room = brine_outbuf_room(c, o, in_len, 1 << 16);
         if (!room)
             break;
-        la_ssize_t got = archive_read_data(a, o->buf + o->len, room);
+        la_ssize_t got = la->archive_read_data(a, o->buf + o->len, room);
         if (got == 0)
             break;
         if (got < 0) {
@@ -311,15 +311,19 @@ static void read_member(brine_drv *c, struct archive *a, uint64_t in_len, brine_
 int brine_archive_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_loc *loc, unsigned depth)
 {
     const char *fmt = has(d, n, 0, "7z", 2) ? "7z" : "tar";
-    struct archive *a = archive_read_new();
+    /* loaded on the first archive; without it nothing is read: fail closed */
+    const brine_libarchive *la = brine_libarchive_get();
+    if (!la)
+        return brine_drv_fail(c, loc, fmt, BRINE_STATUS_INCONCLUSIVE, brine_libarchive_error(), 0);
+    struct archive *a = la->archive_read_new();
     if (!a)
         return brine_drv_fail(c, loc, fmt, BRINE_STATUS_INCONCLUSIVE, "out of memory", 0);
-    archive_read_support_format_tar(a);
-    archive_read_support_format_7zip(a);
-    archive_read_support_filter_all(a);
+    la->archive_read_support_format_tar(a);
+    la->archive_read_support_format_7zip(a);
+    la->archive_read_support_filter_all(a);
     int r = 0;
-    if (archive_read_open_memory(a, d, n) != ARCHIVE_OK) {
-        archive_read_free(a);
+    if (la->archive_read_open_memory(a, d, n) != ARCHIVE_OK) {
+        la->archive_read_free(a);
         if (!strcmp(fmt, "tar"))
             tarfile_view(c, d, n, loc, depth, NULL);
         return brine_drv_stream(c, loc, fmt, BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED, "unreadable archive", 0);
@@ -328,17 +332,17 @@ int brine_archive_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_loc
     int h;
     bool legacy_torch = false;
     seen_set seen = {0};
-    while (!c->stopped && (h = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+    while (!c->stopped && (h = la->archive_read_next_header(a, &e)) == ARCHIVE_OK) {
         if (++c->members > c->s->max_members) {
             brine_drv_fail(c, loc, fmt, BRINE_STATUS_INCONCLUSIVE, "max_members: more archive members than the limit",
                            0);
             break;
         }
-        const char *name = archive_entry_pathname(e);
+        const char *name = la->archive_entry_pathname(e);
         if (!name)
             name = "?";
-        mode_t type = archive_entry_filetype(e);
-        int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : -1;
+        mode_t type = la->archive_entry_filetype(e);
+        int64_t size = la->archive_entry_size_is_set(e) ? la->archive_entry_size(e) : -1;
         /* links, directories and devices carry no data of their own; any
          * other type with data is read like a regular file */
         if (type != AE_IFREG && size <= 0 && type != 0)
@@ -348,14 +352,14 @@ int brine_archive_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_loc
             brine_drv_fail(c, loc, fmt, BRINE_STATUS_INCONCLUSIVE, "out of memory", 0);
             break;
         }
-        if (archive_entry_is_encrypted(e)) {
+        if (la->archive_entry_is_encrypted(e)) {
             brine_drv_fail(c, mloc, fmt, BRINE_STATUS_INCONCLUSIVE, "encrypted member: its content cannot be checked",
                            0);
             brine_loc_free(mloc);
             continue;
         }
         brine_outbuf o = {0};
-        read_member(c, a, n, &o);
+        read_member(c, la, a, n, &o);
         if (!strcmp(fmt, "tar") && o.len && !seen_add(c, &seen, name, (uint64_t)o.len)) {
             brine_drv_fail(c, loc, fmt, BRINE_STATUS_INCONCLUSIVE, "out of memory", 0);
             free(o.buf);
@@ -381,7 +385,7 @@ int brine_archive_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_loc
         brine_loc_free(mloc);
     }
     bool corrupt = !c->stopped && h != ARCHIVE_EOF && h != ARCHIVE_OK;
-    archive_read_free(a);
+    la->archive_read_free(a);
     if (!strcmp(fmt, "tar") && !c->stopped)
         r = tarfile_view(c, d, n, loc, depth, &seen);
     seen_free(&seen);

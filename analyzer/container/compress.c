@@ -13,16 +13,12 @@
  * libarchive. The output is capped (max_decompressed, max_ratio) and what came
  * out before a cap or a corruption is still scanned: a payload at the start of
  * a bomb is reported. */
-#include <archive.h>
-#include <archive_entry.h>
-#include <bzlib.h>
-#include <lzma.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "driver.h"
+#include "lazylib.h"
 
 typedef enum { COMP_NONE, COMP_GZIP, COMP_BZIP2, COMP_XZ, COMP_LZMA, COMP_ZSTD, COMP_LZ4, COMP_ZLIB, COMP_ZFILE } comp_kind;
 
@@ -76,9 +72,15 @@ bool brine_compress_probe(const uint8_t *d, size_t n)
 
 static void inflate_zlib(brine_drv *c, const uint8_t *d, size_t n, brine_outbuf *o)
 {
+    const brine_libz *zl = brine_libz_get(); /* loaded on first need; without it nothing is read */
+    if (!zl) {
+        o->error = brine_libz_error();
+        o->inconclusive = true;
+        return;
+    }
     z_stream z;
     memset(&z, 0, sizeof z);
-    if (inflateInit(&z) != Z_OK) {
+    if (zl->inflateInit_(&z, ZLIB_VERSION, (int)sizeof(z_stream)) != Z_OK) {
         o->error = "zlib: cannot initialise";
         o->inconclusive = true;
         return;
@@ -95,7 +97,7 @@ static void inflate_zlib(brine_drv *c, const uint8_t *d, size_t n, brine_outbuf 
         z.next_out = o->buf + o->len;
         z.avail_out = (uInt)room;
         uInt before_out = z.avail_out;
-        r = inflate(&z, Z_NO_FLUSH);
+        r = zl->inflate(&z, Z_NO_FLUSH);
         left -= chunk_in - z.avail_in;
         z.next_in = (Bytef *)d + (n - left);
         o->len += before_out - z.avail_out;
@@ -111,13 +113,19 @@ static void inflate_zlib(brine_drv *c, const uint8_t *d, size_t n, brine_outbuf 
             break;
         }
     }
-    inflateEnd(&z);
+    zl->inflateEnd(&z);
 }
 
 
 /* gzip.py: members back to back, NULs between them skipped. */
 static void inflate_gzip(brine_drv *c, const uint8_t *d, size_t n, brine_outbuf *o)
 {
+    const brine_libz *zl = brine_libz_get(); /* loaded on first need; without it nothing is read */
+    if (!zl) {
+        o->error = brine_libz_error();
+        o->inconclusive = true;
+        return;
+    }
     size_t pos = 0;
     bool first = true;
     while (pos < n) {
@@ -130,7 +138,7 @@ static void inflate_gzip(brine_drv *c, const uint8_t *d, size_t n, brine_outbuf 
         first = false;
         z_stream z;
         memset(&z, 0, sizeof z);
-        if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) {
+        if (zl->inflateInit2_(&z, 16 + MAX_WBITS, ZLIB_VERSION, (int)sizeof(z_stream)) != Z_OK) {
             o->error = "zlib: cannot initialise";
             o->inconclusive = true;
             return;
@@ -146,7 +154,7 @@ static void inflate_gzip(brine_drv *c, const uint8_t *d, size_t n, brine_outbuf 
             z.avail_in = chunk_in;
             z.next_out = o->buf + o->len;
             z.avail_out = (uInt)room;
-            r = inflate(&z, Z_NO_FLUSH);
+            r = zl->inflate(&z, Z_NO_FLUSH);
             left -= chunk_in - z.avail_in;
             size_t got = room - z.avail_out;
             o->len += got;
@@ -158,7 +166,7 @@ static void inflate_gzip(brine_drv *c, const uint8_t *d, size_t n, brine_outbuf 
                 break;
             }
         }
-        inflateEnd(&z);
+        zl->inflateEnd(&z);
         if (r != Z_STREAM_END)
             return;
         pos = n - left;
@@ -168,12 +176,18 @@ static void inflate_gzip(brine_drv *c, const uint8_t *d, size_t n, brine_outbuf 
 /* bz2.py: stream after stream; bytes after a stream that are not one end it. */
 static void decompress_bz2(brine_drv *c, const uint8_t *d, size_t n, brine_outbuf *o)
 {
+    const brine_libbz2 *bz = brine_libbz2_get(); /* loaded on first need; without it nothing is read */
+    if (!bz) {
+        o->error = brine_libbz2_error();
+        o->inconclusive = true;
+        return;
+    }
     size_t pos = 0;
     bool first = true;
     while (pos < n) {
         bz_stream z;
         memset(&z, 0, sizeof z);
-        if (BZ2_bzDecompressInit(&z, 0, 0) != BZ_OK) {
+        if (bz->BZ2_bzDecompressInit(&z, 0, 0) != BZ_OK) {
             o->error = "bz2: cannot initialise";
             o->inconclusive = true;
             return;
@@ -190,7 +204,7 @@ static void decompress_bz2(brine_drv *c, const uint8_t *d, size_t n, brine_outbu
             z.next_out = (char *)o->buf + o->len;
             z.avail_out = (unsigned)(room > (1u << 30) ? (1u << 30) : room);
             unsigned before = z.avail_out;
-            r = BZ2_bzDecompress(&z);
+            r = bz->BZ2_bzDecompress(&z);
             left -= chunk_in - z.avail_in;
             o->len += before - z.avail_out;
             c->decompressed += before - z.avail_out;
@@ -203,7 +217,7 @@ static void decompress_bz2(brine_drv *c, const uint8_t *d, size_t n, brine_outbu
                 break;
             }
         }
-        BZ2_bzDecompressEnd(&z);
+        bz->BZ2_bzDecompressEnd(&z);
         if (r != BZ_STREAM_END)
             return;
         first = false;
@@ -214,11 +228,17 @@ static void decompress_bz2(brine_drv *c, const uint8_t *d, size_t n, brine_outbu
 /* lzma.py (FORMAT_AUTO: xz or lzma-alone): stream after stream, the same rule. */
 static void decompress_lzma(brine_drv *c, const uint8_t *d, size_t n, brine_outbuf *o)
 {
+    const brine_liblzma *xz = brine_liblzma_get(); /* loaded on first need; without it nothing is read */
+    if (!xz) {
+        o->error = brine_liblzma_error();
+        o->inconclusive = true;
+        return;
+    }
     size_t pos = 0;
     bool first = true;
     while (pos < n) {
         lzma_stream z = LZMA_STREAM_INIT;
-        if (lzma_auto_decoder(&z, UINT64_MAX, 0) != LZMA_OK) {
+        if (xz->lzma_auto_decoder(&z, UINT64_MAX, 0) != LZMA_OK) {
             o->error = "lzma: cannot initialise";
             o->inconclusive = true;
             return;
@@ -232,7 +252,7 @@ static void decompress_lzma(brine_drv *c, const uint8_t *d, size_t n, brine_outb
                 break;
             z.next_out = o->buf + o->len;
             z.avail_out = room;
-            r = lzma_code(&z, z.avail_in ? LZMA_RUN : LZMA_FINISH);
+            r = xz->lzma_code(&z, z.avail_in ? LZMA_RUN : LZMA_FINISH);
             size_t got = room - z.avail_out;
             o->len += got;
             c->decompressed += got;
@@ -245,7 +265,7 @@ static void decompress_lzma(brine_drv *c, const uint8_t *d, size_t n, brine_outb
             }
         }
         size_t used = (size_t)(z.next_in - (d + pos));
-        lzma_end(&z);
+        xz->lzma_end(&z);
         if (r != LZMA_STREAM_END)
             return;
         first = false;
@@ -258,26 +278,33 @@ static void decompress_lzma(brine_drv *c, const uint8_t *d, size_t n, brine_outb
 
 static void decompress_libarchive(brine_drv *c, const uint8_t *d, size_t n, brine_outbuf *o)
 {
-    struct archive *a = archive_read_new();
+    /* loaded on the first zstd or lz4 stream; without it nothing is read: fail closed */
+    const brine_libarchive *la = brine_libarchive_get();
+    if (!la) {
+        o->error = brine_libarchive_error();
+        o->inconclusive = true;
+        return;
+    }
+    struct archive *a = la->archive_read_new();
     if (!a) {
         o->error = "out of memory";
         o->inconclusive = true;
         c->nomem = true;
         return;
     }
-    archive_read_support_filter_all(a);
-    archive_read_support_format_raw(a);
+    la->archive_read_support_filter_all(a);
+    la->archive_read_support_format_raw(a);
     struct archive_entry *e;
-    if (archive_read_open_memory(a, d, n) != ARCHIVE_OK || archive_read_next_header(a, &e) != ARCHIVE_OK) {
+    if (la->archive_read_open_memory(a, d, n) != ARCHIVE_OK || la->archive_read_next_header(a, &e) != ARCHIVE_OK) {
         o->error = "corrupt or unsupported compressed stream";
-        archive_read_free(a);
+        la->archive_read_free(a);
         return;
     }
     for (;;) {
         size_t room = brine_outbuf_room(c, o, n, 1 << 16);
         if (!room)
             break;
-        la_ssize_t r = archive_read_data(a, o->buf + o->len, room);
+        la_ssize_t r = la->archive_read_data(a, o->buf + o->len, room);
         if (r == 0)
             break;
         if (r < 0) {
@@ -287,7 +314,7 @@ static void decompress_libarchive(brine_drv *c, const uint8_t *d, size_t n, brin
         o->len += (size_t)r;
         c->decompressed += (uint64_t)r;
     }
-    archive_read_free(a);
+    la->archive_read_free(a);
 }
 
 /* The content of a compression of the file itself is what pandas and joblib

@@ -18,11 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <bzlib.h>
-#include <lzma.h>
-#include <zlib.h>
 
 #include "driver.h"
+#include "lazylib.h"
 
 #define SIG_LOCAL 0x04034b50u
 #define SIG_CENTRAL 0x02014b50u
@@ -157,6 +155,14 @@ static uint8_t *decompress_member(zipread *z, uint16_t method, const uint8_t *sr
                                                                  : "max_ratio: member decompression ratio exceeds the limit";
         return NULL;
     }
+    /* the library of the method, loaded on first need; without it nothing is read */
+    const brine_libz *zl = method == 8 ? brine_libz_get() : NULL;
+    const brine_libbz2 *bz = method == 12 ? brine_libbz2_get() : NULL;
+    const brine_liblzma *xz = method == 14 ? brine_liblzma_get() : NULL;
+    if (!zl && !bz && !xz) {
+        *err = method == 8 ? brine_libz_error() : method == 12 ? brine_libbz2_error() : brine_liblzma_error();
+        return NULL;
+    }
     uint8_t *buf = brine_drv_fault(c) ? NULL : malloc(usize ? (size_t)usize : 1);
     if (!buf) {
         *err = "out of memory";
@@ -167,7 +173,7 @@ static uint8_t *decompress_member(zipread *z, uint16_t method, const uint8_t *sr
     if (method == 8) {
         z_stream s;
         memset(&s, 0, sizeof s);
-        if (inflateInit2(&s, -MAX_WBITS) != Z_OK) {
+        if (zl->inflateInit2_(&s, -MAX_WBITS, ZLIB_VERSION, (int)sizeof(z_stream)) != Z_OK) {
             free(buf);
             *err = "out of memory";
             return NULL;
@@ -176,15 +182,15 @@ static uint8_t *decompress_member(zipread *z, uint16_t method, const uint8_t *sr
         s.avail_in = (uInt)(csize > UINT32_MAX ? UINT32_MAX : csize);
         s.next_out = buf;
         s.avail_out = (uInt)(usize > UINT32_MAX ? UINT32_MAX : usize);
-        int r = inflate(&s, Z_FINISH);
+        int r = zl->inflate(&s, Z_FINISH);
         got = (size_t)s.total_out;
         ended = r == Z_STREAM_END || got == usize;
         corrupt = r == Z_DATA_ERROR || r == Z_STREAM_ERROR || r == Z_MEM_ERROR;
-        inflateEnd(&s);
+        zl->inflateEnd(&s);
     } else if (method == 12) {
         bz_stream s;
         memset(&s, 0, sizeof s);
-        if (BZ2_bzDecompressInit(&s, 0, 0) != BZ_OK) {
+        if (bz->BZ2_bzDecompressInit(&s, 0, 0) != BZ_OK) {
             free(buf);
             *err = "out of memory";
             return NULL;
@@ -193,18 +199,18 @@ static uint8_t *decompress_member(zipread *z, uint16_t method, const uint8_t *sr
         s.avail_in = (unsigned)(csize > UINT32_MAX ? UINT32_MAX : csize);
         s.next_out = (char *)buf;
         s.avail_out = (unsigned)(usize > UINT32_MAX ? UINT32_MAX : usize);
-        int r = BZ2_bzDecompress(&s);
+        int r = bz->BZ2_bzDecompress(&s);
         got = (size_t)(s.avail_out <= usize ? usize - s.avail_out : 0);
         ended = r == BZ_STREAM_END || got == usize;
         corrupt = r < 0;
-        BZ2_bzDecompressEnd(&s);
+        bz->BZ2_bzDecompressEnd(&s);
     } else { /* 14: a 2-byte version, 2-byte properties size, LZMA1 properties, raw LZMA1 data */
         lzma_filter filters[2] = {{.id = LZMA_FILTER_LZMA1, .options = NULL}, {.id = LZMA_VLI_UNKNOWN, .options = NULL}};
         lzma_stream s = LZMA_STREAM_INIT;
         size_t psize = csize >= 4 ? (size_t)(src[2] | src[3] << 8) : 0;
         if (csize < 4 || psize != 5 || csize - 4 < psize ||
-            lzma_properties_decode(&filters[0], NULL, src + 4, psize) != LZMA_OK ||
-            lzma_raw_decoder(&s, filters) != LZMA_OK) {
+            xz->lzma_properties_decode(&filters[0], NULL, src + 4, psize) != LZMA_OK ||
+            xz->lzma_raw_decoder(&s, filters) != LZMA_OK) {
             free(filters[0].options);
             free(buf);
             *err = "corrupt lzma member header";
@@ -214,13 +220,13 @@ static uint8_t *decompress_member(zipread *z, uint16_t method, const uint8_t *sr
         s.avail_in = csize - 4 - psize;
         s.next_out = buf;
         s.avail_out = (size_t)usize;
-        lzma_ret r = lzma_code(&s, LZMA_RUN);
+        lzma_ret r = xz->lzma_code(&s, LZMA_RUN);
         if (r == LZMA_OK && s.avail_out)
-            r = lzma_code(&s, LZMA_FINISH);
+            r = xz->lzma_code(&s, LZMA_FINISH);
         got = (size_t)usize - s.avail_out;
         ended = r == LZMA_STREAM_END || got == usize;
         corrupt = r != LZMA_OK && r != LZMA_STREAM_END && r != LZMA_BUF_ERROR;
-        lzma_end(&s);
+        xz->lzma_end(&s);
         free(filters[0].options);
     }
     c->decompressed += got;
@@ -263,8 +269,8 @@ static int scan_member(zipread *z, const entry *e, const char *why_hidden)
         } else if (e->csize < e->usize) {
             err = "stored member shorter than its declared size";
         }
-        if (err && (!p || !strncmp(err, "max_", 4) || !strcmp(err, "out of memory"))) {
-            r = strncmp(err, "max_", 4) && strcmp(err, "out of memory")
+        if (err && (!p || !strncmp(err, "max_", 4) || !strcmp(err, "out of memory") || brine_lazy_is_load_error(err))) {
+            r = strncmp(err, "max_", 4) && strcmp(err, "out of memory") && !brine_lazy_is_load_error(err)
                     ? brine_drv_stream(c, mloc, "zip-member", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED, err,
                                        e->offset)
                     : brine_drv_fail(c, mloc, "zip-member", BRINE_STATUS_INCONCLUSIVE, err, e->offset);
@@ -273,10 +279,13 @@ static int scan_member(zipread *z, const entry *e, const char *why_hidden)
                 brine_drv_stream(c, mloc, "zip-member", BRINE_VERDICT_SAFE, BRINE_STATUS_MALFORMED, err, e->offset);
             /* zipfile checks the CRC when it reads a member; a loader that
              * does not reads the same bytes anyway */
-            uLong crc = crc32(0L, Z_NULL, 0);
-            for (size_t off = 0; off < len; off += 1u << 30)
-                crc = crc32(crc, p + off, (uInt)(len - off > (1u << 30) ? (1u << 30) : len - off));
-            if ((uint32_t)crc != e->crc)
+            const brine_libz *zl = brine_libz_get();
+            uLong crc = zl ? zl->crc32(0L, Z_NULL, 0) : 0;
+            for (size_t off = 0; zl && off < len; off += 1u << 30)
+                crc = zl->crc32(crc, p + off, (uInt)(len - off > (1u << 30) ? (1u << 30) : len - off));
+            if (!zl) /* the CRC cannot be checked: fail closed */
+                brine_drv_fail(c, mloc, "zip-member", BRINE_STATUS_INCONCLUSIVE, brine_libz_error(), e->offset);
+            else if ((uint32_t)crc != e->crc)
                 finding(z, e->offset, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, "zip CRC",
                         "%s: CRC-32 does not match the directory (zipfile refuses it, other readers may not)",
                         mloc->text);

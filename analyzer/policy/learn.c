@@ -547,7 +547,9 @@ int brine_policy_identity(const brine_policy *p, char hex[17], char *packs, size
 {
     if (!p)
         return BRINE_ERR_INVALID;
-    if (hex) {
+    if (hex && p->identity) { /* precomputed (the embedded default policy) */
+        snprintf(hex, 17, "%s", p->identity);
+    } else if (hex) {
         /* what the policy admits and denies, not where it came from: the
          * same YAML at two paths is the same policy, and any change to what
          * a pack admits or denies changes the identity */

@@ -1,5 +1,8 @@
 /* The compiled policy (internal). policy_yaml.c builds it from YAML (and is the
- * only file that includes <yaml.h>); policy.c matches names and values. */
+ * only user of libyaml); policy.c matches names and values. The default policy
+ * is these structures written as static C initializers at build time by
+ * tools/policy_gen.c, and test/unit/test_embedded.c compares them field by
+ * field with the YAML compiled at run time: a new field needs a line in both. */
 #ifndef BRINE_POLICY_H
 #define BRINE_POLICY_H
 
@@ -111,6 +114,10 @@ struct brine_policy {
     char **dunders;
     size_t ndunders, dcap;
     brine_pack *packs, **packs_tail;
+    /* the embedded policy's identity hash, computed at build time by
+     * tools/policy_gen.c (hashing 4 MB of policy text costs ~100 ms); NULL:
+     * brine_policy_identity computes it */
+    const char *identity;
 };
 
 /* Lookup (module and qualname are byte strings, not NUL-terminated). */
@@ -140,6 +147,17 @@ typedef struct brine_builtin_pack {
 } brine_builtin_pack;
 extern const brine_builtin_pack brine_builtin_packs[];
 extern const size_t brine_builtin_npacks;
+
+/* The built-in default policy (dangerous + bundle), compiled at build time
+ * from the same YAML by tools/policy_gen.c into static const tables
+ * (brine_policy_compile with no files hands out its address; destroying it
+ * does nothing). */
+extern const struct brine_policy brine_embedded_policy;
+
+/* brine_policy_compile as it is without the embedded form: with no files,
+ * the built-in packs are compiled from their YAML text. The generator uses it,
+ * and test/unit/test_embedded.c to check the embedded form against it. */
+int brine_policy_compile_yaml(brine_policy **out, const char *const *files, size_t nfiles, brine_diag *diag);
 
 /* Compile one policy held in memory, named `name` in diagnostics; relative
  * paths in its `extends` resolve against the working directory. Without

@@ -1,5 +1,6 @@
 /* Policy files: YAML (libyaml's document API) -> the compiled policy.
- * The only file that includes <yaml.h>. Every error names file:line:column
+ * The only user of libyaml, which is opened on first need (lazylib.h): the
+ * default policy is compiled at build time, so only a --policy file loads it. Every error names file:line:column
  * and what was expected; unknown keys are errors. The language is described
  * in doc/policy.md. */
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "lazylib.h"
 #include "policy.h"
 
 typedef struct loader {
@@ -19,6 +21,7 @@ typedef struct loader {
     const char *file;      /* display name of the file being read */
     const char *packname;
     yaml_document_t *doc;
+    const brine_libyaml *Y; /* libyaml's functions */
     char **loaded;         /* pack names and paths already loaded */
     size_t nloaded;
     int depth;
@@ -62,7 +65,7 @@ static const char *node_kind(const yaml_node_t *n)
 
 static yaml_node_t *node(loader *L, int idx)
 {
-    return yaml_document_get_node(L->doc, idx);
+    return L->Y->yaml_document_get_node(L->doc, idx);
 }
 
 static bool scalar_is(const yaml_node_t *n, const char *s)
@@ -839,7 +842,7 @@ static int parse_dunder(loader *L, yaml_node_t *n)
 
 static int load_doc(loader *L, const char *text, size_t len, const char *dir)
 {
-    yaml_node_t *root = yaml_document_get_root_node(L->doc);
+    yaml_node_t *root = L->Y->yaml_document_get_root_node(L->doc);
     if (!root)
         return errf(L, NULL, "expected a policy (a mapping with a 'pack' key), found an empty document");
     root_ctx c = {0};
@@ -909,33 +912,53 @@ static int load_text(loader *L, const char *text, size_t len, const char *file, 
 {
     yaml_parser_t parser;
     yaml_document_t doc;
-    if (!yaml_parser_initialize(&parser))
+    if (!L->Y && !(L->Y = brine_libyaml_get())) {
+        if (L->diag) /* fail closed: no policy, no scan */
+            snprintf(L->diag->message, sizeof L->diag->message, "%s: %s", file, brine_libyaml_error());
+        return BRINE_ERR_POLICY;
+    }
+    const brine_libyaml *Y = L->Y;
+    if (!Y->yaml_parser_initialize(&parser))
         return BRINE_ERR_NOMEM;
-    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    Y->yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     L->file = adup(L, file, strlen(file)); /* findings and `policy show` keep it */
     if (!L->file) {
-        yaml_parser_delete(&parser);
+        Y->yaml_parser_delete(&parser);
         return BRINE_ERR_NOMEM;
     }
     file = L->file;
     int r;
-    if (!yaml_parser_load(&parser, &doc)) {
+    if (!Y->yaml_parser_load(&parser, &doc)) {
         if (L->diag)
             snprintf(L->diag->message, sizeof L->diag->message, "%s:%lu:%lu: %s%s%s", file,
                      (unsigned long)parser.problem_mark.line + 1, (unsigned long)parser.problem_mark.column + 1,
                      parser.problem ? parser.problem : "invalid YAML", parser.context ? " " : "",
                      parser.context ? parser.context : "");
-        yaml_parser_delete(&parser);
+        Y->yaml_parser_delete(&parser);
         return BRINE_ERR_POLICY;
     }
     L->doc = &doc;
     r = load_doc(L, text, len, dir);
-    yaml_document_delete(&doc);
-    yaml_parser_delete(&parser);
+    Y->yaml_document_delete(&doc);
+    Y->yaml_parser_delete(&parser);
     return r;
 }
 
 int brine_policy_compile(brine_policy **out, const char *const *files, size_t nfiles, brine_diag *diag)
+{
+#ifndef BRINE_NO_EMBEDDED_POLICY
+    /* the default policy was compiled at build time (tools/policy_gen.c) */
+    if (out && !nfiles) {
+        if (diag)
+            diag->message[0] = 0;
+        *out = (brine_policy *)&brine_embedded_policy;
+        return 0;
+    }
+#endif
+    return brine_policy_compile_yaml(out, files, nfiles, diag);
+}
+
+int brine_policy_compile_yaml(brine_policy **out, const char *const *files, size_t nfiles, brine_diag *diag)
 {
     if (!out)
         return BRINE_ERR_INVALID;
@@ -1004,6 +1027,10 @@ int brine_policy_compile_text(brine_policy **out, const char *text, size_t len, 
 
 void brine_policy_destroy(brine_policy *p)
 {
+#ifndef BRINE_NO_EMBEDDED_POLICY
+    if (p == &brine_embedded_policy)
+        return; /* static, immutable */
+#endif
     if (!p)
         return;
     free(p->buckets);

@@ -7,7 +7,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <nettle/sha2.h>
 
 #include "report_int.h"
 
@@ -790,26 +789,120 @@ int brine_report_file_json(const brine_report_file *f, brine_write_fn out, void 
     return r;
 }
 
-/* ---- sha256 (nettle) ---------------------------------------------------------------- */
+/* ---- sha256 (FIPS 180-4) ---------------------------------------------------------------- */
+/* In-tree rather than from a library: the command hashes every file it reports,
+ * and one more shared library is a measurable share of its start-up. Checked
+ * against hashlib by the cli and python-binding tests (every file's sha256). */
 
-_Static_assert(sizeof(struct sha256_ctx) <= sizeof(brine_report_hash), "brine_report_hash too small");
+typedef struct sha256_state {
+    uint32_t h[8];
+    uint64_t bytes;
+    uint8_t block[64];
+    size_t fill;
+} sha256_state;
+_Static_assert(sizeof(sha256_state) <= sizeof(brine_report_hash), "brine_report_hash too small");
 
-void brine_report_hash_init(brine_report_hash *h)
+static const uint32_t sha256_k[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+};
+
+static inline uint32_t ror32(uint32_t x, unsigned n)
 {
-    sha256_init((struct sha256_ctx *)h);
+    return (x >> n) | (x << (32 - n));
 }
 
-void brine_report_hash_update(brine_report_hash *h, const uint8_t *data, size_t len)
+static void sha256_block(uint32_t h[8], const uint8_t *p)
 {
-    sha256_update((struct sha256_ctx *)h, len, data);
+    uint32_t w[64];
+    for (int i = 0; i < 16; i++)
+        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+    for (int i = 16; i < 64; i++) {
+        uint32_t s0 = ror32(w[i - 15], 7) ^ ror32(w[i - 15], 18) ^ (w[i - 15] >> 3);
+        uint32_t s1 = ror32(w[i - 2], 17) ^ ror32(w[i - 2], 19) ^ (w[i - 2] >> 10);
+        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    }
+    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
+    for (int i = 0; i < 64; i++) {
+        uint32_t t1 = k + (ror32(e, 6) ^ ror32(e, 11) ^ ror32(e, 25)) + ((e & f) ^ (~e & g)) + sha256_k[i] + w[i];
+        uint32_t t2 = (ror32(a, 2) ^ ror32(a, 13) ^ ror32(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+        k = g;
+        g = f;
+        f = e;
+        e = d + t1;
+        d = c;
+        c = b;
+        b = a;
+        a = t1 + t2;
+    }
+    h[0] += a;
+    h[1] += b;
+    h[2] += c;
+    h[3] += d;
+    h[4] += e;
+    h[5] += f;
+    h[6] += g;
+    h[7] += k;
 }
 
-void brine_report_hash_hex(brine_report_hash *h, char hex[65])
+void brine_report_hash_init(brine_report_hash *hh)
 {
-    uint8_t d[SHA256_DIGEST_SIZE];
-    sha256_digest((struct sha256_ctx *)h, sizeof d, d);
-    for (size_t i = 0; i < sizeof d; i++)
-        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+    static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                   0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    sha256_state *s = (sha256_state *)hh;
+    memcpy(s->h, iv, sizeof iv);
+    s->bytes = 0;
+    s->fill = 0;
+}
+
+void brine_report_hash_update(brine_report_hash *hh, const uint8_t *data, size_t len)
+{
+    sha256_state *s = (sha256_state *)hh;
+    s->bytes += len;
+    if (s->fill) {
+        size_t k = 64 - s->fill < len ? 64 - s->fill : len;
+        memcpy(s->block + s->fill, data, k);
+        s->fill += k;
+        data += k;
+        len -= k;
+        if (s->fill < 64)
+            return;
+        sha256_block(s->h, s->block);
+        s->fill = 0;
+    }
+    for (; len >= 64; data += 64, len -= 64)
+        sha256_block(s->h, data);
+    memcpy(s->block, data, len);
+    s->fill = len;
+}
+
+void brine_report_hash_hex(brine_report_hash *hh, char hex[65])
+{
+    sha256_state *s = (sha256_state *)hh;
+    uint64_t bits = s->bytes * 8;
+    s->block[s->fill++] = 0x80;
+    if (s->fill > 56) {
+        memset(s->block + s->fill, 0, 64 - s->fill);
+        sha256_block(s->h, s->block);
+        s->fill = 0;
+    }
+    memset(s->block + s->fill, 0, 56 - s->fill);
+    for (int i = 0; i < 8; i++)
+        s->block[56 + i] = (uint8_t)(bits >> (56 - 8 * i));
+    sha256_block(s->h, s->block);
+    static const char digits[] = "0123456789abcdef";
+    for (int i = 0; i < 32; i++) {
+        uint8_t b = (uint8_t)(s->h[i / 4] >> (24 - 8 * (i % 4)));
+        hex[2 * i] = digits[b >> 4];
+        hex[2 * i + 1] = digits[b & 15];
+    }
+    hex[64] = 0;
 }
 
 void brine_report_sha256_fd(int fd, char hex[65])

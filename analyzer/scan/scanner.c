@@ -6,7 +6,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <inttypes.h>
-#include <magic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 
 #include "driver.h"
 #include "judge.h"
+#include "lazylib.h"
 #include "vm.h"
 
 struct brine_scanner {
@@ -24,8 +24,6 @@ struct brine_scanner {
     brine_scan_callbacks cb;
     void *user;
     char hint[320]; /* libmagic's word on unknown content, for the error */
-    magic_t magic;  /* opened the first time a file is unknown, then kept */
-    bool magic_failed;
     uint64_t fail_at, allocs; /* fault injection for tests (brine_scanner_fault) */
 };
 
@@ -55,8 +53,6 @@ int brine_scanner_create(brine_scanner **out, const brine_policy *policy, const 
 
 void brine_scanner_destroy(brine_scanner *s)
 {
-    if (s && s->magic)
-        magic_close(s->magic);
     free(s);
 }
 
@@ -71,25 +67,12 @@ void brine_scanner_set_callbacks(brine_scanner *s, const brine_scan_callbacks *c
 }
 
 /* libmagic's description of content no reader knows: only a hint in reports.
- * Its database is loaded the first time a scanner needs it, once per scanner
- * (a registry of model files rarely does). */
+ * libmagic and its database are loaded the first time any scanner of the
+ * process needs them (lazylib.c; a registry of model files rarely does). */
 static const char *magic_hint(brine_scanner *s, const uint8_t *d, size_t n, char *buf, size_t size)
 {
-    if (!s->magic && !s->magic_failed) {
-        s->magic = magic_open(MAGIC_NONE);
-        if (s->magic && magic_load(s->magic, NULL) != 0) {
-            magic_close(s->magic);
-            s->magic = NULL;
-        }
-        s->magic_failed = !s->magic;
-    }
-    if (!s->magic)
-        return NULL;
-    const char *t = magic_buffer(s->magic, d, n > 65536 ? 65536 : n);
-    if (!t)
-        return NULL;
-    snprintf(buf, size, "%s", t);
-    return buf;
+    (void)s;
+    return brine_magic_describe(d, n > 65536 ? 65536 : n, buf, size);
 }
 
 /* Run the driver over one file with a consumer. */

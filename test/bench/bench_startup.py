@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+"""Benchmark (not a timed test): start-up of the `brine` command.
+
+Usage: bench_startup.py BRINE [RUNS]
+
+Prints, from one run on this machine:
+  - `brine scan tiny.pkl` as a whole process (best wall time of RUNS fresh
+    processes, and peak RSS), against a bare C process (`int main(void)
+    {return 0;}` compiled here with cc) and /bin/true, with the ratios
+    (target: at most 2x the bare C process);
+  - `brine scan --policy rules/bundle.yaml tiny.pkl`, the same default policy
+    compiled from its YAML at run time, for comparison with the embedded form;
+  - 10,000 small files in one invocation, `-j 2` against `-j 1` (best of 3
+    each), and whether the two reports are identical (they must be).
+Standard library only. Last line: `bench-startup: N passed, M failed` (failed:
+an output differed, or a command failed).
+"""
+import collections
+import datetime
+import json
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+# Processes are started and timed by a small C launcher compiled here (posix_spawn,
+# wait4): the Python interpreter's own size would otherwise show in the peak RSS
+# of the children (Linux carries maxrss over an exec) and its overhead in the times.
+LAUNCHER = r"""
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+extern char **environ;
+static int cmp(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return x < y ? -1 : x > y; }
+int main(int argc, char **argv)
+{
+    int n = atoi(argv[1]), bad = 0;
+    double *t = malloc(sizeof *t * (size_t)n);
+    long rss = 0;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    for (int i = 0; i < n; i++) {
+        struct timespec a, b;
+        struct rusage ru;
+        pid_t pid;
+        int st;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        if (posix_spawn(&pid, argv[2], &fa, NULL, argv + 2, environ) != 0 || wait4(pid, &st, 0, &ru) != pid) {
+            bad++;
+            t[i] = 1e9;
+            continue;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        t[i] = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) * 1e-9;
+        if (ru.ru_maxrss > rss)
+            rss = ru.ru_maxrss;
+        bad += !WIFEXITED(st) || WEXITSTATUS(st) != 0;
+    }
+    qsort(t, (size_t)n, sizeof *t, cmp);
+    printf("%.9f %.9f %ld %d\n", t[0], t[n / 2], rss, bad);
+    return 0;
+}
+"""
+
+
+def best(launcher, argv, runs):
+    """Best and median wall time (s), peak RSS (KiB), failed runs of `runs` fresh processes."""
+    out = subprocess.run([launcher, str(runs)] + argv, stdout=subprocess.PIPE, check=True, text=True).stdout.split()
+    return float(out[0]), float(out[1]), int(out[2]), int(out[3])
+
+
+def main():
+    brine = os.path.abspath(sys.argv[1])
+    runs = int(sys.argv[2]) if len(sys.argv) > 2 else 200
+    passed = failed = 0
+    tmp = tempfile.mkdtemp(prefix="brine-bench-startup-")
+    try:
+        tiny = os.path.join(tmp, "tiny.pkl")
+        with open(tiny, "wb") as f:
+            f.write(pickle.dumps({"a": 1, "b": [1.5, "x"]}, protocol=4))
+        c_src, bare = os.path.join(tmp, "bare.c"), os.path.join(tmp, "bare")
+        with open(c_src, "w") as f:
+            f.write("int main(void) { return 0; }\n")
+        cc = os.environ.get("CC", "cc")
+        subprocess.run([cc, "-O2", "-o", bare, c_src], check=True)
+        l_src, launcher = os.path.join(tmp, "launch.c"), os.path.join(tmp, "launch")
+        with open(l_src, "w") as f:
+            f.write(LAUNCHER)
+        subprocess.run([cc, "-O2", "-o", launcher, l_src], check=True)
+        true = shutil.which("true") or "/bin/true"
+        if os.path.exists("/bin/true"):
+            true = "/bin/true"
+        bundle = os.path.join(ROOT, "rules", "bundle.yaml")
+        rows = [
+            ("brine scan tiny.pkl", [brine, "scan", tiny], runs),
+            ("bare C process (cc -O2)", [bare], runs),
+            ("/bin/true", [true], runs),
+            ("brine scan --policy rules/bundle.yaml tiny.pkl", [brine, "scan", "--policy", bundle, tiny],
+             max(5, runs // 20)),
+        ]
+        # a warm-up, so the page cache holds every binary
+        for _, argv, _ in rows:
+            best(launcher, argv, 2)
+        res = {}
+        print("start-up, best (median) of fresh processes, peak RSS:")
+        for name, argv, n in rows:
+            b, med, rss, bad = best(launcher, argv, n)
+            res[name] = b
+            ok = bad == 0
+            passed += ok
+            failed += not ok
+            print("  %-48s %7.3f ms (%7.3f ms median, %4d runs)  %7.2f MiB peak RSS%s" %
+                  (name, b * 1e3, med * 1e3, n, rss / 1024, "" if ok else "  %d runs FAILED" % bad))
+        scan, c, t = res["brine scan tiny.pkl"], res["bare C process (cc -O2)"], res["/bin/true"]
+        yml = res["brine scan --policy rules/bundle.yaml tiny.pkl"]
+        print("  ratios: brine scan / bare C = %.2fx, / true = %.2fx; YAML policy / embedded = %.1fx (target: "
+              "at most 2x the bare C process)" % (scan / c, scan / t, yml / scan))
+
+        # 10,000 small files in one invocation
+        d = os.path.join(tmp, "small")
+        os.mkdir(d)
+        shapes = [
+            lambda i: {"id": i, "name": "item%d" % i, "tags": ["a", "b"][: i % 3]},
+            lambda i: [i, float(i) / 7, str(i), None, True],
+            lambda i: collections.OrderedDict((("k%d" % j, j) for j in range(i % 9))),
+            lambda i: (b"\x00" * (i % 50), frozenset(range(i % 5))),
+            lambda i: datetime.date(2000 + i % 30, 1 + i % 12, 1 + i % 28),
+        ]
+        for i in range(10000):
+            with open(os.path.join(d, "f%05d.pkl" % i), "wb") as f:
+                f.write(pickle.dumps(shapes[i % len(shapes)](i), protocol=i % 6))
+        outs, times = {}, {}
+        for j in ("1", "2"):
+            ts = []
+            for _ in range(3):
+                t0 = time.perf_counter()
+                p = subprocess.run([brine, "scan", "-j", j, "--format", "jsonl", d], stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL)
+                ts.append(time.perf_counter() - t0)
+            # times aside, the reports are the same
+            outs[j] = [strip(l) for l in p.stdout.splitlines()]
+            times[j] = min(ts)
+            ok = p.returncode in (0, 1)
+            passed += ok
+            failed += not ok
+        same = outs["1"] == outs["2"] and len(outs["1"]) >= 10000
+        passed += same
+        failed += not same
+        print("10,000 small files in one invocation (best of 3): -j 1 %.2f s (%.0f files/s), -j 2 %.2f s "
+              "(%.0f files/s): -j 2 is %.2fx of -j 1; reports %s" %
+              (times["1"], 10000 / times["1"], times["2"], 10000 / times["2"], times["1"] / times["2"],
+               "identical" if same else "DIFFER"))
+        print("load average: %s; cores: %d" % (" ".join("%.2f" % x for x in os.getloadavg()), os.cpu_count()))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("bench-startup: %d passed, %d failed" % (passed, failed))
+    sys.exit(1 if failed else 0)
+
+
+def strip(line):
+    """A JSONL line with its timing fields removed."""
+    try:
+        doc = json.loads(line)
+    except ValueError:
+        return line
+
+    def walk(x):
+        if isinstance(x, dict):
+            return {k: walk(v) for k, v in x.items() if k not in ("time_ms", "seconds", "elapsed")}
+        if isinstance(x, list):
+            return [walk(v) for v in x]
+        return x
+    return json.dumps(walk(doc), sort_keys=True)
+
+
+if __name__ == "__main__":
+    main()
