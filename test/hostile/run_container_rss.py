@@ -127,7 +127,7 @@ def main():
             size = os.path.getsize(path)
             bound = 2 * MAX_DECOMPRESSED + size + PER_MEMBER * members + FIXED
             if sanitized:
-                bound += bound // 2 + (64 << 20)
+                bound = 2 * bound + (64 << 20)  # ASan: redzones and quarantine on every allocation
             dt, rss, text = scan(brine, path, args)
             first = text.splitlines()[0] if text else ""
             problems = []
