@@ -51,6 +51,11 @@ typedef struct batch {
     pthread_cond_t cv_ready, cv_room;
     size_t next_item, next_out;
     uint64_t bytes_done;
+    /* who sleeps on which condition: a worker signals only a waiting writer
+     * and the writer wakes only waiting workers (a small file is ~60 us of
+     * work, and a futex call per file and side was a large share of it) */
+    bool writer_waits;
+    size_t room_waiters;
 } batch;
 
 /* Read up to cap bytes (cap + 1 tells "longer"); the worker's buffer grows. */
@@ -177,8 +182,11 @@ static void *worker_main(void *arg)
     worker *w = a[1];
     for (;;) {
         pthread_mutex_lock(&b->mu);
-        while (b->next_item < b->in->n && b->next_item >= b->next_out + b->window)
+        while (b->next_item < b->in->n && b->next_item >= b->next_out + b->window) {
+            b->room_waiters++;
             pthread_cond_wait(&b->cv_room, &b->mu);
+            b->room_waiters--;
+        }
         if (b->next_item >= b->in->n) {
             pthread_mutex_unlock(&b->mu);
             return NULL;
@@ -188,7 +196,8 @@ static void *worker_main(void *arg)
         scan_one(b, w, &b->in->items[i], b->ring[i % b->window]);
         pthread_mutex_lock(&b->mu);
         b->ready[i % b->window] = true;
-        pthread_cond_broadcast(&b->cv_ready);
+        if (b->writer_waits && i == b->next_out)
+            pthread_cond_signal(&b->cv_ready);
         pthread_mutex_unlock(&b->mu);
     }
 }
@@ -577,7 +586,9 @@ int brine_cli_scan(int argc, char **argv)
                 ts.tv_nsec += 200 * 1000000L;
                 if (ts.tv_nsec >= 1000000000L)
                     ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+                b.writer_waits = true;
                 pthread_cond_timedwait(&b.cv_ready, &b.mu, &ts);
+                b.writer_waits = false;
             }
             pthread_mutex_unlock(&b.mu);
         }
@@ -601,7 +612,8 @@ int brine_cli_scan(int argc, char **argv)
             pthread_mutex_lock(&b.mu);
             b.ready[i % b.window] = false;
             b.next_out = i + 1;
-            pthread_cond_broadcast(&b.cv_room);
+            if (b.room_waiters)
+                pthread_cond_broadcast(&b.cv_room);
             pthread_mutex_unlock(&b.mu);
         }
     }
