@@ -412,11 +412,15 @@ static int64_t binint(const uint8_t *p, int n)
 
 /* ---- disassembly helpers -------------------------------------------------- */
 
-static void trace_arg(vm *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void trace_arg(vm *m, const char *fmt, ...)
+static void trace_arg_text(vm *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* the argument text is made only when something traces */
+#define trace_arg(m, ...)                \
+    do {                                 \
+        if ((m)->cfg->on_trace)          \
+            trace_arg_text(m, __VA_ARGS__); \
+    } while (0)
+static void trace_arg_text(vm *m, const char *fmt, ...)
 {
-    if (!m->cfg->on_trace)
-        return;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(m->argbuf, sizeof m->argbuf, fmt, ap);
