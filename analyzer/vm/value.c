@@ -122,9 +122,9 @@ void brine_arena_free(brine_arena *a)
 
 brine_value *brine_value_new(brine_arena *a, brine_vkind kind)
 {
-    brine_value *v = brine_arena_alloc(a, sizeof *v);
+    brine_value *v = brine_arena_alloc_raw(a, sizeof *v);
     if (v)
-        v->kind = (uint8_t)kind;
+        *v = (brine_value){.kind = (uint8_t)kind}; /* a few stores, not a memset call */
     return v;
 }
 
