@@ -204,14 +204,24 @@ bool brine_policy_global_allows(const brine_policy *p, const brine_value *g, int
 
 /* ---- constraints --------------------------------------------------------------- */
 
+/* Node visits left. At zero every walk fails (and stays at zero: a failed
+ * first branch of one_of must not hand its successor a fresh budget). */
 typedef struct {
     const brine_policy *p;
     uint64_t budget;
 } matcher;
 
+static bool spend(matcher *mt)
+{
+    if (!mt->budget)
+        return false;
+    mt->budget--;
+    return true;
+}
+
 static bool is_const(matcher *mt, const brine_value *v, unsigned depth)
 {
-    if (!mt->budget-- || depth > 200)
+    if (!spend(mt) || depth > 200)
         return false;
     switch ((brine_vkind)v->kind) {
     case BRINE_V_TUPLE: case BRINE_V_LIST: case BRINE_V_SET: case BRINE_V_FROZENSET:
@@ -242,7 +252,7 @@ static bool scalar_eq(const brine_scalar *s, const brine_value *v)
 
 static bool match(matcher *mt, const brine_constraint *c, const brine_value *v, unsigned depth)
 {
-    if (!mt->budget-- || depth > 64)
+    if (!spend(mt) || depth > 64)
         return false;
     switch (c->kind) {
     case BRINE_C_ANY: return true;
@@ -273,8 +283,20 @@ static bool match(matcher *mt, const brine_constraint *c, const brine_value *v, 
     return false;
 }
 
+#define MATCH_BUDGET 100000 /* node visits per match */
+
 bool brine_constraint_match(const brine_policy *p, const brine_constraint *c, const brine_value *v)
 {
-    matcher mt = {p, 100000};
+    matcher mt = {p, MATCH_BUDGET};
     return match(&mt, c, v, 0);
+}
+
+bool brine_constraint_match_budget(const brine_policy *p, const brine_constraint *c, const brine_value *v,
+                                   uint64_t *left)
+{
+    uint64_t cap = *left < MATCH_BUDGET ? *left : MATCH_BUDGET;
+    matcher mt = {p, cap};
+    bool r = match(&mt, c, v, 0);
+    *left -= cap - mt.budget;
+    return r;
 }
