@@ -204,8 +204,8 @@ bool brine_policy_global_allows(const brine_policy *p, const brine_value *g, int
 
 /* ---- constraints --------------------------------------------------------------- */
 
-/* Node visits left. At zero every walk fails (and stays at zero: a failed
- * first branch of one_of must not hand its successor a fresh budget). */
+/* Node visits left for constness walks. At zero every walk fails (and stays
+ * at zero: it used to wrap around, handing the next walk an unlimited one). */
 typedef struct {
     const brine_policy *p;
     uint64_t budget;
@@ -250,9 +250,13 @@ static bool scalar_eq(const brine_scalar *s, const brine_value *v)
     }
 }
 
+/* The work of match itself follows the constraint (its kids, by index into
+ * the value), which the policy bounds; only the constness walk follows the
+ * value, and only it spends the budget: a const branch of one_of that ran out
+ * leaves a type branch its say. */
 static bool match(matcher *mt, const brine_constraint *c, const brine_value *v, unsigned depth)
 {
-    if (!spend(mt) || depth > 64)
+    if (depth > 64)
         return false;
     switch (c->kind) {
     case BRINE_C_ANY: return true;
