@@ -2,7 +2,8 @@
 """Run `meson test` in each given build directory and add up the per-test
 counts (every test ends with `<name>: N passed, M failed`).
 
-Usage: test/run_all.py BUILDDIR... ; last line: `tests: N passed, M failed`.
+Usage: test/run_all.py BUILDDIR[:TEST,TEST...]... ; last line: `tests: N passed, M failed`.
+BUILDDIR:TEST,... runs only the named tests there (the ThreadSanitizer build).
 """
 import re
 import subprocess
@@ -13,9 +14,10 @@ LINE = re.compile(r"^([\w-]+): (\d+) passed, (\d+) failed$", re.M)
 
 def main():
     total_p = total_f = 0
-    for build in sys.argv[1:]:
-        r = subprocess.run(["meson", "test", "-C", build, "--print-errorlogs", "--no-rebuild", "-v"],
-                           capture_output=True, text=True)
+    for arg in sys.argv[1:]:
+        build, _, only = arg.partition(":")
+        r = subprocess.run(["meson", "test", "-C", build, "--print-errorlogs", "--no-rebuild", "-v"] +
+                           [t for t in only.split(",") if t], capture_output=True, text=True)
         out = r.stdout + r.stderr
         found = LINE.findall(out)
         p = sum(int(x[1]) for x in found)
@@ -24,7 +26,7 @@ def main():
             print("%-14s %-16s %6s passed, %s failed" % (build, name, tp, tf))
         if r.returncode != 0:
             # a test that crashed before printing its count still fails the run
-            fails = re.findall(r"^\s*\d+/\d+ (\S+)\s+(FAIL|ERROR|TIMEOUT)", out, re.M)
+            fails = re.findall(r"^\s*\d+/\d+ (?:\S+ / )?(\S+)\s+(FAIL|ERROR|TIMEOUT)", out, re.M)
             for fl in fails:
                 print("%s: test %s: %s" % (build, fl[0], fl[1]))
             f = max(f, 1) if not fails else f + sum(1 for _ in fails if not any(fl[0] == n for n, _, _ in found))

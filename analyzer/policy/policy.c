@@ -249,14 +249,24 @@ bool brine_policy_global_allows(const brine_policy *p, const brine_value *g, int
 
 /* ---- constraints --------------------------------------------------------------- */
 
+/* Node visits left for constness walks. At zero every walk fails (and stays
+ * at zero: it used to wrap around, handing the next walk an unlimited one). */
 typedef struct {
     const brine_policy *p;
     uint64_t budget;
 } matcher;
 
+static bool spend(matcher *mt)
+{
+    if (!mt->budget)
+        return false;
+    mt->budget--;
+    return true;
+}
+
 static bool is_const(matcher *mt, const brine_value *v, unsigned depth)
 {
-    if (!mt->budget-- || depth > 200)
+    if (!spend(mt) || depth > 200)
         return false;
     switch ((brine_vkind)v->kind) {
     case BRINE_V_TUPLE: case BRINE_V_LIST: case BRINE_V_SET: case BRINE_V_FROZENSET:
@@ -285,9 +295,13 @@ static bool scalar_eq(const brine_scalar *s, const brine_value *v)
     }
 }
 
+/* The work of match itself follows the constraint (its kids, by index into
+ * the value), which the policy bounds; only the constness walk follows the
+ * value, and only it spends the budget: a const branch of one_of that ran out
+ * leaves a type branch its say. */
 static bool match(matcher *mt, const brine_constraint *c, const brine_value *v, unsigned depth)
 {
-    if (!mt->budget-- || depth > 64)
+    if (depth > 64)
         return false;
     switch (c->kind) {
     case BRINE_C_ANY: return true;
@@ -318,8 +332,20 @@ static bool match(matcher *mt, const brine_constraint *c, const brine_value *v, 
     return false;
 }
 
+#define MATCH_BUDGET 100000 /* node visits per match */
+
 bool brine_constraint_match(const brine_policy *p, const brine_constraint *c, const brine_value *v)
 {
-    matcher mt = {p, 100000};
+    matcher mt = {p, MATCH_BUDGET};
     return match(&mt, c, v, 0);
+}
+
+bool brine_constraint_match_budget(const brine_policy *p, const brine_constraint *c, const brine_value *v,
+                                   uint64_t *left)
+{
+    uint64_t cap = *left < MATCH_BUDGET ? *left : MATCH_BUDGET;
+    matcher mt = {p, cap};
+    bool r = match(&mt, c, v, 0);
+    *left -= cap - mt.budget;
+    return r;
 }

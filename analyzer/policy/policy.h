@@ -132,6 +132,11 @@ bool brine_policy_global_allows(const brine_policy *p, const brine_value *g, int
 
 /* Does value v satisfy constraint c? (bounded walk; false when over budget) */
 bool brine_constraint_match(const brine_policy *p, const brine_constraint *c, const brine_value *v);
+/* The same, also spending from *left, a budget shared by every match of one
+ * stream (a file that passes one large value to thousands of constrained
+ * calls would otherwise walk it at each): at zero nothing matches. */
+bool brine_constraint_match_budget(const brine_policy *p, const brine_constraint *c, const brine_value *v,
+                                   uint64_t *left);
 
 /* Append a deny entry (its module, name and submodules set) and index it.
  * Returns false when memory ran out. */

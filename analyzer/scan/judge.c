@@ -38,6 +38,9 @@ typedef struct judge {
      * value's address finds its entry without hashing the name (the name is
      * still compared); cleared when the cache grows (entries move) */
     struct { const brine_value *g; struct verdict_cache *vc; } by_addr[64];
+    /* node visits left for matching constraints in this stream (max_compare):
+     * when it runs out, no constraint matches (fail closed) */
+    uint64_t match_left;
 } judge;
 
 /* The policy's answer for one (module, name): computed once per stream, so a
@@ -220,7 +223,7 @@ static const brine_value *resolve_persid(judge *j, const brine_value *v)
     if (v->kind != BRINE_V_PERSID)
         return v;
     for (const brine_persid_rule *r = j->p->persids; r; r = r->next)
-        if (r->resolves_to >= 0 && brine_constraint_match(j->p, r->match, v->u.c.callee))
+        if (r->resolves_to >= 0 && brine_constraint_match_budget(j->p, r->match, v->u.c.callee, &j->match_left))
             return v->u.c.callee->u.seq.items[r->resolves_to];
     return v;
 }
@@ -254,6 +257,12 @@ static int name_red_flags(judge *j, const brine_vm_event *ev, const brine_value 
 #undef NAMETXT
 }
 
+/* Why a constraint may have failed: the stream's matching budget ran out. */
+static const char *over_budget(const judge *j)
+{
+    return j->match_left ? "" : " (max_compare: matching constraints took more work than the stream's budget)";
+}
+
 /* Which rule of a call entry admits these arguments? NULL if one does, else why not. */
 static const char *call_mismatch(judge *j, const brine_allow *e, const brine_vm_event *ev)
 {
@@ -277,9 +286,9 @@ static const char *call_mismatch(judge *j, const brine_allow *e, const brine_vm_
         }
         bool ok = true;
         for (size_t i = 0; i < r->nargs && i < (size_t)n && ok; i++) {
-            if (!brine_constraint_match(j->p, r->args[i], args->u.seq.items[i])) {
-                why = fmt(j, "argument %zu (%s) does not satisfy the policy", i + 1,
-                          render(j, args->u.seq.items[i]));
+            if (!brine_constraint_match_budget(j->p, r->args[i], args->u.seq.items[i], &j->match_left)) {
+                why = fmt(j, "argument %zu (%s) does not satisfy the policy%s", i + 1,
+                          render(j, args->u.seq.items[i]), over_budget(j));
                 ok = false;
             }
         }
@@ -499,13 +508,13 @@ static int judge_target(judge *j, const brine_vm_event *ev, int perm)
                       fmt(j, "%s on an object made by %s is not allowed", what, NAMETXT));
     if (perm == BRINE_PERM_BUILD && e->builds) {
         for (const brine_buildrule *b = e->builds; b; b = b->next)
-            if (brine_constraint_match(j->p, b->state, ev->args))
+            if (brine_constraint_match_budget(j->p, b->state, ev->args, &j->match_left))
                 return 0;
         return report(j, ev, "build-constraint", &e->where, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, NAMETXT, render(j, t),
                       fmt(j, "allow %s:%s (%s, %s:%u) build constraint", e->module, e->name, e->where.pack,
                           e->where.file, e->where.line),
-                      fmt(j, "BUILD state %s for an object made by %s does not satisfy the policy",
-                          render(j, ev->args), NAMETXT));
+                      fmt(j, "BUILD state %s for an object made by %s does not satisfy the policy%s",
+                          render(j, ev->args), NAMETXT, over_budget(j)));
     }
     return 0;
 #undef NAMETXT
@@ -514,11 +523,12 @@ static int judge_target(judge *j, const brine_vm_event *ev, int perm)
 static int judge_persid(judge *j, const brine_vm_event *ev)
 {
     for (const brine_persid_rule *r = j->p->persids; r; r = r->next)
-        if (brine_constraint_match(j->p, r->match, ev->target))
+        if (brine_constraint_match_budget(j->p, r->match, ev->target, &j->match_left))
             return 0;
     return report(j, ev, "persistent-id", NULL, BRINE_VERDICT_DANGEROUS, BRINE_SEVERITY_HIGH, "", render(j, ev->target),
                   "persistent id shape",
-                  fmt(j, "persistent id %s fits no persistent_ids shape of the policy", render(j, ev->target)));
+                  fmt(j, "persistent id %s fits no persistent_ids shape of the policy%s", render(j, ev->target),
+                      over_budget(j)));
 }
 
 static int on_event(void *user, const brine_vm_event *ev)
@@ -607,7 +617,6 @@ static void *judge_begin(void *self, brine_drv *d, const brine_loc *loc, const u
 {
     (void)self;
     (void)data;
-    (void)len;
     judge *j = calloc(1, sizeof *j);
     if (!j)
         return NULL;
@@ -618,6 +627,7 @@ static void *judge_begin(void *self, brine_drv *d, const brine_loc *loc, const u
     j->base = start;
     j->cb = d->cb;
     j->user = d->user;
+    j->match_left = brine_compare_budget(d->s, len);
     brine_loc_public(loc, &j->where, j->steps, 64);
     brine_arena_init(&j->scratch, 1 << 20);
     return j;
