@@ -254,6 +254,8 @@ bool brine_policy_global_allows(const brine_policy *p, const brine_value *g, int
 typedef struct {
     const brine_policy *p;
     uint64_t budget;
+    brine_allows_fn allows; /* a caller's cached brine_policy_global_allows, or NULL */
+    void *user;
 } matcher;
 
 static bool spend(matcher *mt)
@@ -315,7 +317,8 @@ static bool match(matcher *mt, const brine_constraint *c, const brine_value *v, 
             if (scalar_eq(&c->values[i], v))
                 return true;
         return false;
-    case BRINE_C_GLOBAL: return brine_policy_global_allows(mt->p, v, c->perm);
+    case BRINE_C_GLOBAL:
+        return mt->allows ? mt->allows(mt->user, v, c->perm) : brine_policy_global_allows(mt->p, v, c->perm);
     case BRINE_C_TUPLE:
         if (v->kind != BRINE_V_TUPLE || v->u.seq.len != c->nkids)
             return false;
@@ -336,15 +339,21 @@ static bool match(matcher *mt, const brine_constraint *c, const brine_value *v, 
 
 bool brine_constraint_match(const brine_policy *p, const brine_constraint *c, const brine_value *v)
 {
-    matcher mt = {p, MATCH_BUDGET};
+    matcher mt = {p, MATCH_BUDGET, NULL, NULL};
     return match(&mt, c, v, 0);
 }
 
 bool brine_constraint_match_budget(const brine_policy *p, const brine_constraint *c, const brine_value *v,
                                    uint64_t *left)
 {
+    return brine_constraint_match_with(p, c, v, left, NULL, NULL);
+}
+
+bool brine_constraint_match_with(const brine_policy *p, const brine_constraint *c, const brine_value *v,
+                                 uint64_t *left, brine_allows_fn allows, void *user)
+{
     uint64_t cap = *left < MATCH_BUDGET ? *left : MATCH_BUDGET;
-    matcher mt = {p, cap};
+    matcher mt = {p, cap, allows, user};
     bool r = match(&mt, c, v, 0);
     *left -= cap - mt.budget;
     return r;

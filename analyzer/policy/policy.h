@@ -137,6 +137,12 @@ bool brine_constraint_match(const brine_policy *p, const brine_constraint *c, co
  * calls would otherwise walk it at each): at zero nothing matches. */
 bool brine_constraint_match_budget(const brine_policy *p, const brine_constraint *c, const brine_value *v,
                                    uint64_t *left);
+/* The same with `global:` constraints answered by allows(user, g, perm),
+ * which must say what brine_policy_global_allows says (the judge's per-stream
+ * verdict cache). */
+typedef bool (*brine_allows_fn)(void *user, const brine_value *g, int perm);
+bool brine_constraint_match_with(const brine_policy *p, const brine_constraint *c, const brine_value *v,
+                                 uint64_t *left, brine_allows_fn allows, void *user);
 
 /* Append a deny entry (its module, name and submodules set) and index it.
  * Returns false when memory ran out. */

@@ -131,6 +131,17 @@ static bool global_allows(judge *j, const brine_value *g, int perm)
     return !vc->deny && !vc->dunder && vc->allow && (vc->allow->perms & perm) == perm;
 }
 
+static bool allows_cb(void *user, const brine_value *g, int perm)
+{
+    return global_allows(user, g, perm);
+}
+
+/* A constraint, its `global:` parts answered through the cache. */
+static bool match_constraint(judge *j, const brine_constraint *c, const brine_value *v)
+{
+    return brine_constraint_match_with(j->p, c, v, &j->match_left, allows_cb, j);
+}
+
 static void cache_free(judge *j)
 {
     for (size_t i = 0; j->cache && i <= j->cache_mask; i++)
@@ -223,7 +234,7 @@ static const brine_value *resolve_persid(judge *j, const brine_value *v)
     if (v->kind != BRINE_V_PERSID)
         return v;
     for (const brine_persid_rule *r = j->p->persids; r; r = r->next)
-        if (r->resolves_to >= 0 && brine_constraint_match_budget(j->p, r->match, v->u.c.callee, &j->match_left))
+        if (r->resolves_to >= 0 && match_constraint(j, r->match, v->u.c.callee))
             return v->u.c.callee->u.seq.items[r->resolves_to];
     return v;
 }
@@ -286,7 +297,7 @@ static const char *call_mismatch(judge *j, const brine_allow *e, const brine_vm_
         }
         bool ok = true;
         for (size_t i = 0; i < r->nargs && i < (size_t)n && ok; i++) {
-            if (!brine_constraint_match_budget(j->p, r->args[i], args->u.seq.items[i], &j->match_left)) {
+            if (!match_constraint(j, r->args[i], args->u.seq.items[i])) {
                 why = fmt(j, "argument %zu (%s) does not satisfy the policy%s", i + 1,
                           render(j, args->u.seq.items[i]), over_budget(j));
                 ok = false;
@@ -508,7 +519,7 @@ static int judge_target(judge *j, const brine_vm_event *ev, int perm)
                       fmt(j, "%s on an object made by %s is not allowed", what, NAMETXT));
     if (perm == BRINE_PERM_BUILD && e->builds) {
         for (const brine_buildrule *b = e->builds; b; b = b->next)
-            if (brine_constraint_match_budget(j->p, b->state, ev->args, &j->match_left))
+            if (match_constraint(j, b->state, ev->args))
                 return 0;
         return report(j, ev, "build-constraint", &e->where, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, NAMETXT, render(j, t),
                       fmt(j, "allow %s:%s (%s, %s:%u) build constraint", e->module, e->name, e->where.pack,
@@ -523,7 +534,7 @@ static int judge_target(judge *j, const brine_vm_event *ev, int perm)
 static int judge_persid(judge *j, const brine_vm_event *ev)
 {
     for (const brine_persid_rule *r = j->p->persids; r; r = r->next)
-        if (brine_constraint_match_budget(j->p, r->match, ev->target, &j->match_left))
+        if (match_constraint(j, r->match, ev->target))
             return 0;
     return report(j, ev, "persistent-id", NULL, BRINE_VERDICT_DANGEROUS, BRINE_SEVERITY_HIGH, "", render(j, ev->target),
                   "persistent id shape",
