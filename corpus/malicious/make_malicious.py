@@ -168,6 +168,27 @@ emit("C-broken-after-payload.pkl", proto(2) + glob("os", "system") + tup1(TRUE) 
      [("call", "os:system"), ("malformed", "invalid load key, '\\xff'.")])
 emit("C-trailing-after-stop.pkl", proto(2) + b"N" + STOP + b"\x00" + b"cos\nsystem\n", "suspicious", [("trailing", "12")])
 emit("C-two-pickles.pkl", proto(2) + b"N" + STOP + sys_call(), "dangerous", [("pickle", "1"), ("call", "os:system")])
+# functools.partial is judged as the call it stands for (judge.c): made with arguments, given
+# state by BUILD, or called
+PARTIAL = glob("functools", "partial")
+SUBCLASSES = glob("builtins", "object") + su("__subclasses__")
+emit("C-partial-os-system-called.pkl", proto(2) + PARTIAL + MARK + glob("os", "system") + TRUE + TUPLE + REDUCE +
+     b")" + REDUCE + STOP, "dangerous", [("call", "functools:partial"), ("call", "<call functools:partial>")])
+emit("C-partial-getattr-dunder.pkl", proto(2) + PARTIAL + MARK + glob("builtins", "getattr") + SUBCLASSES + TUPLE +
+     REDUCE + STOP, "dangerous", [("call", "functools:partial")])
+emit("C-partial-getattr-called-later.pkl", proto(2) + PARTIAL + MARK + glob("builtins", "getattr") +
+     glob("builtins", "object") + TUPLE + REDUCE + b"(" + su("__subclasses__") + TUPLE + REDUCE + STOP, "dangerous",
+     [("call", "<call functools:partial>")])
+emit("C-partial-setstate-swap.pkl", proto(2) + PARTIAL + MARK + glob("builtins", "print") + TUPLE + REDUCE +
+     MARK + glob("builtins", "getattr") + MARK + SUBCLASSES + TUPLE + b"NN" + TUPLE + b"b" + b")" + REDUCE + STOP,
+     "dangerous", [("build", "<call functools:partial>"), ("call", "<call functools:partial>")])
+emit("C-partial-setstate-computed.pkl", proto(2) + PARTIAL + MARK + glob("builtins", "print") + TUPLE + REDUCE +
+     glob("builtins", "tuple") + b"]" + tup1(b"") + REDUCE + b"b" + STOP, "dangerous",
+     [("build", "<call functools:partial>")])
+emit("C-partial-of-call-result.pkl", proto(2) + PARTIAL + glob("builtins", "str") + b")R" + tup1(b"") + REDUCE + STOP,
+     "dangerous", [("call", "functools:partial")])
+emit("C-partial-newobj-os-system.pkl", proto(2) + PARTIAL + MARK + glob("posix", "system") + TRUE + TUPLE + b"\x81" +
+     STOP, "dangerous", [("call", "functools:partial")])
 emit("C-reduce-of-call.pkl", proto(2) + glob("builtins", "str") + b")R)R" + STOP, "dangerous", [("call", "<call builtins:str>")])
 
 # ---- E. denial of service ---------------------------------------------------------------------------
@@ -177,6 +198,9 @@ emit("E-tuple-fanout.pkl", glob("mymodule", "process") + b"N" + b"2\x86" * 60 + 
 emit("E-huge-length.pkl", b"\x8e" + struct.pack("<Q", 1 << 62) + STOP, "malformed", [("malformed", "pickle data was truncated")])
 emit("E-memo-flood.pkl", b"N" + MEMOIZE * 1000001 + STOP, "inconclusive",
      [("limit", "max_memo: more memo entries than the limit")])
+
+# made by hand elsewhere (tools/packs/README.md): a scipy distribution whose state execs a string
+rows.append(("A-scipy-rv_generic-exec.pkl", "suspicious", "build", "<new scipy.stats._continuous_distns:uniform_gen>"))
 
 with open(os.path.join(HERE, "expected.tsv"), "w") as f:
     f.write("# file\tverdict\tkind\tdetail  (verdict: the minimum: dangerous > suspicious; or the status for E files)\n")
