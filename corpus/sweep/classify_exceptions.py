@@ -16,6 +16,18 @@ Classes (the first that applies):
   limits            a limit was hit (inconclusive)
   scipy_exec        holds a scipy.stats distribution object: rv_generic.__setstate__
                     exec()s a string of the pickled state; never safe (tools/packs/README.md)
+  qat_partial       torch QAT modules keep their qconfig's activation/weight factories as
+                    functools.partial(FusedMovingAvgObsFakeQuantize, observer=<class>, **kw);
+                    the application calls them (prepare_qat), and FakeQuantize.__init__
+                    calls observer(**kw): the partial is judged as that call, and the
+                    policy has no constraint on keyword arguments to require observer to
+                    be an allowed observer class
+  sympy             sympy expressions (Symbol, Float, Pow, sin, ...): their constructors
+                    sympify the arguments, and sympify of a str parses it with parse_expr,
+                    which evals: never callable with pickled arguments
+  denied_module     an enum member or constant of a module rules/dangerous.yaml denies
+                    whole (ssl, http, tkinter, py_compile, inspect): data, but lifting a
+                    deny needs a reviewed `except:` with a CPython check
   other             anything else: the first finding is the reason
 Standard library only.
 """
@@ -51,11 +63,19 @@ def classify(f, msgs, status):
         return "legacy_torch", msgs[0]
     if "inconclusive" in status:
         return "limits", status
-    if re.search(r"scipy\.stats\._(continuous|discrete|multivariate)_distns:\w+_gen|rv_(continuous|discrete)|"
+    if re.search(r"scipy\.stats\.[\w.]+:\w+_gen|rv_(continuous|discrete|histogram)|"
                  r"scipy\.stats\._distn_infrastructure", text) and ("_gen" in text or "rv_" in text):
         return "scipy_exec", "a scipy.stats distribution object: its __setstate__ execs a string of the state"
     if "builtins:getattr" in text:
         return "getattr", "getattr reconstruction: " + next(m for m in msgs if "getattr" in m)[:160]
+    if "torch.ao.quantization.fake_quantize:" in text and "keyword arguments are not allowed" in text:
+        return "qat_partial", ("functools.partial(FakeQuantize, observer=<class>, **kw): the application calls it, "
+                               "and it calls observer(**kw); keyword arguments cannot be constrained")
+    if re.search(r"^sympy\.|call of sympy\.|sympy\.\S+ may be imported but not called", text, re.M):
+        return "sympy", "a sympy constructor: it sympifies its arguments (a str is parsed by parse_expr, which evals)"
+    m = re.search(r"import of ((ssl|http|tkinter|py_compile|inspect):\S+): ", text)
+    if m:
+        return "denied_module", "%s: an enum member of a module the deny list covers whole" % m.group(1)
     if not msgs:
         return "other", status
     return "other", msgs[0][:200]
