@@ -343,11 +343,42 @@ static const brine_value *getattr_target(judge *j, const brine_value *callee, co
     return g;
 }
 
+/* scipy's uarray pickles its multimethods (scipy.fft.fft, ...) as
+ * scipy._lib._uarray._backend.unpickle_function(module, qualname, None):
+ * importlib.import_module(module), then getattr along qualname, which is
+ * find_class at protocol 4. With constant strings and no bound self it is the
+ * global module:qualname, judged as that name; anything else is judged as the
+ * call it is (not allowed). */
+static bool is_unpickle_function(const brine_value *g)
+{
+    return global_is(g, "scipy._lib._uarray._backend", "unpickle_function");
+}
+
+static const brine_value *unpickle_function_target(judge *j, const brine_value *callee, const brine_value *args,
+                                                   const brine_value *kwargs)
+{
+    if (!is_unpickle_function(callee) || !args || args->kind != BRINE_V_TUPLE || args->u.seq.len != 3 ||
+        (kwargs && !(kwargs->kind == BRINE_V_DICT && kwargs->u.dict.keys.len == 0)))
+        return NULL;
+    const brine_value *m = args->u.seq.items[0], *q = args->u.seq.items[1], *self = args->u.seq.items[2];
+    if (m->kind != BRINE_V_STR || q->kind != BRINE_V_STR || self->kind != BRINE_V_NONE || !m->u.s.n || !q->u.s.n)
+        return NULL;
+    brine_value *g = brine_arena_alloc(&j->scratch, sizeof *g);
+    if (!g)
+        return NULL;
+    g->kind = BRINE_V_GLOBAL;
+    g->u.g.module = (brine_value *)m;
+    g->u.g.name = (brine_value *)q;
+    return g;
+}
+
 /* A callee or a maker as the policy sees it: a getattr lookup resolved. */
 static const brine_value *as_global(judge *j, const brine_value *v)
 {
     if (v->kind == BRINE_V_CALL) {
         const brine_value *g = getattr_target(j, v->u.c.callee, v->u.c.args, NULL);
+        if (!g)
+            g = unpickle_function_target(j, v->u.c.callee, v->u.c.args, v->u.c.kwargs);
         if (g)
             return g;
     }
@@ -570,7 +601,7 @@ static int judge_import(judge *j, const brine_vm_event *ev)
     /* names judged where they are used: the nested torch load, getattr (a
      * lookup of a constant name is that name), type (one argument: a lookup) */
     if (is_nested_torch_load(g) || global_is(g, "builtins", "getattr") || global_is(g, "builtins", "type") ||
-        is_partial_type(g))
+        is_partial_type(g) || is_unpickle_function(g))
         return 0;
     uint64_t h = (uintptr_t)g * 31 + 1;
     if (seen_before(j, h))
@@ -607,6 +638,9 @@ static int judge_call(judge *j, const brine_vm_event *ev)
             return judge_name_import(j, ev, nb);
         return judge_name_import(j, ev, looked_up);
     }
+    looked_up = unpickle_function_target(j, c, ev->args, ev->kwargs);
+    if (looked_up)
+        return judge_name_import(j, ev, looked_up);
     /* type(x): x's class, a lookup (the class is judged where it is used) */
     if (global_is(c, "builtins", "type") && ev->args && ev->args->kind == BRINE_V_TUPLE && ev->args->u.seq.len == 1 &&
         !(ev->kwargs && !(ev->kwargs->kind == BRINE_V_DICT && ev->kwargs->u.dict.keys.len == 0)))
@@ -674,12 +708,17 @@ static int judge_target(judge *j, const brine_vm_event *ev, int perm)
     }
     /* the result of C.__new__(C, ...), or of calling a partial: made by C, or by the partial's function */
     const brine_value *made_by = t->kind == BRINE_V_CALL ? new_of(j, raw, t->u.c.args) : NULL;
+    const brine_value *margs = t->u.c.args; /* the maker's arguments (a factory's first names the class) */
     if (!made_by && t->kind == BRINE_V_CALL && is_partial_obj(j, raw)) {
         const brine_value *f, *a, *kw;
         if (partial_parts(j, raw, &f, &a, &kw)) {
             made_by = new_of(j, f, a);
-            if (!made_by)
+            if (!made_by) {
                 made_by = as_global(j, resolve_persid(j, f));
+                margs = a; /* the bound ones come first (REDUCE's own are seldom any) */
+                if (t->u.c.args && t->u.c.args->kind == BRINE_V_TUPLE && t->u.c.args->u.seq.len && !a->u.seq.len)
+                    margs = t->u.c.args;
+            }
         }
     }
     const brine_value *maker = made_by ? made_by : as_global(j, raw);
@@ -689,10 +728,10 @@ static int judge_target(judge *j, const brine_vm_event *ev, int perm)
     const brine_allow *e = allowed(j, maker);
     /* a factory (copyreg._reconstructor, numpy's _reconstruct, ...) returns an
      * instance of its first argument: that class's entry decides */
-    for (int hops = 0; e && e->factory && hops < 4 && t->kind == BRINE_V_CALL && t->u.c.args->kind == BRINE_V_TUPLE &&
-                       t->u.c.args->u.seq.len >= 1;
+    for (int hops = 0; e && e->factory && hops < 4 && t->kind == BRINE_V_CALL && margs && margs->kind == BRINE_V_TUPLE &&
+                       margs->u.seq.len >= 1;
          hops++) {
-        const brine_value *cls = t->u.c.args->u.seq.items[0];
+        const brine_value *cls = margs->u.seq.items[0];
         if (cls->kind != BRINE_V_GLOBAL || cls->dynamic)
             break;
         maker = cls;

@@ -189,6 +189,12 @@ emit("C-partial-of-call-result.pkl", proto(2) + PARTIAL + glob("builtins", "str"
      "dangerous", [("call", "functools:partial")])
 emit("C-partial-newobj-os-system.pkl", proto(2) + PARTIAL + MARK + glob("posix", "system") + TRUE + TUPLE + b"\x81" +
      STOP, "dangerous", [("call", "functools:partial")])
+# scipy's unpickle_function(module, qualname, None) is judged as the global it imports
+UNPICKLE_FN = glob("scipy._lib._uarray._backend", "unpickle_function")
+emit("C-unpickle-function-os-system.pkl", proto(2) + UNPICKLE_FN + MARK + su("os") + su("system") + b"N" + TUPLE +
+     REDUCE + tup1(TRUE) + REDUCE + STOP, "dangerous", [("call", "scipy._lib._uarray._backend:unpickle_function")])
+emit("C-unpickle-function-dunder.pkl", proto(2) + UNPICKLE_FN + MARK + su("builtins") + su("object.__subclasses__") +
+     b"N" + TUPLE + REDUCE + STOP, "dangerous", [("call", "scipy._lib._uarray._backend:unpickle_function")])
 emit("C-reduce-of-call.pkl", proto(2) + glob("builtins", "str") + b")R)R" + STOP, "dangerous", [("call", "<call builtins:str>")])
 
 # ---- E. denial of service ---------------------------------------------------------------------------
