@@ -28,6 +28,20 @@ Classes (the first that applies):
   denied_module     an enum member or constant of a module rules/dangerous.yaml denies
                     whole (ssl, http, tkinter, py_compile, inspect): data, but lifting a
                     deny needs a reviewed `except:` with a CPython check
+  callable_arg      a constructor that calls a callable it is given (scipy gaussian_kde's
+                    bw_method): never callable with pickled arguments
+  not_reviewed      a constructor the source scan could not clear and nobody reviewed
+                    (statsmodels OLS: formula and missing-data handling; gensim Word2Vec:
+                    builds a vocabulary and trains when given sentences; astropy Table, Time)
+  shared_object     BUILD on an object that is not new: astropy's _recreate_irreducible_unit
+                    returns the unit of the process-wide registry, so BUILD would set
+                    attributes of that shared unit
+  operator_getitem  _operator.getitem(a, b) runs a's __getitem__ / __class_getitem__ (typing
+                    builds List[int] so); for any other allowed object it is its class's
+                    code: the _operator deny stands
+  trailing          joblib object arrays: read as a plain pickle (what pickle.load sees), the
+                    array's own pickle ends the load and joblib's final STOP is one byte left
+                    over; brine reports bytes it did not analyse
   other             anything else: the first finding is the reason
 Standard library only.
 """
@@ -73,6 +87,20 @@ def classify(f, msgs, status):
                                "and it calls observer(**kw); keyword arguments cannot be constrained")
     if re.search(r"^sympy\.|call of sympy\.|sympy\.\S+ may be imported but not called", text, re.M):
         return "sympy", "a sympy constructor: it sympifies its arguments (a str is parsed by parse_expr, which evals)"
+    if "scipy.stats._kde:gaussian_kde" in text:
+        return "callable_arg", "gaussian_kde(dataset, bw_method): a callable bw_method is called by the constructor"
+    m = re.search(r"((statsmodels|gensim|astropy)\.[\w.]+:\w+) may be imported but not called", text)
+    if m:
+        return "not_reviewed", "%s: a constructor the source scan could not clear, not reviewed" % m.group(1)
+    if "made by astropy.units.core:_recreate_irreducible_unit" in text:
+        return "shared_object", ("BUILD on astropy's _recreate_irreducible_unit(...): the unit of the process-wide "
+                                 "registry, whose attributes BUILD would set")
+    if "import of _operator:getitem" in text:
+        return "operator_getitem", "_operator.getitem(a, b) runs a's __getitem__ / __class_getitem__"
+    if re.search(r"bytes after the last STOP", text) and f.endswith(".joblib"):
+        return "trailing", "read as a plain pickle, the object array's pickle ends the load: joblib's STOP is left over"
+    if "import of ssl:Purpose" in text:
+        return "denied_module", "ssl:Purpose: its members are ASN.1 object tuples, not excepted from the ssl deny"
     m = re.search(r"import of ((ssl|http|tkinter|py_compile|inspect):\S+): ", text)
     if m:
         return "denied_module", "%s: an enum member of a module the deny list covers whole" % m.group(1)

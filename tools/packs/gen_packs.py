@@ -568,6 +568,8 @@ def entry_yaml(name, perms):
             parts.append("build: true")
         if perms.get("items"):
             parts.append("items: true")
+        if perms.get("factory"):
+            parts.append("factory: true")
     return "  - {%s}\n" % ", ".join(parts)
 
 
@@ -613,7 +615,7 @@ def main():
             if name in exceptions:
                 e = exceptions[name]
                 dec, why = e["decision"], "exception: " + e["reason"]
-                perms = {k: v for k, v in e.items() if k in ("call", "build", "items")} or None
+                perms = {k: v for k, v in e.items() if k in ("call", "build", "items", "factory")} or None
                 if dec == "data" and not perms:
                     perms = {"call": True, "build": True}
             if denies.denied(m, q):
@@ -632,7 +634,7 @@ def main():
                 m, q = name.split(":", 1)
                 if denies.denied(m, q):
                     continue
-                perms = {k: v for k, v in e.items() if k in ("call", "build", "items")} or None
+                perms = {k: v for k, v in e.items() if k in ("call", "build", "items", "factory")} or None
                 entries.append(entry_yaml(name, perms) if e["decision"] in ("data", "value") else "")
                 table[name] = "%s\t%s\t%s\t%s\t%s\n" % (pack, name, "exception", e["decision"], "exception: " + e["reason"])
         spec = cfg["packs"][pack]
