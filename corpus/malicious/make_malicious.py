@@ -195,6 +195,11 @@ emit("C-unpickle-function-os-system.pkl", proto(2) + UNPICKLE_FN + MARK + su("os
      REDUCE + tup1(TRUE) + REDUCE + STOP, "dangerous", [("call", "scipy._lib._uarray._backend:unpickle_function")])
 emit("C-unpickle-function-dunder.pkl", proto(2) + UNPICKLE_FN + MARK + su("builtins") + su("object.__subclasses__") +
      b"N" + TUPLE + REDUCE + STOP, "dangerous", [("call", "scipy._lib._uarray._backend:unpickle_function")])
+# torch.ScriptObject's BUILD state names the C++ class whose __setstate__ runs: only torch's
+# own packed-parameter classes are admitted (rules/torch.yaml)
+emit("C-scriptobject-other-class.pkl", proto(2) + glob("torch", "ScriptObject") + b")\x81" + MARK + b")" +
+     su("__torch__.torch.classes.myext.Runner") + TUPLE + BUILD + STOP, "suspicious",
+     [("build", "<new torch:ScriptObject>")])
 emit("C-reduce-of-call.pkl", proto(2) + glob("builtins", "str") + b")R)R" + STOP, "dangerous", [("call", "<call builtins:str>")])
 
 # ---- E. denial of service ---------------------------------------------------------------------------
