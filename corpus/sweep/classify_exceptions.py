@@ -31,8 +31,8 @@ Classes (the first that applies):
   callable_arg      a constructor that calls a callable it is given (scipy gaussian_kde's
                     bw_method): never callable with pickled arguments
   not_reviewed      a constructor the source scan could not clear and nobody reviewed
-                    (statsmodels OLS: formula and missing-data handling; gensim Word2Vec:
-                    builds a vocabulary and trains when given sentences; astropy Table, Time)
+                    (gensim Word2Vec: builds a vocabulary and trains when given sentences;
+                    astropy Time: its own __new__; astropy Table: its own __setstate__)
   shared_object     BUILD on an object that is not new: astropy's _recreate_irreducible_unit
                     returns the unit of the process-wide registry, so BUILD would set
                     attributes of that shared unit
