@@ -32,6 +32,7 @@ typedef struct judge {
     uint64_t *seen;
     size_t nseen, cap;
     bool stopped;
+    int depth;            /* calls judged on behalf of a functools.partial */
     struct verdict_cache *cache; /* what the policy says of each distinct name */
     size_t cache_mask, cache_used;
     /* the VM interns globals (one value per distinct name in a stream), so the
@@ -393,15 +394,243 @@ static const brine_value *getattr_target(judge *j, const brine_value *callee, co
     return g;
 }
 
+/* scipy's uarray pickles its multimethods (scipy.fft.fft, ...) as
+ * scipy._lib._uarray._backend.unpickle_function(module, qualname, None):
+ * importlib.import_module(module), then getattr along qualname, which is
+ * find_class at protocol 4. With constant strings and no bound self it is the
+ * global module:qualname, judged as that name; anything else is judged as the
+ * call it is (not allowed). */
+static bool is_unpickle_function(const brine_value *g)
+{
+    return global_is(g, "scipy._lib._uarray._backend", "unpickle_function");
+}
+
+static const brine_value *unpickle_function_target(judge *j, const brine_value *callee, const brine_value *args,
+                                                   const brine_value *kwargs)
+{
+    if (!is_unpickle_function(callee) || !args || args->kind != BRINE_V_TUPLE || args->u.seq.len != 3 ||
+        (kwargs && !(kwargs->kind == BRINE_V_DICT && kwargs->u.dict.keys.len == 0)))
+        return NULL;
+    const brine_value *m = args->u.seq.items[0], *q = args->u.seq.items[1], *self = args->u.seq.items[2];
+    if (m->kind != BRINE_V_STR || q->kind != BRINE_V_STR || self->kind != BRINE_V_NONE || !m->u.s.n || !q->u.s.n)
+        return NULL;
+    brine_value *g = brine_arena_alloc(&j->scratch, sizeof *g);
+    if (!g)
+        return NULL;
+    g->kind = BRINE_V_GLOBAL;
+    g->u.g.module = (brine_value *)m;
+    g->u.g.name = (brine_value *)q;
+    return g;
+}
+
 /* A callee or a maker as the policy sees it: a getattr lookup resolved. */
 static const brine_value *as_global(judge *j, const brine_value *v)
 {
     if (v->kind == BRINE_V_CALL) {
         const brine_value *g = getattr_target(j, v->u.c.callee, v->u.c.args, NULL);
+        if (!g)
+            g = unpickle_function_target(j, v->u.c.callee, v->u.c.args, v->u.c.kwargs);
         if (g)
             return g;
     }
     return v;
+}
+
+/* ---- functools.partial --------------------------------------------------------------
+ * Making a partial object runs nothing: partial(f, *args, **kw) stores f and the
+ * arguments, and partial.__setstate__((f, args, kw, dict)) (what pickle writes
+ * for one, after partial(f)) replaces them. It is dangerous when it is called,
+ * by the pickle (REDUCE with the partial as callable) or by the application
+ * later. So partial is judged where it is used, as the call it stands for:
+ * - made or given state with arguments bound: judged as the call f(*args,
+ *   **kw), by f's allow entry and its constraints (partial(os.system, 'id') is
+ *   a call of os.system);
+ * - with no arguments bound: f is a value the application may call, judged as
+ *   an import of f;
+ * - called: judged as the call of f with the bound arguments then the call's;
+ *   f and the bound arguments are the latest BUILD state's, if any;
+ * - f computed at load time, or state brine cannot read: dangerous.
+ * protocols 2-3 write NEWOBJ_EX as partial(C.__new__, C, *args, **kw)() (the
+ * __new__ found by getattr): C.__new__(C, ...) is judged as a call of C, which
+ * is what NEWOBJ_EX is. */
+
+static bool is_partial_type(const brine_value *g)
+{
+    return global_is(g, "functools", "partial") || global_is(g, "_functools", "partial");
+}
+
+static bool same_global(const brine_value *a, const brine_value *b)
+{
+    return a->kind == BRINE_V_GLOBAL && b->kind == BRINE_V_GLOBAL && !a->dynamic && !b->dynamic &&
+           brine_value_eq(a->u.g.module, b->u.g.module, 2, NULL) == 1 &&
+           brine_value_eq(a->u.g.name, b->u.g.name, 2, NULL) == 1;
+}
+
+static bool no_kwargs(const brine_value *kw)
+{
+    return !kw || kw->kind == BRINE_V_NONE || (kw->kind == BRINE_V_DICT && kw->u.dict.keys.len == 0);
+}
+
+/* getattr(C, '__new__') with C a global: C, else NULL. */
+static const brine_value *new_base(judge *j, const brine_value *f)
+{
+    f = resolve_persid(j, f);
+    if (f->kind != BRINE_V_CALL || !global_is(f->u.c.callee, "builtins", "getattr") || !f->u.c.args ||
+        f->u.c.args->kind != BRINE_V_TUPLE || f->u.c.args->u.seq.len != 2 || !no_kwargs(f->u.c.kwargs) ||
+        !str_is(f->u.c.args->u.seq.items[1], "__new__"))
+        return NULL;
+    const brine_value *c = f->u.c.args->u.seq.items[0];
+    return c->kind == BRINE_V_GLOBAL && !c->dynamic ? c : NULL;
+}
+
+/* f(*args) where f is C.__new__ and args[0] is C: C, the class NEWOBJ makes. */
+static const brine_value *new_of(judge *j, const brine_value *f, const brine_value *args)
+{
+    const brine_value *c = new_base(j, f);
+    if (!c || !args || args->kind != BRINE_V_TUPLE || args->u.seq.len < 1 || !same_global(c, args->u.seq.items[0]))
+        return NULL;
+    return c;
+}
+
+static brine_value *tuple_of(judge *j, brine_value *const *items, size_t n)
+{
+    brine_value *t = brine_arena_alloc(&j->scratch, sizeof *t);
+    if (!t)
+        return NULL;
+    t->kind = BRINE_V_TUPLE;
+    if (n) {
+        t->u.seq.items = brine_arena_alloc(&j->scratch, n * sizeof *items);
+        if (!t->u.seq.items)
+            return NULL;
+        memcpy(t->u.seq.items, items, n * sizeof *items);
+    }
+    t->u.seq.len = t->u.seq.cap = (uint32_t)n;
+    return t;
+}
+
+/* args[1:] as a tuple (args a tuple of at least one item) */
+static brine_value *tail_of(judge *j, const brine_value *args)
+{
+    return tuple_of(j, args->u.seq.items + 1, args->u.seq.len - 1);
+}
+
+/* A partial object: the result of calling functools.partial. */
+static bool is_partial_obj(judge *j, const brine_value *v)
+{
+    return (v->kind == BRINE_V_CALL || v->kind == BRINE_V_NEW) && is_partial_type(as_global(j, resolve_persid(j, v->u.c.callee)));
+}
+
+/* A state partial.__setstate__ takes: a tuple (f, args, kw, dict) with args a
+ * tuple and kw a dict or None (CPython raises otherwise; brine cannot say of
+ * a computed one). */
+static bool partial_state(const brine_value *s, const brine_value **f, const brine_value **args,
+                          const brine_value **kw)
+{
+    if (s->kind != BRINE_V_TUPLE || s->u.seq.len != 4)
+        return false;
+    const brine_value *a = s->u.seq.items[1], *k = s->u.seq.items[2];
+    if (a->kind != BRINE_V_TUPLE || (k->kind != BRINE_V_NONE && k->kind != BRINE_V_DICT))
+        return false;
+    *f = s->u.seq.items[0];
+    *args = a;
+    *kw = k->kind == BRINE_V_NONE ? NULL : k;
+    return true;
+}
+
+/* What partial object p holds now: false if brine cannot know. */
+static bool partial_parts(judge *j, const brine_value *p, const brine_value **f, const brine_value **args,
+                          const brine_value **kw)
+{
+    const brine_value *a = p->u.c.args;
+    if (!a || a->kind != BRINE_V_TUPLE || a->u.seq.len < 1)
+        return false;
+    *f = a->u.seq.items[0];
+    *args = tail_of(j, a);
+    *kw = no_kwargs(p->u.c.kwargs) ? NULL : p->u.c.kwargs;
+    if (!*args)
+        return false;
+    for (const brine_objop *op = brine_value_ops(p); op; op = op->next)
+        if (op->kind == BRINE_OPK_BUILD && !partial_state(op->a, f, args, kw))
+            return false;
+    return true;
+}
+
+static int judge_call(judge *j, const brine_vm_event *ev);
+static int judge_name_import(judge *j, const brine_vm_event *ev, const brine_value *g);
+
+/* ev judged as the call target(*args, **kw) */
+static int judge_call_as(judge *j, const brine_vm_event *ev, const brine_value *target, const brine_value *args,
+                         const brine_value *kw)
+{
+    if (j->depth >= 8)
+        return report(j, ev, "call-non-global", NULL, BRINE_VERDICT_DANGEROUS, BRINE_SEVERITY_CRITICAL, "",
+                      render(j, target), "call of a non-global",
+                      "functools.partial objects nested too deep to follow");
+    brine_vm_event e2 = *ev;
+    e2.kind = BRINE_EV_CALL;
+    e2.target = (brine_value *)target;
+    e2.args = (brine_value *)args;
+    e2.kwargs = (brine_value *)kw;
+    j->depth++;
+    int r = judge_call(j, &e2);
+    j->depth--;
+    return r;
+}
+
+/* partial(f, *args, **kw), made or given that state */
+static int judge_partial_func(judge *j, const brine_vm_event *ev, const brine_value *f, const brine_value *args,
+                              const brine_value *kw)
+{
+    if ((args && args->kind == BRINE_V_TUPLE && args->u.seq.len) || !no_kwargs(kw))
+        return judge_call_as(j, ev, f, args, kw);
+    /* nothing bound: f itself is what the application gets to call */
+    const brine_value *c = new_base(j, f);
+    if (c)
+        return judge_name_import(j, ev, c);
+    if (is_partial_obj(j, f)) {
+        const brine_value *f2, *a2, *k2;
+        if (partial_parts(j, f, &f2, &a2, &k2) && j->depth < 8) {
+            j->depth++;
+            int r = judge_partial_func(j, ev, f2, a2, k2);
+            j->depth--;
+            return r;
+        }
+    }
+    const brine_value *g = as_global(j, resolve_persid(j, f));
+    if (g->kind == BRINE_V_GLOBAL && !g->dynamic)
+        return judge_name_import(j, ev, g);
+    return report(j, ev, "call-non-global", NULL, BRINE_VERDICT_DANGEROUS, BRINE_SEVERITY_CRITICAL, render(j, f),
+                  render(j, f), "call of a non-global",
+                  fmt(j, "functools.partial of %s, which is not a global reference the policy can judge",
+                      render(j, f)));
+}
+
+/* A call whose callee is a partial object: the call of its function with the
+ * bound arguments first. */
+static int judge_partial_call(judge *j, const brine_vm_event *ev, const brine_value *p)
+{
+    const brine_value *f, *args, *kw;
+    if (!partial_parts(j, p, &f, &args, &kw))
+        return report(j, ev, "call-non-global", NULL, BRINE_VERDICT_DANGEROUS, BRINE_SEVERITY_CRITICAL, render(j, p),
+                      call_text(j, ev), "call of a non-global",
+                      fmt(j, "calls %s, a functools.partial whose function or arguments brine cannot know",
+                          render(j, p)));
+    const brine_value *a = ev->args;
+    if (a && a->kind == BRINE_V_TUPLE && a->u.seq.len) {
+        size_t n = args->u.seq.len + a->u.seq.len;
+        brine_value **items = brine_arena_alloc(&j->scratch, n * sizeof *items);
+        if (!items)
+            return -1;
+        memcpy(items, args->u.seq.items, args->u.seq.len * sizeof *items);
+        memcpy(items + args->u.seq.len, a->u.seq.items, a->u.seq.len * sizeof *items);
+        args = tuple_of(j, items, n);
+        if (!args)
+            return -1;
+    } else if (a && a->kind != BRINE_V_TUPLE)
+        args = a; /* computed arguments: the call's constraints decide */
+    if (!no_kwargs(ev->kwargs))
+        kw = ev->kwargs;
+    return judge_call_as(j, ev, f, args, kw);
 }
 
 static int judge_name_import(judge *j, const brine_vm_event *ev, const brine_value *g)
@@ -422,7 +651,8 @@ static int judge_import(judge *j, const brine_vm_event *ev)
     const brine_value *g = ev->target;
     /* names judged where they are used: the nested torch load, getattr (a
      * lookup of a constant name is that name), type (one argument: a lookup) */
-    if (is_nested_torch_load(g) || global_is(g, "builtins", "getattr") || global_is(g, "builtins", "type"))
+    if (is_nested_torch_load(g) || global_is(g, "builtins", "getattr") || global_is(g, "builtins", "type") ||
+        is_partial_type(g) || is_unpickle_function(g))
         return 0;
     uint64_t h = (uintptr_t)g * 31 + 1;
     if (seen_before(j, h))
@@ -434,11 +664,32 @@ static int judge_name_import(judge *j, const brine_vm_event *ev, const brine_val
 
 static int judge_call(judge *j, const brine_vm_event *ev)
 {
-    const brine_value *c = as_global(j, resolve_persid(j, ev->target));
+    const brine_value *raw = resolve_persid(j, ev->target);
+    /* C.__new__(C, *args): NEWOBJ of C (protocols 2-3 write NEWOBJ_EX so, via partial) */
+    const brine_value *cls = new_of(j, raw, ev->args);
+    if (cls)
+        return judge_call_as(j, ev, cls, tail_of(j, ev->args), ev->kwargs);
+    /* a partial object called: its function with the bound arguments */
+    if (is_partial_obj(j, raw))
+        return judge_partial_call(j, ev, raw);
+    const brine_value *c = as_global(j, raw);
     /* the call and the name are rendered only for findings */
 #define CALLTXT call_text(j, ev)
-    /* getattr(<global or object>, 'name'): an import of the resolved name */
+    /* partial(f, *args, **kw): the call it stands for (see above) */
+    if (is_partial_type(c) && ev->args && ev->args->kind == BRINE_V_TUPLE && ev->args->u.seq.len >= 1)
+        return judge_partial_func(j, ev, ev->args->u.seq.items[0], tail_of(j, ev->args), ev->kwargs);
+    /* getattr(<global or object>, 'name'): an import of the resolved name;
+     * getattr(C, '__new__') for a global C is C's constructor, judged where
+     * it is called (above) and else as an import of C */
     const brine_value *looked_up = getattr_target(j, c, ev->args, ev->kwargs);
+    if (looked_up) {
+        const brine_value *nb = ev->args->u.seq.items[0];
+        if (str_is(ev->args->u.seq.items[1], "__new__") && nb->kind == BRINE_V_GLOBAL && !nb->dynamic &&
+            !allowed(j, looked_up))
+            return judge_name_import(j, ev, nb);
+        return judge_name_import(j, ev, looked_up);
+    }
+    looked_up = unpickle_function_target(j, c, ev->args, ev->kwargs);
     if (looked_up)
         return judge_name_import(j, ev, looked_up);
     /* type(x): x's class, a lookup (the class is judged where it is used) */
@@ -492,17 +743,46 @@ static int judge_target(judge *j, const brine_vm_event *ev, int perm)
                       bad ? BRINE_SEVERITY_HIGH : BRINE_SEVERITY_MEDIUM, "", render(j, t), "not on the allowlist",
                       fmt(j, "%s on %s, an object of unknown type", what, render(j, t)));
     }
-    const brine_value *maker = as_global(j, resolve_persid(j, t->u.c.callee));
+    const brine_value *raw = resolve_persid(j, t->u.c.callee);
+    if (is_partial_type(as_global(j, raw))) {
+        /* partial.__setstate__((f, args, kw, dict)): the partial of that */
+        const brine_value *f, *a, *kw;
+        if (perm == BRINE_PERM_BUILD) {
+            if (partial_state(ev->args, &f, &a, &kw))
+                return judge_partial_func(j, ev, f, a, kw);
+            return report(j, ev, "partial-state", NULL, BRINE_VERDICT_DANGEROUS, BRINE_SEVERITY_HIGH, "functools:partial",
+                          render(j, t), "functools.partial state",
+                          fmt(j, "BUILD state %s for a functools.partial is not a (function, args, kwargs, dict) tuple "
+                                 "brine can read: the function it will call is unknown",
+                              render(j, ev->args)));
+        }
+    }
+    /* the result of C.__new__(C, ...), or of calling a partial: made by C, or by the partial's function */
+    const brine_value *made_by = t->kind == BRINE_V_CALL ? new_of(j, raw, t->u.c.args) : NULL;
+    const brine_value *margs = t->u.c.args; /* the maker's arguments (a factory's first names the class) */
+    if (!made_by && t->kind == BRINE_V_CALL && is_partial_obj(j, raw)) {
+        const brine_value *f, *a, *kw;
+        if (partial_parts(j, raw, &f, &a, &kw)) {
+            made_by = new_of(j, f, a);
+            if (!made_by) {
+                made_by = as_global(j, resolve_persid(j, f));
+                margs = a; /* the bound ones come first (REDUCE's own are seldom any) */
+                if (t->u.c.args && t->u.c.args->kind == BRINE_V_TUPLE && t->u.c.args->u.seq.len && !a->u.seq.len)
+                    margs = t->u.c.args;
+            }
+        }
+    }
+    const brine_value *maker = made_by ? made_by : as_global(j, raw);
     if (maker->kind != BRINE_V_GLOBAL || maker->dynamic)
         return report(j, ev, "unknown-target", NULL, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, "", render(j, t),
                       "not on the allowlist", fmt(j, "%s on the result of a computed call", what));
     const brine_allow *e = allowed(j, maker);
     /* a factory (copyreg._reconstructor, numpy's _reconstruct, ...) returns an
      * instance of its first argument: that class's entry decides */
-    for (int hops = 0; e && e->factory && hops < 4 && t->kind == BRINE_V_CALL && t->u.c.args->kind == BRINE_V_TUPLE &&
-                       t->u.c.args->u.seq.len >= 1;
+    for (int hops = 0; e && e->factory && hops < 4 && t->kind == BRINE_V_CALL && margs && margs->kind == BRINE_V_TUPLE &&
+                       margs->u.seq.len >= 1;
          hops++) {
-        const brine_value *cls = t->u.c.args->u.seq.items[0];
+        const brine_value *cls = margs->u.seq.items[0];
         if (cls->kind != BRINE_V_GLOBAL || cls->dynamic)
             break;
         maker = cls;

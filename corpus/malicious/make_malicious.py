@@ -169,6 +169,38 @@ emit("C-broken-after-payload.pkl", proto(2) + glob("os", "system") + tup1(TRUE) 
      [("call", "os:system"), ("malformed", "invalid load key, '\\xff'.")])
 emit("C-trailing-after-stop.pkl", proto(2) + b"N" + STOP + b"\x00" + b"cos\nsystem\n", "suspicious", [("trailing", "12")])
 emit("C-two-pickles.pkl", proto(2) + b"N" + STOP + sys_call(), "dangerous", [("pickle", "1"), ("call", "os:system")])
+# functools.partial is judged as the call it stands for (judge.c): made with arguments, given
+# state by BUILD, or called
+PARTIAL = glob("functools", "partial")
+SUBCLASSES = glob("builtins", "object") + su("__subclasses__")
+emit("C-partial-os-system-called.pkl", proto(2) + PARTIAL + MARK + glob("os", "system") + TRUE + TUPLE + REDUCE +
+     b")" + REDUCE + STOP, "dangerous", [("call", "functools:partial"), ("call", "<call functools:partial>")])
+emit("C-partial-getattr-dunder.pkl", proto(2) + PARTIAL + MARK + glob("builtins", "getattr") + SUBCLASSES + TUPLE +
+     REDUCE + STOP, "dangerous", [("call", "functools:partial")])
+emit("C-partial-getattr-called-later.pkl", proto(2) + PARTIAL + MARK + glob("builtins", "getattr") +
+     glob("builtins", "object") + TUPLE + REDUCE + b"(" + su("__subclasses__") + TUPLE + REDUCE + STOP, "dangerous",
+     [("call", "<call functools:partial>")])
+emit("C-partial-setstate-swap.pkl", proto(2) + PARTIAL + MARK + glob("builtins", "print") + TUPLE + REDUCE +
+     MARK + glob("builtins", "getattr") + MARK + SUBCLASSES + TUPLE + b"NN" + TUPLE + b"b" + b")" + REDUCE + STOP,
+     "dangerous", [("build", "<call functools:partial>"), ("call", "<call functools:partial>")])
+emit("C-partial-setstate-computed.pkl", proto(2) + PARTIAL + MARK + glob("builtins", "print") + TUPLE + REDUCE +
+     glob("builtins", "tuple") + b"]" + tup1(b"") + REDUCE + b"b" + STOP, "dangerous",
+     [("build", "<call functools:partial>")])
+emit("C-partial-of-call-result.pkl", proto(2) + PARTIAL + glob("builtins", "str") + b")R" + tup1(b"") + REDUCE + STOP,
+     "dangerous", [("call", "functools:partial")])
+emit("C-partial-newobj-os-system.pkl", proto(2) + PARTIAL + MARK + glob("posix", "system") + TRUE + TUPLE + b"\x81" +
+     STOP, "dangerous", [("call", "functools:partial")])
+# scipy's unpickle_function(module, qualname, None) is judged as the global it imports
+UNPICKLE_FN = glob("scipy._lib._uarray._backend", "unpickle_function")
+emit("C-unpickle-function-os-system.pkl", proto(2) + UNPICKLE_FN + MARK + su("os") + su("system") + b"N" + TUPLE +
+     REDUCE + tup1(TRUE) + REDUCE + STOP, "dangerous", [("call", "scipy._lib._uarray._backend:unpickle_function")])
+emit("C-unpickle-function-dunder.pkl", proto(2) + UNPICKLE_FN + MARK + su("builtins") + su("object.__subclasses__") +
+     b"N" + TUPLE + REDUCE + STOP, "dangerous", [("call", "scipy._lib._uarray._backend:unpickle_function")])
+# torch.ScriptObject's BUILD state names the C++ class whose __setstate__ runs: only torch's
+# own packed-parameter classes are admitted (rules/torch.yaml)
+emit("C-scriptobject-other-class.pkl", proto(2) + glob("torch", "ScriptObject") + b")\x81" + MARK + b")" +
+     su("__torch__.torch.classes.myext.Runner") + TUPLE + BUILD + STOP, "suspicious",
+     [("build", "<new torch:ScriptObject>")])
 emit("C-reduce-of-call.pkl", proto(2) + glob("builtins", "str") + b")R)R" + STOP, "dangerous", [("call", "<call builtins:str>")])
 
 # ---- E. denial of service ---------------------------------------------------------------------------
@@ -181,6 +213,9 @@ emit("E-huge-length.pkl", b"\x8e" + struct.pack("<Q", 1 << 62) + STOP, "malforme
 # and completes; the limit bounds the memo tables (8 bytes per dense entry).
 emit("E-memo-flood.pkl.gz", gzip.compress(b"N" + MEMOIZE * (16777216 + 1) + STOP, 9, mtime=0), "inconclusive",
      [("limit", "max_memo: more memo entries than the limit")])
+
+# made by hand elsewhere (tools/packs/README.md): a scipy distribution whose state execs a string
+rows.append(("A-scipy-rv_generic-exec.pkl", "suspicious", "build", "<new scipy.stats._continuous_distns:uniform_gen>"))
 
 with open(os.path.join(HERE, "expected.tsv"), "w") as f:
     f.write("# file\tverdict\tkind\tdetail  (verdict: the minimum: dangerous > suspicious; or the status for E files)\n")

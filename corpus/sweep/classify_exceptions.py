@@ -16,6 +16,32 @@ Classes (the first that applies):
   limits            a limit was hit (inconclusive)
   scipy_exec        holds a scipy.stats distribution object: rv_generic.__setstate__
                     exec()s a string of the pickled state; never safe (tools/packs/README.md)
+  qat_partial       torch QAT modules keep their qconfig's activation/weight factories as
+                    functools.partial(FusedMovingAvgObsFakeQuantize, observer=<class>, **kw);
+                    the application calls them (prepare_qat), and FakeQuantize.__init__
+                    calls observer(**kw): the partial is judged as that call, and the
+                    policy has no constraint on keyword arguments to require observer to
+                    be an allowed observer class
+  sympy             sympy expressions (Symbol, Float, Pow, sin, ...): their constructors
+                    sympify the arguments, and sympify of a str parses it with parse_expr,
+                    which evals: never callable with pickled arguments
+  denied_module     an enum member or constant of a module rules/dangerous.yaml denies
+                    whole (ssl, http, tkinter, py_compile, inspect): data, but lifting a
+                    deny needs a reviewed `except:` with a CPython check
+  callable_arg      a constructor that calls a callable it is given (scipy gaussian_kde's
+                    bw_method): never callable with pickled arguments
+  not_reviewed      a constructor the source scan could not clear and nobody reviewed
+                    (gensim Word2Vec: builds a vocabulary and trains when given sentences;
+                    astropy Time: its own __new__; astropy Table: its own __setstate__)
+  shared_object     BUILD on an object that is not new: astropy's _recreate_irreducible_unit
+                    returns the unit of the process-wide registry, so BUILD would set
+                    attributes of that shared unit
+  operator_getitem  _operator.getitem(a, b) runs a's __getitem__ / __class_getitem__ (typing
+                    builds List[int] so); for any other allowed object it is its class's
+                    code: the _operator deny stands
+  trailing          joblib object arrays: read as a plain pickle (what pickle.load sees), the
+                    array's own pickle ends the load and joblib's final STOP is one byte left
+                    over; brine reports bytes it did not analyse
   other             anything else: the first finding is the reason
 Standard library only.
 """
@@ -51,11 +77,33 @@ def classify(f, msgs, status):
         return "legacy_torch", msgs[0]
     if "inconclusive" in status:
         return "limits", status
-    if re.search(r"scipy\.stats\._(continuous|discrete|multivariate)_distns:\w+_gen|rv_(continuous|discrete)|"
+    if re.search(r"scipy\.stats\.[\w.]+:\w+_gen|rv_(continuous|discrete|histogram)|"
                  r"scipy\.stats\._distn_infrastructure", text) and ("_gen" in text or "rv_" in text):
         return "scipy_exec", "a scipy.stats distribution object: its __setstate__ execs a string of the state"
     if "builtins:getattr" in text:
         return "getattr", "getattr reconstruction: " + next(m for m in msgs if "getattr" in m)[:160]
+    if "torch.ao.quantization.fake_quantize:" in text and "keyword arguments are not allowed" in text:
+        return "qat_partial", ("functools.partial(FakeQuantize, observer=<class>, **kw): the application calls it, "
+                               "and it calls observer(**kw); keyword arguments cannot be constrained")
+    if re.search(r"^sympy\.|call of sympy\.|sympy\.\S+ may be imported but not called", text, re.M):
+        return "sympy", "a sympy constructor: it sympifies its arguments (a str is parsed by parse_expr, which evals)"
+    if "scipy.stats._kde:gaussian_kde" in text:
+        return "callable_arg", "gaussian_kde(dataset, bw_method): a callable bw_method is called by the constructor"
+    m = re.search(r"((statsmodels|gensim|astropy)\.[\w.]+:\w+) may be imported but not called", text)
+    if m:
+        return "not_reviewed", "%s: a constructor the source scan could not clear, not reviewed" % m.group(1)
+    if "made by astropy.units.core:_recreate_irreducible_unit" in text:
+        return "shared_object", ("BUILD on astropy's _recreate_irreducible_unit(...): the unit of the process-wide "
+                                 "registry, whose attributes BUILD would set")
+    if "import of _operator:getitem" in text:
+        return "operator_getitem", "_operator.getitem(a, b) runs a's __getitem__ / __class_getitem__"
+    if re.search(r"bytes after the last STOP", text) and f.endswith(".joblib"):
+        return "trailing", "read as a plain pickle, the object array's pickle ends the load: joblib's STOP is left over"
+    if "import of ssl:Purpose" in text:
+        return "denied_module", "ssl:Purpose: its members are ASN.1 object tuples, not excepted from the ssl deny"
+    m = re.search(r"import of ((ssl|http|tkinter|py_compile|inspect):\S+): ", text)
+    if m:
+        return "denied_module", "%s: an enum member of a module the deny list covers whole" % m.group(1)
     if not msgs:
         return "other", status
     return "other", msgs[0][:200]

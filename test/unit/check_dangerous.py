@@ -45,9 +45,12 @@ fractions:Fraction _codecs:encode __main__:MyModel""".split()
 # dangerous. These are checked by that call.
 # builtins.getattr with a constant name on a global is that dotted global
 # (judged as such); with a computed name it is dangerous; builtins.type with
-# one argument is a lookup, with three it makes a class.
+# one argument is a lookup, with three it makes a class. functools.partial(f,
+# ...) is judged as the call of f it stands for: of a computed f, dangerous.
 COMPUTED = b"\x8c\x08builtins\x8c\x05bytes\x93K\x01\x85R"
 JUDGED_BY_USE = {
+    "functools:partial": COMPUTED + b"\x85R.",
+    "_functools:partial": COMPUTED + b"\x85R.",
     "torch.storage:_load_from_bytes": COMPUTED + b"\x85R.",
     "builtins:getattr": b"\x8c\x08builtins\x8c\x05bytes\x93" + COMPUTED + b"\x86R.",  # a computed name
     "builtins:type": b"\x8c\x01X)}\x87R.",

@@ -15,6 +15,8 @@ pickle of the library's objects can reference:
     a string: enum members of global enums, ufuncs, torch dtypes and memory formats),
     under every module that holds it (pickle's whichmodule takes the first one in
     sys.modules), dotted names included;
+  - every member of an enum class found there, as <class>.<member> (CPython pickles
+    a member of an enum that is not global as getattr(<class>, name));
   - the reconstructors their reduce methods return (the first element of a
     `return (callable, args, ...)` in __reduce__ / __reduce_ex__, and of the
     reducers registered in copyreg.dispatch_table).
@@ -28,6 +30,7 @@ import argparse
 import ast
 import builtins
 import copyreg
+import enum
 import importlib
 import inspect
 import json
@@ -458,6 +461,16 @@ def worker(pack):
         pn = pickled_name(cls)
         if pn and in_roots(pn[0]) and not skipped(pn[0], skips):
             add(pn[0], pn[1], "class", cls)
+            # enum members: CPython pickles a member of a non-global enum as
+            # getattr(<class>, name), which brine judges as the name <class>.<name>
+            if isinstance(cls, enum.EnumMeta):
+                try:
+                    members = list(cls.__members__.items())
+                except Exception:  # noqa: BLE001
+                    members = []
+                for mname, member in members:
+                    if isinstance(mname, str) and mname.isidentifier():
+                        add(pn[0], "%s.%s" % (pn[1], mname), "member", member)
         if depth > 3:
             return
         for k, v in list(vars(cls).items()):
@@ -527,7 +540,8 @@ def worker(pack):
                 dec, why = cl.classify_function(obj, q)
                 perms = None
             else:
-                dec, why, perms = "value", "pickled by name (%s)" % type(obj).__name__, None
+                dec, why, perms = "value", ("pickled by name (%s)" if kind == "byname" else
+                                            "a member of the enum %s (getattr(<class>, name))") % type(obj).__name__, None
         except Exception as e:  # noqa: BLE001
             dec, why, perms = "never", "classification failed: %s" % type(e).__name__, None
         rows.append({"name": key, "kind": kind, "decision": dec, "reason": why, "perms": perms})
@@ -554,6 +568,8 @@ def entry_yaml(name, perms):
             parts.append("build: true")
         if perms.get("items"):
             parts.append("items: true")
+        if perms.get("factory"):
+            parts.append("factory: true")
     return "  - {%s}\n" % ", ".join(parts)
 
 
@@ -599,7 +615,7 @@ def main():
             if name in exceptions:
                 e = exceptions[name]
                 dec, why = e["decision"], "exception: " + e["reason"]
-                perms = {k: v for k, v in e.items() if k in ("call", "build", "items")} or None
+                perms = {k: v for k, v in e.items() if k in ("call", "build", "items", "factory")} or None
                 if dec == "data" and not perms:
                     perms = {"call": True, "build": True}
             if denies.denied(m, q):
@@ -618,7 +634,7 @@ def main():
                 m, q = name.split(":", 1)
                 if denies.denied(m, q):
                     continue
-                perms = {k: v for k, v in e.items() if k in ("call", "build", "items")} or None
+                perms = {k: v for k, v in e.items() if k in ("call", "build", "items", "factory")} or None
                 entries.append(entry_yaml(name, perms) if e["decision"] in ("data", "value") else "")
                 table[name] = "%s\t%s\t%s\t%s\t%s\n" % (pack, name, "exception", e["decision"], "exception: " + e["reason"])
         spec = cfg["packs"][pack]
