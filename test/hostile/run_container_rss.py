@@ -18,13 +18,14 @@ import gzip
 import io
 import lzma
 import os
-import struct
 import subprocess
 import sys
 import tempfile
-import time
 import zipfile
 import zlib
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import run_hostile  # noqa: E402  (its measure(): wait4 with a time bound)
 
 FIXED = 64 << 20
 PER_MEMBER = 512
@@ -89,21 +90,8 @@ def write_inputs(d):
 
 
 def scan(brine, path, args):
-    with tempfile.TemporaryFile() as out:
-        t = time.perf_counter()
-        p = subprocess.Popen([brine, "scan"] + args + [path], stdout=out, stderr=subprocess.STDOUT)
-        while True:
-            pid, status, ru = os.wait4(p.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() - t > TIME_BOUND:
-                p.kill()
-                os.wait4(p.pid, 0)
-                return None, 0, ""
-            time.sleep(0.005)
-        dt = time.perf_counter() - t
-        out.seek(0)
-        return dt, ru.ru_maxrss * 1024, out.read().decode("utf-8", "replace")
+    dt, rss, _, text = run_hostile.measure([brine, "scan"] + args + [path], TIME_BOUND)
+    return dt, rss, text
 
 
 def main():

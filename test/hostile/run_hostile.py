@@ -35,26 +35,29 @@ def rss_bound(input_size):
     return bound + bound // 4 + (32 << 20) if SANITIZED else bound
 
 
-def scan(brine, path):
+def measure(cmd, time_bound):
+    """Run cmd; (seconds, peak RSS in bytes from wait4, exit code, output), or
+    (None, 0, -9, "") when it was killed after time_bound seconds."""
     with tempfile.TemporaryFile() as out:
         t = time.perf_counter()
-        p = subprocess.Popen([brine, "scan", "--max-bytes", str(MAX_BYTES), "--max-memo", str(MAX_MEMO), path], stdout=out,
-                             stderr=subprocess.STDOUT)
+        p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
         while True:
             pid, status, ru = os.wait4(p.pid, os.WNOHANG)
             if pid:
                 break
-            if time.perf_counter() - t > TIME_BOUND:
+            if time.perf_counter() - t > time_bound:
                 p.kill()
                 os.wait4(p.pid, 0)
-                p.returncode = -9
                 return None, 0, -9, ""
             time.sleep(0.002)
         dt = time.perf_counter() - t
-        p.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         text = out.read().decode("utf-8", "replace")
-    return dt, ru.ru_maxrss * 1024, p.returncode, text
+    return dt, ru.ru_maxrss * 1024, os.waitstatus_to_exitcode(status), text
+
+
+def scan(brine, path):
+    return measure([brine, "scan", "--max-bytes", str(MAX_BYTES), "--max-memo", str(MAX_MEMO), path], TIME_BOUND)
 
 
 def main():
