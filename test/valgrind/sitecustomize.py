@@ -18,8 +18,10 @@ _logdir = os.environ.get("BRINE_VALGRIND_LOGDIR", "")
 
 
 def _ours(prog):
+    # a bare name ("git") is looked up on PATH, never in the working directory
+    # (which may lie in the build tree): only paths are ours
     try:
-        return os.path.realpath(prog).startswith(_build)
+        return os.sep in prog and os.path.isfile(prog) and os.path.realpath(prog).startswith(_build)
     except (TypeError, ValueError):
         return False
 
