@@ -58,12 +58,11 @@ typedef struct kvm {
     size_t nmarks, mcap;
     uint32_t *memo;
     size_t mcount, dcap;
-    uint64_t frame_end;
     unsigned key_depth; /* deepest key this pass decides itself */
     /* short constants found inert, by content: a data file repeats its
      * strings (column names, keys, labels), and the answer depends only on
      * the bytes and their kind */
-    struct { const uint8_t *p; uint32_t n, hash; uint8_t kind; } inert[INERT_CACHE];
+    struct { const uint8_t *p; uint64_t word; uint32_t n, hash; uint8_t kind; } inert[INERT_CACHE];
 } kvm;
 
 #define GIVE_UP (-1)
@@ -149,12 +148,36 @@ static int ksized(kvm *k, int width, uint8_t vkind, bool ascii, bool signed_size
         for (size_t i = 0; i < n; i++)
             if (p[i] & 0x80)
                 return GIVE_UP; /* the unpickler's encoding decides: the full VM */
-    } else if (vkind == BRINE_V_STR && !brine_utf8_valid(p, (size_t)n, true)) {
-        return GIVE_UP;
+    } else if (vkind == BRINE_V_STR) {
+        /* ASCII is valid UTF-8: most strings need no decoder */
+        bool plain = n <= 64;
+        for (size_t i = 0; i < n && plain; i++)
+            plain = p[i] < 0x80;
+        if (!plain && !brine_utf8_valid(p, (size_t)n, true))
+            return GIVE_UP;
     }
     if ((k->cfg->flags & BRINE_VM_NESTED) && n >= 2) {
         size_t slot = INERT_CACHE;
         uint32_t h = 2166136261u ^ vkind;
+        if (n <= 8) { /* short: the bytes as one word are the key and their own hash */
+            uint64_t w = 0;
+            for (size_t i = 0; i < n; i++) /* not memcpy: a call for a variable length */
+                w |= (uint64_t)p[i] << (8 * i);
+            w ^= (uint64_t)n << 56 ^ (uint64_t)vkind << 60;
+            h = (uint32_t)((w * 0x9e3779b97f4a7c15ULL) >> 32);
+            slot = h & (INERT_CACHE - 1);
+            if (k->inert[slot].p && k->inert[slot].word == w)
+                goto inert;
+            brine_value v = {.kind = vkind};
+            v.u.s.p = p;
+            v.u.s.n = (size_t)n;
+            if (!k->cfg->constant_inert(k->cfg->user, &v))
+                return GIVE_UP;
+            k->inert[slot].p = p;
+            k->inert[slot].word = w;
+            k->inert[slot].n = 0; /* a word entry: never matched by the long-key path */
+            goto inert;
+        }
         if (n <= INERT_MAX_LEN) {
             for (size_t i = 0; i < n; i++)
                 h = (h ^ p[i]) * 16777619u;
@@ -170,6 +193,7 @@ static int ksized(kvm *k, int width, uint8_t vkind, bool ascii, bool signed_size
             return GIVE_UP;
         if (slot < INERT_CACHE) {
             k->inert[slot].p = p;
+            k->inert[slot].word = 0; /* a long entry: never matched by the word path (w has n in its top byte) */
             k->inert[slot].hash = h;
             k->inert[slot].n = (uint32_t)n;
             k->inert[slot].kind = vkind;
@@ -206,13 +230,6 @@ static int kmemo_put(kvm *k, uint64_t key)
     return 0;
 }
 
-static int kmemo_get(kvm *k, uint64_t key)
-{
-    if (key >= k->dcap || !k->memo[key])
-        return GIVE_UP;
-    return kpush(k, k->memo[key] & ~K_PRESENT);
-}
-
 /* APPEND(S) into stack[x-1] of items stack[x..sp). */
 static int kappend(kvm *k, size_t x)
 {
@@ -242,9 +259,29 @@ static int ksetitems(kvm *k, size_t x)
     return 0;
 }
 
+/* Room for one more cell (the stack grows by doubling up to max_stack). */
+static int kgrow(kvm *k)
+{
+    if (k->sp >= k->lim->max_stack)
+        return GIVE_UP;
+    size_t nc = k->scap ? k->scap * 2 : 256;
+    if (nc > k->lim->max_stack)
+        nc = (size_t)k->lim->max_stack;
+    uint32_t *n = realloc(k->stack, nc * sizeof *n);
+    if (!n)
+        return GIVE_UP;
+    k->stack = n;
+    k->scap = nc;
+    return 0;
+}
+
 /* The loop, with one indirect jump per handler (labels as values, a GCC and
  * clang extension): the branch predictor then learns which opcode tends to
- * follow which. Returns 1 at STOP, GIVE_UP otherwise. */
+ * follow which. The input position and the stack depth live in locals (the
+ * build's -fno-strict-aliasing would otherwise reload them from k after every
+ * store to the stack); they are written back (SYNC) around every helper that
+ * reads them from k and read again (LOAD) after it. Returns 1 at STOP,
+ * GIVE_UP otherwise. */
 static int krun(kvm *k, uint64_t *count)
 {
     const void *table[256];
@@ -265,9 +302,9 @@ static int krun(kvm *k, uint64_t *count)
     table[BRINE_OP_SHORT_BINUNICODE] = &&L_SHORT_BINUNICODE;
     table[BRINE_OP_BINUNICODE] = &&L_BINUNICODE;
     table[BRINE_OP_BINUNICODE8] = &&L_BINUNICODE8;
-    table[BRINE_OP_NONE] = &&L_NONE;
-    table[BRINE_OP_NEWTRUE] = &&L_NEWTRUE;
-    table[BRINE_OP_NEWFALSE] = &&L_NEWFALSE;
+    table[BRINE_OP_NONE] = &&L_SCALAR;
+    table[BRINE_OP_NEWTRUE] = &&L_SCALAR;
+    table[BRINE_OP_NEWFALSE] = &&L_SCALAR;
     table[BRINE_OP_EMPTY_TUPLE] = &&L_EMPTY_TUPLE;
     table[BRINE_OP_EMPTY_LIST] = &&L_EMPTY_LIST;
     table[BRINE_OP_EMPTY_DICT] = &&L_EMPTY_DICT;
@@ -277,13 +314,13 @@ static int krun(kvm *k, uint64_t *count)
     table[BRINE_OP_SETITEM] = &&L_SETITEM;
     table[BRINE_OP_SETITEMS] = &&L_SETITEMS;
     table[BRINE_OP_ADDITEMS] = &&L_ADDITEMS;
-    table[BRINE_OP_TUPLE1] = &&L_TUPLE1;
-    table[BRINE_OP_TUPLE2] = &&L_TUPLE2;
-    table[BRINE_OP_TUPLE3] = &&L_TUPLE3;
-    table[BRINE_OP_TUPLE] = &&L_TUPLE;
-    table[BRINE_OP_LIST] = &&L_LIST;
-    table[BRINE_OP_DICT] = &&L_DICT;
-    table[BRINE_OP_FROZENSET] = &&L_FROZENSET;
+    table[BRINE_OP_TUPLE1] = &&L_TUPLEN;
+    table[BRINE_OP_TUPLE2] = &&L_TUPLEN;
+    table[BRINE_OP_TUPLE3] = &&L_TUPLEN;
+    table[BRINE_OP_TUPLE] = &&L_COLLECT;
+    table[BRINE_OP_LIST] = &&L_COLLECT;
+    table[BRINE_OP_DICT] = &&L_COLLECT;
+    table[BRINE_OP_FROZENSET] = &&L_COLLECT;
     table[BRINE_OP_POP] = &&L_POP;
     table[BRINE_OP_POP_MARK] = &&L_POP_MARK;
     table[BRINE_OP_DUP] = &&L_DUP;
@@ -296,123 +333,170 @@ static int krun(kvm *k, uint64_t *count)
     table[BRINE_OP_PROTO] = &&L_PROTO;
     table[BRINE_OP_FRAME] = &&L_FRAME;
     table[BRINE_OP_STOP] = &&L_STOP;
+    const uint8_t *const data = k->data;
+    const size_t len = k->len;
+    const uint64_t max_ops = k->lim->max_opcodes;
+    size_t pos = k->pos, sp = k->sp;
+    size_t fe = SIZE_MAX; /* where the current FRAME ends; SIZE_MAX: outside any */
     const uint8_t *p;
     size_t x;
     size_t opoffset;
     uint8_t op;
-    int r = 0;
     uint64_t ops = 0;
+#define SYNC() (k->pos = pos, k->sp = sp)
+#define LOAD() (pos = k->pos, sp = k->sp)
+#define NEED(n)                        \
+    do {                               \
+        if ((size_t)(n) > len - pos)   \
+            goto give_up;              \
+        p = data + pos;                \
+        pos += (size_t)(n);            \
+    } while (0)
+#define PUSH(c)                                  \
+    do {                                         \
+        uint32_t c_ = (c);                       \
+        if (sp == k->scap) {                     \
+            SYNC();                              \
+            if (kgrow(k))                        \
+                goto give_up;                    \
+        }                                        \
+        k->stack[sp++] = c_;                     \
+    } while (0)
+/* a helper that reads and writes k->pos / k->sp */
+#define CALL(expr)          \
+    do {                    \
+        SYNC();             \
+        int r_ = (expr);    \
+        LOAD();             \
+        if (r_)             \
+            goto give_up;   \
+    } while (0)
 dispatch:
-    if (ops >= k->lim->max_opcodes || k->pos >= k->len)
+    if (ops >= max_ops || pos >= len)
         goto give_up;
     ops++;
-    opoffset = k->pos;
-    op = k->data[k->pos++];
-    r = 0;
+    opoffset = pos;
+    op = data[pos++];
     goto *table[op];
     {
-    L_BININT: r = kneed(k, 4, &p) ? GIVE_UP : kpush(k, K_MAKE(K_SCALAR, 0, 0)); goto next;
-    L_BININT1: r = kneed(k, 1, &p) ? GIVE_UP : kpush(k, K_MAKE(K_SCALAR, 0, 0)); goto next;
-    L_BININT2: r = kneed(k, 2, &p) ? GIVE_UP : kpush(k, K_MAKE(K_SCALAR, 0, 0)); goto next;
-    L_BINFLOAT: r = kneed(k, 8, &p) ? GIVE_UP : kpush(k, K_MAKE(K_SCALAR, 0, 0)); goto next;
+    L_BININT: NEED(4); PUSH(K_MAKE(K_SCALAR, 0, 0)); goto next;
+    L_BININT1: NEED(1); PUSH(K_MAKE(K_SCALAR, 0, 0)); goto next;
+    L_BININT2: NEED(2); PUSH(K_MAKE(K_SCALAR, 0, 0)); goto next;
+    L_BINFLOAT: NEED(8); PUSH(K_MAKE(K_SCALAR, 0, 0)); goto next;
     L_LONG1:
     L_LONG4: {
         int w = op == BRINE_OP_LONG1 ? 1 : 4;
-        if (kneed(k, (size_t)w, &p))
-            goto give_up;
+        NEED(w);
         uint64_t n = kle(p, w);
-        if ((w == 4 && (n & 0x80000000u)) || kneed(k, (size_t)n, &p))
+        if (w == 4 && (n & 0x80000000u))
             goto give_up;
-        r = kpush(k, K_MAKE(K_SCALAR, 0, 0));
+        NEED(n);
+        PUSH(K_MAKE(K_SCALAR, 0, 0));
         goto next;
     }
-    L_SHORT_BINSTRING: r = ksized(k, 1, BRINE_V_STR, true, false); goto next;
-    L_BINSTRING: r = ksized(k, 4, BRINE_V_STR, true, true); goto next;
-    L_SHORT_BINBYTES: r = ksized(k, 1, BRINE_V_BYTES, false, false); goto next;
-    L_BINBYTES: r = ksized(k, 4, BRINE_V_BYTES, false, false); goto next;
-    L_BINBYTES8: r = ksized(k, 8, BRINE_V_BYTES, false, false); goto next;
-    L_BYTEARRAY8: r = ksized(k, 8, BRINE_V_BYTEARRAY, false, false); goto next;
-    L_SHORT_BINUNICODE: r = ksized(k, 1, BRINE_V_STR, false, false); goto next;
-    L_BINUNICODE: r = ksized(k, 4, BRINE_V_STR, false, false); goto next;
-    L_BINUNICODE8: r = ksized(k, 8, BRINE_V_STR, false, false); goto next;
-    L_NONE:
-    L_NEWTRUE:
-    L_NEWFALSE: r = kpush(k, K_MAKE(K_SCALAR, 0, 0)); goto next;
-    L_EMPTY_TUPLE: r = kpush(k, K_MAKE(K_TUPLE, 0, 1)); goto next;
-    L_EMPTY_LIST: r = kpush(k, K_MAKE(K_LIST, 1, 0)); goto next;
-    L_EMPTY_DICT: r = kpush(k, K_MAKE(K_DICT, 1, 0)); goto next;
-    L_EMPTY_SET: r = kpush(k, K_MAKE(K_SET, 1, 0)); goto next;
-    L_APPEND: r = k->fence >= k->sp ? GIVE_UP : kappend(k, k->sp - 1); goto next;
-    L_APPENDS: r = kmarker(k, &x) ? GIVE_UP : kappend(k, x); goto next;
-    L_SETITEM: r = k->sp < 2 ? GIVE_UP : ksetitems(k, k->sp - 2); goto next;
-    L_SETITEMS: r = kmarker(k, &x) ? GIVE_UP : ksetitems(k, x); goto next;
-    L_ADDITEMS:
-        if (kmarker(k, &x) || x > k->sp || x <= k->fence)
+    L_SHORT_BINSTRING: CALL(ksized(k, 1, BRINE_V_STR, true, false)); goto next;
+    L_BINSTRING: CALL(ksized(k, 4, BRINE_V_STR, true, true)); goto next;
+    L_SHORT_BINBYTES: CALL(ksized(k, 1, BRINE_V_BYTES, false, false)); goto next;
+    L_BINBYTES: CALL(ksized(k, 4, BRINE_V_BYTES, false, false)); goto next;
+    L_BINBYTES8: CALL(ksized(k, 8, BRINE_V_BYTES, false, false)); goto next;
+    L_BYTEARRAY8: CALL(ksized(k, 8, BRINE_V_BYTEARRAY, false, false)); goto next;
+    L_SHORT_BINUNICODE: CALL(ksized(k, 1, BRINE_V_STR, false, false)); goto next;
+    L_BINUNICODE: CALL(ksized(k, 4, BRINE_V_STR, false, false)); goto next;
+    L_BINUNICODE8: CALL(ksized(k, 8, BRINE_V_STR, false, false)); goto next;
+    L_SCALAR: PUSH(K_MAKE(K_SCALAR, 0, 0)); goto next; /* NONE, NEWTRUE, NEWFALSE */
+    L_EMPTY_TUPLE: PUSH(K_MAKE(K_TUPLE, 0, 1)); goto next;
+    L_EMPTY_LIST: PUSH(K_MAKE(K_LIST, 1, 0)); goto next;
+    L_EMPTY_DICT: PUSH(K_MAKE(K_DICT, 1, 0)); goto next;
+    L_EMPTY_SET: PUSH(K_MAKE(K_SET, 1, 0)); goto next;
+    L_APPEND:
+        if (k->fence >= sp)
             goto give_up;
-        if (x == k->sp)
+        CALL(kappend(k, k->sp - 1));
+        goto next;
+    L_APPENDS:
+        if (kmarker(k, &x))
+            goto give_up;
+        CALL(kappend(k, x));
+        goto next;
+    L_SETITEM:
+        if (sp < 2)
+            goto give_up;
+        CALL(ksetitems(k, k->sp - 2));
+        goto next;
+    L_SETITEMS:
+        if (kmarker(k, &x))
+            goto give_up;
+        CALL(ksetitems(k, x));
+        goto next;
+    L_ADDITEMS:
+        if (kmarker(k, &x) || x > sp || x <= k->fence)
+            goto give_up;
+        if (x == sp)
             goto next;
         if (K_KIND(k->stack[x - 1]) != K_SET)
             goto give_up;
-        for (size_t i = x; i < k->sp; i++)
+        for (size_t i = x; i < sp; i++)
             if (!khashable(k, k->stack[i]))
                 goto give_up;
-        k->sp = x;
+        sp = x;
         goto next;
-    L_TUPLE1:
-    L_TUPLE2:
-    L_TUPLE3: {
+    L_TUPLEN: { /* TUPLE1, TUPLE2, TUPLE3 */
         size_t n = (size_t)(op - BRINE_OP_TUPLE1 + 1);
-        if (k->sp < n || k->sp - n < k->fence)
+        if (sp < n || sp - n < k->fence)
             goto give_up;
-        uint32_t c = kseq(k, k->sp - n, K_TUPLE);
-        k->sp -= n;
-        r = kpush(k, c);
+        SYNC();
+        uint32_t c = kseq(k, sp - n, K_TUPLE);
+        sp -= n;
+        PUSH(c);
         goto next;
     }
-    L_TUPLE:
-    L_LIST:
-    L_DICT:
-    L_FROZENSET: {
+    L_COLLECT: { /* TUPLE, LIST, DICT, FROZENSET */
         if (kmarker(k, &x))
             goto give_up;
         uint32_t c;
         if (op == BRINE_OP_TUPLE) {
+            SYNC();
             c = kseq(k, x, K_TUPLE);
         } else if (op == BRINE_OP_FROZENSET) {
-            for (size_t i = x; i < k->sp; i++)
+            for (size_t i = x; i < sp; i++)
                 if (!khashable(k, k->stack[i]))
                     goto give_up;
+            SYNC();
             c = kseq(k, x, K_FROZENSET);
         } else if (op == BRINE_OP_DICT) {
-            if ((k->sp - x) % 2)
+            if ((sp - x) % 2)
                 goto give_up;
-            for (size_t i = x; i < k->sp; i += 2)
+            for (size_t i = x; i < sp; i += 2)
                 if (!khashable(k, k->stack[i]))
                     goto give_up;
             c = K_MAKE(K_DICT, 1, 0);
         } else {
             c = K_MAKE(K_LIST, 1, 0);
         }
-        k->sp = x;
-        r = kpush(k, c);
+        sp = x;
+        PUSH(c);
         goto next;
     }
     L_POP:
-        if (k->nmarks && k->marks[k->nmarks - 1] == k->sp) {
+        if (k->nmarks && k->marks[k->nmarks - 1] == sp) {
             k->nmarks--;
             k->fence = k->nmarks ? k->marks[k->nmarks - 1] : 0;
-        } else if (k->sp <= k->fence) {
+        } else if (sp <= k->fence) {
             goto give_up;
         } else {
-            k->sp--;
+            sp--;
         }
         goto next;
     L_POP_MARK:
         if (kmarker(k, &x))
             goto give_up;
-        k->sp = x;
+        sp = x;
         goto next;
-    L_DUP: r = k->sp <= k->fence ? GIVE_UP : kpush(k, k->stack[k->sp - 1]); goto next;
+    L_DUP:
+        if (sp <= k->fence)
+            goto give_up;
+        PUSH(k->stack[sp - 1]);
+        goto next;
     L_MARK:
         if (k->nmarks >= k->lim->max_marks)
             goto give_up;
@@ -424,55 +508,83 @@ dispatch:
             k->marks = n;
             k->mcap = nc;
         }
-        k->marks[k->nmarks++] = k->sp;
-        k->fence = k->sp;
+        k->marks[k->nmarks++] = sp;
+        k->fence = sp;
         goto next;
-    L_BINGET: r = kneed(k, 1, &p) ? GIVE_UP : kmemo_get(k, p[0]); goto next;
-    L_LONG_BINGET: r = kneed(k, 4, &p) ? GIVE_UP : kmemo_get(k, kle(p, 4)); goto next;
+    L_BINGET: NEED(1); x = p[0]; goto get;
+    L_LONG_BINGET: NEED(4); x = (size_t)kle(p, 4); goto get;
+    get:
+        if (x >= k->dcap || !k->memo[x])
+            goto give_up;
+        PUSH(k->memo[x] & ~K_PRESENT);
+        goto next;
     L_BINPUT:
-        r = k->sp <= k->fence || kneed(k, 1, &p) ? GIVE_UP : kmemo_put(k, p[0]);
-        goto next;
+        if (sp <= k->fence)
+            goto give_up;
+        NEED(1);
+        x = p[0];
+        goto put;
     L_LONG_BINPUT:
-        r = k->sp <= k->fence || kneed(k, 4, &p) ? GIVE_UP : kmemo_put(k, kle(p, 4));
+        if (sp <= k->fence)
+            goto give_up;
+        NEED(4);
+        x = (size_t)kle(p, 4);
+        goto put;
+    L_MEMOIZE:
+        x = k->mcount;
+    put:
+        if (sp <= k->fence)
+            goto give_up;
+        if (x < k->dcap && !k->memo[x] && k->mcount < k->lim->max_memo) { /* the common case */
+            k->mcount++;
+            k->memo[x] = k->stack[sp - 1] | K_PRESENT;
+            goto next;
+        }
+        CALL(kmemo_put(k, x));
         goto next;
-    L_MEMOIZE: r = kmemo_put(k, k->mcount); goto next;
     L_PROTO:
-        if (kneed(k, 1, &p) || p[0] > 5)
+        NEED(1);
+        if (p[0] > 5)
             goto give_up;
         goto next;
     L_FRAME: {
-        if (kneed(k, 8, &p))
-            goto give_up;
+        NEED(8);
         uint64_t n = kle(p, 8);
-        if (n > (uint64_t)INT64_MAX || (k->frame_end && opoffset < k->frame_end) || n > k->len - k->pos)
+        if (n > (uint64_t)INT64_MAX || (fe != SIZE_MAX && opoffset < fe) || n > len - pos)
             goto give_up; /* malformed, or the anomaly of a frame inside a frame */
-        k->frame_end = k->pos + n;
+        fe = pos + n;
         goto dispatch; /* the frame-crossing check does not apply to FRAME itself */
     }
     L_STOP:
-        if (k->sp <= k->fence)
+        if (sp <= k->fence)
             goto give_up;
-        k->sp--;
+        sp--;
         goto stop;
     }
 L_default:
     goto give_up; /* code, text opcodes, buffers, extensions, persistent ids, bad bytes */
 next:
-    if (r)
-        goto give_up;
-    if (k->frame_end) {
-        if (opoffset < k->frame_end && k->pos > k->frame_end)
-            goto give_up; /* the full VM reports the crossing */
-        if (k->pos >= k->frame_end)
-            k->frame_end = 0;
+    /* the full VM's frame checks: an opcode that crosses the end of the frame
+     * is its anomaly; one that reaches the end leaves the frame */
+    if (pos >= fe) {
+        if (opoffset < fe && pos > fe)
+            goto give_up;
+        fe = SIZE_MAX;
     }
     goto dispatch;
 stop:
+    SYNC();
     *count = ops;
     return 1;
 give_up:
+    SYNC();
     *count = ops;
     return GIVE_UP;
+#undef SYNC
+#undef LOAD
+#undef NEED
+#undef PUSH
+#undef CALL
 }
 
 bool brine_vm_kinds(const uint8_t *data, size_t len, const brine_vm_config *cfg, uint64_t *end, uint64_t *opcodes)
