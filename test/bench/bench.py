@@ -56,7 +56,7 @@ def main():
             with open(p, "wb") as f:
                 f.write(data)
             t_ev = best(lambda: subprocess.run([brine, "events", p], stdout=subprocess.DEVNULL, check=False), repeat)
-            protos, _ = cpython_stub.walk(data)
+            protos = cpython_stub.walk(data)[0]
             t_loads = best(lambda: cpython_stub.Stub(data, protos).load(), repeat)
             t_gen = best(lambda: sum(1 for _ in pickletools.genops(data)), repeat)
             r = subprocess.run(["/usr/bin/time", "-f", "%M", brine, "scan", "--quiet", p], stdout=subprocess.DEVNULL,
