@@ -2,10 +2,12 @@
  * over ONE compiled policy -> per-file collectors (analyzer/report) -> the
  * report, written by the main thread in input order whatever N is.
  *
- * Reading: a regular file up to 64 MiB is read into memory once and that one
- * copy is both hashed and scanned (a file truncated meanwhile cannot fault);
- * a larger one is scanned by the library from its descriptor (mapped) and
- * hashed by reading the same descriptor; pipes, stdin and devices are read
+ * Reading: when the report carries a sha256, a regular file up to 64 MiB is
+ * read into memory once and that one copy is both hashed and scanned (a file
+ * truncated meanwhile cannot fault, and the hash is of the bytes judged); a
+ * larger one is scanned by the library from its descriptor (mapped) and
+ * hashed by reading the same descriptor. Without a hash (the text report,
+ * --no-hash) files over 1 MiB are mapped. Pipes, stdin and devices are read
  * up to --max-input-bytes. */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +26,7 @@
 #include "walk.h"
 
 #define READ_LIMIT ((size_t)64 << 20)
+#define MAP_LIMIT ((size_t)1 << 20)
 
 static double now(void)
 {
@@ -132,7 +135,9 @@ static void scan_one(batch *b, worker *w, const brine_item *it, brine_report_fil
     int rc;
     uint64_t size;
     bool regular = S_ISREG(st.st_mode) && !it->stdin_;
-    if (regular && (uint64_t)st.st_size > READ_LIMIT) {
+    /* without a hash to tie to the bytes scanned, a file over 1 MiB is mapped
+     * rather than copied (the library's guard covers a file cut meanwhile) */
+    if (regular && (uint64_t)st.st_size > (b->hash ? READ_LIMIT : MAP_LIMIT)) {
         errno = 0;
         rc = brine_scanner_scan_fd(w->sc, fd, it->path, &res);
         if (rc == BRINE_ERR_IO) {
