@@ -67,20 +67,26 @@ typedef struct kvm {
 
 #define GIVE_UP (-1)
 
+/* Room for one more cell (the stack grows by doubling up to max_stack). */
+static int kgrow(kvm *k)
+{
+    if (k->sp >= k->lim->max_stack)
+        return GIVE_UP;
+    size_t nc = k->scap ? k->scap * 2 : 256;
+    if (nc > k->lim->max_stack)
+        nc = (size_t)k->lim->max_stack;
+    uint32_t *n = realloc(k->stack, nc * sizeof *n);
+    if (!n)
+        return GIVE_UP;
+    k->stack = n;
+    k->scap = nc;
+    return 0;
+}
+
 static inline __attribute__((always_inline)) int kpush(kvm *k, uint32_t c)
 {
-    if (k->sp == k->scap) {
-        if (k->sp >= k->lim->max_stack)
-            return GIVE_UP;
-        size_t nc = k->scap ? k->scap * 2 : 256;
-        if (nc > k->lim->max_stack)
-            nc = (size_t)k->lim->max_stack;
-        uint32_t *n = realloc(k->stack, nc * sizeof *n);
-        if (!n)
-            return GIVE_UP;
-        k->stack = n;
-        k->scap = nc;
-    }
+    if (k->sp == k->scap && kgrow(k))
+        return GIVE_UP;
     k->stack[k->sp++] = c;
     return 0;
 }
@@ -259,21 +265,6 @@ static int ksetitems(kvm *k, size_t x)
     return 0;
 }
 
-/* Room for one more cell (the stack grows by doubling up to max_stack). */
-static int kgrow(kvm *k)
-{
-    if (k->sp >= k->lim->max_stack)
-        return GIVE_UP;
-    size_t nc = k->scap ? k->scap * 2 : 256;
-    if (nc > k->lim->max_stack)
-        nc = (size_t)k->lim->max_stack;
-    uint32_t *n = realloc(k->stack, nc * sizeof *n);
-    if (!n)
-        return GIVE_UP;
-    k->stack = n;
-    k->scap = nc;
-    return 0;
-}
 
 /* The loop, with one indirect jump per handler (labels as values, a GCC and
  * clang extension): the branch predictor then learns which opcode tends to
