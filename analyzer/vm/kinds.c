@@ -236,29 +236,18 @@ static int kmemo_put(kvm *k, uint64_t key)
     return 0;
 }
 
-/* APPEND(S) into stack[x-1] of items stack[x..sp). */
-static int kappend(kvm *k, size_t x)
+/* APPEND(S), SETITEM(S), ADDITEMS: the items stack[x..sp) go into stack[x-1],
+ * which must be of kind `into`; with `keyed`, every stride-th item (the dict
+ * keys, the set members) must be hashable. */
+static int kitems(kvm *k, size_t x, unsigned into, size_t stride, bool keyed)
 {
     if (x > k->sp || x <= k->fence)
         return GIVE_UP;
     if (x == k->sp)
-        return 0;
-    if (K_KIND(k->stack[x - 1]) != K_LIST)
+        return 0; /* nothing to do, whatever the target is */
+    if ((k->sp - x) % stride || K_KIND(k->stack[x - 1]) != into)
         return GIVE_UP;
-    k->sp = x;
-    return 0;
-}
-
-/* SETITEM(S) into stack[x-1] of pairs stack[x..sp). */
-static int ksetitems(kvm *k, size_t x)
-{
-    if (x > k->sp || x <= k->fence)
-        return GIVE_UP;
-    if (x == k->sp)
-        return 0;
-    if ((k->sp - x) % 2 || K_KIND(k->stack[x - 1]) != K_DICT)
-        return GIVE_UP;
-    for (size_t i = x; i < k->sp; i += 2)
+    for (size_t i = x; keyed && i < k->sp; i += stride)
         if (!khashable(k, k->stack[i]))
             return GIVE_UP;
     k->sp = x;
@@ -402,34 +391,27 @@ dispatch:
     L_APPEND:
         if (k->fence >= sp)
             goto give_up;
-        CALL(kappend(k, k->sp - 1));
+        CALL(kitems(k, k->sp - 1, K_LIST, 1, false));
         goto next;
     L_APPENDS:
         if (kmarker(k, &x))
             goto give_up;
-        CALL(kappend(k, x));
+        CALL(kitems(k, x, K_LIST, 1, false));
         goto next;
     L_SETITEM:
         if (sp < 2)
             goto give_up;
-        CALL(ksetitems(k, k->sp - 2));
+        CALL(kitems(k, k->sp - 2, K_DICT, 2, true));
         goto next;
     L_SETITEMS:
         if (kmarker(k, &x))
             goto give_up;
-        CALL(ksetitems(k, x));
+        CALL(kitems(k, x, K_DICT, 2, true));
         goto next;
     L_ADDITEMS:
-        if (kmarker(k, &x) || x > sp || x <= k->fence)
+        if (kmarker(k, &x))
             goto give_up;
-        if (x == sp)
-            goto next;
-        if (K_KIND(k->stack[x - 1]) != K_SET)
-            goto give_up;
-        for (size_t i = x; i < sp; i++)
-            if (!khashable(k, k->stack[i]))
-                goto give_up;
-        sp = x;
+        CALL(kitems(k, x, K_SET, 1, true));
         goto next;
     L_TUPLEN: { /* TUPLE1, TUPLE2, TUPLE3 */
         size_t n = (size_t)(op - BRINE_OP_TUPLE1 + 1);
