@@ -204,8 +204,39 @@ static void walk(const char *path)
     free(buf);
 }
 
+/* Shapes where only the kinds decide between loading and raising, written
+ * here so that each check of the kinds pass is exercised whatever the corpus
+ * holds: unhashable keys and members by every opcode that hashes, keys inside
+ * tuples and frozensets, targets of the wrong kind, frame crossings, sparse
+ * memo keys. Each is run with its mutations like a file. */
+static const struct { const char *name; const char *bytes; size_t len; } SHAPES[] = {
+#define S(name, lit) {name, lit, sizeof lit - 1}
+    S("setitems list key", "\x80\x04}(]K\x01u."),
+    S("setitem list key", "\x80\x04}]K\x01s."),
+    S("dict list key", "\x80\x04(]K\x01d."),
+    S("setitems tuple of list key", "\x80\x04}(]\x85K\x01u."),
+    S("setitems tuple key", "\x80\x04}(K\x01\x85K\x01u."),
+    S("additems list member", "\x80\x04\x8f(]\x90."),
+    S("additems dict member", "\x80\x04\x8f(}\x90."),
+    S("frozenset list member", "\x80\x04(]\x91."),
+    S("frozenset of tuple key", "\x80\x04}((K\x01\x85\x91K\x02u."),
+    S("appends into dict", "\x80\x04}(K\x01e."),
+    S("setitems into list", "\x80\x04](K\x00K\x01u."),
+    S("additems into list", "\x80\x04](K\x01\x90."),
+    S("append into tuple", "\x80\x04)K\x01a."),
+    S("deep tuple key", "\x80\x04}(K\x01\x85\x85\x85\x85\x85\x85\x85\x85\x85\x85K\x01u."),
+    S("bytearray key", "\x80\x05}(\x96\x00\x00\x00\x00\x00\x00\x00\x00K\x01u."),
+    S("frame crossed", "\x80\x04\x95\x02\x00\x00\x00\x00\x00\x00\x00J\x01\x00\x00\x00."),
+    S("frame in frame", "\x80\x04\x95\x0a\x00\x00\x00\x00\x00\x00\x00\x95\x01\x00\x00\x00\x00\x00\x00\x00N."),
+    S("sparse memo", "\x80\x04Nr\x00\x00\x00\x01j\x00\x00\x00\x01."),
+    S("memo get missing", "\x80\x04Nh\x05."),
+#undef S
+};
+
 int main(int argc, char **argv)
 {
+    for (size_t i = 0; i < sizeof SHAPES / sizeof SHAPES[0]; i++)
+        check_all(SHAPES[i].name, (const uint8_t *)SHAPES[i].bytes, SHAPES[i].len);
     for (int i = 1; i < argc; i++)
         walk(argv[i]);
     if (decided == 0) {
