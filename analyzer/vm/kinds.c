@@ -163,10 +163,13 @@ static int ksized(kvm *k, int width, uint8_t vkind, bool ascii, bool signed_size
             return GIVE_UP;
     }
     if ((k->cfg->flags & BRINE_VM_NESTED) && n >= 2) {
+        /* a short constant's key is its bytes as one word (n and the kind in
+         * the top byte, so never 0); a longer one's is its FNV hash, length,
+         * kind and bytes (its word is 0, so the two kinds of entry never meet) */
         size_t slot = INERT_CACHE;
+        uint64_t w = 0;
         uint32_t h = 2166136261u ^ vkind;
-        if (n <= 8) { /* short: the bytes as one word are the key and their own hash */
-            uint64_t w = 0;
+        if (n <= 8) {
             for (size_t i = 0; i < n; i++) /* not memcpy: a call for a variable length */
                 w |= (uint64_t)p[i] << (8 * i);
             w ^= (uint64_t)n << 56 ^ (uint64_t)vkind << 60;
@@ -174,21 +177,11 @@ static int ksized(kvm *k, int width, uint8_t vkind, bool ascii, bool signed_size
             slot = h & (INERT_CACHE - 1);
             if (k->inert[slot].p && k->inert[slot].word == w)
                 goto inert;
-            brine_value v = {.kind = vkind};
-            v.u.s.p = p;
-            v.u.s.n = (size_t)n;
-            if (!k->cfg->constant_inert(k->cfg->user, &v))
-                return GIVE_UP;
-            k->inert[slot].p = p;
-            k->inert[slot].word = w;
-            k->inert[slot].n = 0; /* a word entry: never matched by the long-key path */
-            goto inert;
-        }
-        if (n <= INERT_MAX_LEN) {
+        } else if (n <= INERT_MAX_LEN) {
             for (size_t i = 0; i < n; i++)
                 h = (h ^ p[i]) * 16777619u;
             slot = h & (INERT_CACHE - 1);
-            if (k->inert[slot].p && k->inert[slot].hash == h && k->inert[slot].n == n &&
+            if (k->inert[slot].p && !k->inert[slot].word && k->inert[slot].hash == h && k->inert[slot].n == n &&
                 k->inert[slot].kind == vkind && memcmp(k->inert[slot].p, p, (size_t)n) == 0)
                 goto inert;
         }
@@ -199,7 +192,7 @@ static int ksized(kvm *k, int width, uint8_t vkind, bool ascii, bool signed_size
             return GIVE_UP;
         if (slot < INERT_CACHE) {
             k->inert[slot].p = p;
-            k->inert[slot].word = 0; /* a long entry: never matched by the word path (w has n in its top byte) */
+            k->inert[slot].word = w;
             k->inert[slot].hash = h;
             k->inert[slot].n = (uint32_t)n;
             k->inert[slot].kind = vkind;
