@@ -6,6 +6,10 @@
 
 #include "brine.h"
 #include "fuzz_common.h"
+#ifdef BRINE_LIBFUZZER
+/* zip-aware mutations for the containers (BRINE_ZIPMUT=0: libFuzzer's alone) */
+#include "zip_mutator.h"
+#endif
 
 static brine_policy *policy;
 
