@@ -145,6 +145,22 @@ static bool name_ends(const entry *e, const char *suffix)
  * hands out data[:self._left]); capped like every decompression. Returns what
  * was produced (possibly less than usize, with *err set: corrupt or
  * truncated data, which is still scanned, since a loader reads up to there). */
+/* The member's header names the LZMA dictionary size (up to 4 GiB), and
+ * liblzma allocates it whole before decoding a byte. No match reaches further
+ * back than what was produced, and at most usize bytes are, so a dictionary
+ * of usize decodes those bytes the same: the allocation is bounded by the
+ * output the caps already allow. */
+static bool clamp_dict(void *options, uint64_t usize)
+{
+    lzma_options_lzma *o = options;
+    if (!o)
+        return false;
+    uint64_t enough = usize < LZMA_DICT_SIZE_MIN ? LZMA_DICT_SIZE_MIN : usize;
+    if (o->dict_size > enough)
+        o->dict_size = (uint32_t)enough;
+    return true;
+}
+
 static uint8_t *decompress_member(zipread *z, uint16_t method, const uint8_t *src, size_t csize, uint64_t usize,
                                   size_t *out_len, const char **err)
 {
@@ -210,7 +226,7 @@ static uint8_t *decompress_member(zipread *z, uint16_t method, const uint8_t *sr
         size_t psize = csize >= 4 ? (size_t)(src[2] | src[3] << 8) : 0;
         if (csize < 4 || psize != 5 || csize - 4 < psize ||
             xz->lzma_properties_decode(&filters[0], NULL, src + 4, psize) != LZMA_OK ||
-            xz->lzma_raw_decoder(&s, filters) != LZMA_OK) {
+            !clamp_dict(filters[0].options, usize) || xz->lzma_raw_decoder(&s, filters) != LZMA_OK) {
             free(filters[0].options);
             free(buf);
             *err = "corrupt lzma member header";
@@ -389,7 +405,8 @@ static uint64_t zkey(const entry *e, int kind)
 
 static bool zsame(const entry *a, const entry *b, int kind)
 {
-    bool name = a->namelen == b->namelen && !memcmp(a->name, b->name, a->namelen);
+    /* an empty name may be NULL (the local walk's probe entry): memcmp wants valid pointers */
+    bool name = a->namelen == b->namelen && (!a->namelen || !memcmp(a->name, b->name, a->namelen));
     return kind == 0 ? zabs(a) == zabs(b) : kind == 1 ? zabs(a) == zabs(b) && name : name;
 }
 
