@@ -80,6 +80,9 @@ typedef struct brine_settings {
     uint64_t max_nested;       /**< pickles found inside pickle constants, per file (default 1,000) */
     uint64_t max_input_bytes;  /**< bytes read from a non-regular input (pipe, stdin, device)
                                     (default 4 GiB) */
+    uint64_t max_buffered;     /**< decompressed bytes held whole; a longer decompressed stream is
+                                    read forward through a window and decompressed again for each
+                                    reading, so it costs what the analysis keeps (default 32 MiB) */
 } brine_settings;
 
 /** Fill @p s with the default limits. */

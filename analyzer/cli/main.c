@@ -37,6 +37,7 @@ int brine_cli_limit_option(int argc, char **argv, int i, brine_settings *s)
         {"--max-members", offsetof(brine_settings, max_members)},
         {"--max-nested", offsetof(brine_settings, max_nested)},
         {"--max-input-bytes", offsetof(brine_settings, max_input_bytes)},
+        {"--max-buffered", offsetof(brine_settings, max_buffered)},
     };
     for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++) {
         if (strcmp(argv[i], opts[k].flag) != 0)

@@ -178,7 +178,7 @@ int brine_drv_fail(brine_drv *d, const brine_loc *loc, const char *format, brine
     return brine_drv_stream(d, loc, format, BRINE_VERDICT_SAFE, st, why, offset);
 }
 
-size_t brine_outbuf_room(brine_drv *d, brine_outbuf *o, uint64_t in_len, size_t want)
+size_t brine_outbuf_allowed(brine_drv *d, brine_outbuf *o, uint64_t in_len, uint64_t produced, size_t want)
 {
     uint64_t limit_ratio = in_len * d->s->max_ratio + 4096;
     if (in_len && (limit_ratio - 4096) / in_len != d->s->max_ratio) /* overflow: no ratio cap is reachable */
@@ -186,7 +186,7 @@ size_t brine_outbuf_room(brine_drv *d, brine_outbuf *o, uint64_t in_len, size_t 
     /* caps are exact: never more is produced than both limits allow, so a
      * stream that ends exactly at a limit is complete, and one byte more is not */
     uint64_t by_total = d->s->max_decompressed > d->decompressed ? d->s->max_decompressed - d->decompressed : 0;
-    uint64_t by_ratio = limit_ratio > o->len ? limit_ratio - o->len : 0;
+    uint64_t by_ratio = limit_ratio > produced ? limit_ratio - produced : 0;
     uint64_t allowed = by_total < by_ratio ? by_total : by_ratio;
     if (allowed == 0) {
         o->error = by_total == 0 ? "max_decompressed: decompressed data exceeds the limit"
@@ -194,8 +194,14 @@ size_t brine_outbuf_room(brine_drv *d, brine_outbuf *o, uint64_t in_len, size_t 
         o->inconclusive = true;
         return 0;
     }
-    if (want > allowed)
-        want = (size_t)allowed;
+    return want > allowed ? (size_t)allowed : want;
+}
+
+size_t brine_outbuf_room(brine_drv *d, brine_outbuf *o, uint64_t in_len, size_t want)
+{
+    want = brine_outbuf_allowed(d, o, in_len, o->len, want);
+    if (!want)
+        return 0;
     if (o->len + want > o->cap) {
         size_t nc = o->cap ? o->cap * 2 : 1 << 16;
         while (nc < o->len + want)
@@ -297,21 +303,29 @@ static bool fails_at_first_opcode(uint8_t op)
     }
 }
 
-static bool would_run(const brine_drv *d, const uint8_t *data, size_t len, unsigned depth)
+static bool would_run_in(const brine_drv *d, const brine_vm_input *in, uint8_t first, unsigned depth)
 {
     /* cheap first: a pickle's first byte is an opcode, and nothing runs in fewer
      * than two bytes ("\x82\x01" is EXT1 1) */
-    if (len < 2 || !brine_op_name(data[0]) || fails_at_first_opcode(data[0]))
+    if (in->len < 2 || !brine_op_name(first) || fails_at_first_opcode(first))
         return false;
     probe pr = {d, depth, false};
     brine_arena a;
     brine_arena_init(&a, d->s->max_bytes);
     brine_vm_config cfg = {.settings = d->s, .arena = &a, .on_event = runs_something, .user = &pr,
-                           .flags = BRINE_VM_NESTED};
+                           .flags = BRINE_VM_NESTED, .window = in->win};
     brine_vm_result res;
-    brine_vm_run(data, len, &cfg, &res);
+    brine_vm_run(in->data, (size_t)in->len, &cfg, &res);
     brine_arena_free(&a);
-    return pr.yes;
+    /* a window that failed leaves the question open: read it as a pickle, whose
+     * run then says why it is not complete */
+    return pr.yes || (in->win && in->win->error);
+}
+
+static bool would_run(const brine_drv *d, const uint8_t *data, size_t len, unsigned depth)
+{
+    brine_vm_input in = {data, len, NULL};
+    return would_run_in(d, &in, len ? data[0] : 0, depth);
 }
 
 bool brine_drv_would_run(const brine_drv *d, const uint8_t *data, size_t len)
@@ -403,9 +417,35 @@ static int on_trace(void *user, const brine_vm_trace *t)
     return r->d->consumer->trace(r->state, t);
 }
 
-static int run_stream(brine_drv *d, const uint8_t *data, size_t len, size_t start, const brine_loc *loc,
-                      unsigned depth, unsigned flags, size_t *end, uint64_t report_from, unsigned vmflags)
+static int run_stream(brine_drv *d, const brine_vm_input *in, size_t start, const brine_loc *loc, unsigned depth,
+                      unsigned flags, size_t *end, uint64_t report_from, unsigned vmflags);
+
+/* A later reading of the same stream. Through a window it gets a window of
+ * its own from start: the first may be shared (joblib's object arrays) and
+ * has moved on. */
+static int run_again(brine_drv *d, const brine_vm_input *in, size_t start, const brine_loc *loc, unsigned depth,
+                     unsigned flags, uint64_t report_from, unsigned vmflags)
 {
+    if (!in->win)
+        return run_stream(d, in, start, loc, depth, flags, NULL, report_from, vmflags);
+    brine_window w;
+    int r;
+    if (brine_window_open(&w, in->win->src, start, (size_t)d->s->max_bytes, d->window_grain) != 0) {
+        d->nomem |= w.nomem;
+        r = brine_drv_fail(d, loc, "pickle", BRINE_STATUS_INCONCLUSIVE, w.error, start);
+    } else {
+        brine_vm_input again = {NULL, in->len, &w};
+        r = run_stream(d, &again, start, loc, depth, flags, NULL, report_from, vmflags);
+    }
+    brine_window_close(&w);
+    return r;
+}
+
+static int run_stream(brine_drv *d, const brine_vm_input *in, size_t start, const brine_loc *loc, unsigned depth,
+                      unsigned flags, size_t *end, uint64_t report_from, unsigned vmflags)
+{
+    const uint8_t *data = in->data;
+    size_t len = (size_t)in->len;
     const brine_consumer *k = d->consumer;
     if (end)
         *end = start;
@@ -431,7 +471,7 @@ static int run_stream(brine_drv *d, const uint8_t *data, size_t len, size_t star
                            .flags = BRINE_VM_NESTED | vmflags |
                                     (((flags & BRINE_PICKLE_FIRST_ONLY) || k->first_only) ? BRINE_VM_FIRST_ONLY : 0),
                            .after_build = (flags & BRINE_PICKLE_JOBLIB) ? brine_joblib_after_build : NULL,
-                           .start = start, .constant_inert = constant_inert};
+                           .start = start, .constant_inert = constant_inert, .window = in->win};
     if (k->kinds)
         cfg.flags |= BRINE_VM_KINDS;
     brine_vm_result res;
@@ -480,8 +520,8 @@ static int run_stream(brine_drv *d, const uint8_t *data, size_t len, size_t star
         brine_loc *pl = brine_drv_loc(d, loc, "member", "joblib", "<as-plain-pickle>", 17, 0);
         if (!pl)
             return brine_drv_fail(d, loc, "pickle", BRINE_STATUS_INCONCLUSIVE, "out of memory", start);
-        run_stream(d, data, len, start, pl, depth, (flags & ~BRINE_PICKLE_JOBLIB) | BRINE_PICKLE_QUIET_STATUS, NULL,
-                   r.jl.first_skip, vmflags);
+        run_again(d, in, start, pl, depth, (flags & ~BRINE_PICKLE_JOBLIB) | BRINE_PICKLE_QUIET_STATUS,
+                  r.jl.first_skip, vmflags);
         brine_loc_free(pl);
     }
     /* Other unpicklers read on where this one raised: torch.load decodes
@@ -501,8 +541,7 @@ static int run_stream(brine_drv *d, const uint8_t *data, size_t len, size_t star
         brine_loc *vl = brine_drv_loc(d, loc, "member", "pickle", readings[i].tag, strlen(readings[i].tag), 0);
         if (!vl)
             return brine_drv_fail(d, loc, "pickle", BRINE_STATUS_INCONCLUSIVE, "out of memory", start);
-        run_stream(d, data, len, start, vl, depth, flags | BRINE_PICKLE_QUIET_STATUS, NULL, 0,
-                   vmflags | readings[i].add);
+        run_again(d, in, start, vl, depth, flags | BRINE_PICKLE_QUIET_STATUS, 0, vmflags | readings[i].add);
         brine_loc_free(vl);
     }
     return d->stopped ? BRINE_ERR_CALLBACK : 0;
@@ -511,7 +550,14 @@ static int run_stream(brine_drv *d, const uint8_t *data, size_t len, size_t star
 int brine_drv_pickle(brine_drv *d, const uint8_t *data, size_t len, size_t start, const brine_loc *loc, unsigned depth,
                      unsigned flags, size_t *end)
 {
-    return run_stream(d, data, len, start, loc, depth, flags, end, 0, 0);
+    brine_vm_input in = {data, len, NULL};
+    return run_stream(d, &in, start, loc, depth, flags, end, 0, 0);
+}
+
+int brine_drv_pickle_in(brine_drv *d, const brine_vm_input *in, size_t start, const brine_loc *loc, unsigned depth,
+                        unsigned flags, size_t *end)
+{
+    return run_stream(d, in, start, loc, depth, flags, end, 0, 0);
 }
 
 /* A bytes, bytearray or str constant: someone may load it later
@@ -619,7 +665,8 @@ int brine_drv_feed(brine_drv *d, const uint8_t *data, size_t n, const brine_loc 
             brine_loc *rl = brine_drv_loc(d, loc, "member", "pickle", "<as-pickle>", 11, 0);
             if (!rl)
                 return brine_drv_fail(d, loc, "pickle", BRINE_STATUS_INCONCLUSIVE, "out of memory", 0);
-            rc = run_stream(d, data, n, 0, rl, depth, BRINE_PICKLE_QUIET_STATUS, NULL, 0, 0);
+            brine_vm_input in = {data, n, NULL};
+            rc = run_stream(d, &in, 0, rl, depth, BRINE_PICKLE_QUIET_STATUS, NULL, 0, 0);
             brine_loc_free(rl);
         }
         return rc;
@@ -627,4 +674,102 @@ int brine_drv_feed(brine_drv *d, const uint8_t *data, size_t n, const brine_loc 
     if (how == BRINE_FEED_TOP || how == BRINE_FEED_LOADED || brine_drv_would_run(d, data, n))
         return brine_drv_pickle(d, data, n, 0, loc, depth, how == BRINE_FEED_TOP ? BRINE_PICKLE_JOBLIB : 0, NULL);
     return 0; /* data inside a container: nothing to load */
+}
+
+/* ---- streams too large to hold ----------------------------------------------------------- */
+
+bool brine_drv_big_is_container(const brine_big *b)
+{
+    /* every probe but the zip's end record looks at the start only */
+    return is_container(b->head, b->headn) || brine_zip_probe(b->tail, b->tailn);
+}
+
+uint8_t *brine_drv_read_whole(brine_drv *d, const brine_vm_source *src)
+{
+    uint8_t *buf = brine_drv_fault(d) ? NULL : malloc(src->len ? (size_t)src->len : 1);
+    void *r = buf ? src->open(src->self) : NULL;
+    uint64_t have = 0;
+    while (r && have < src->len) {
+        int64_t got = src->read(r, buf + have, (size_t)(src->len - have));
+        if (got <= 0)
+            break;
+        have += (uint64_t)got;
+    }
+    if (r)
+        src->close(r);
+    if (have < src->len) {
+        free(buf);
+        d->nomem = true;
+        return NULL;
+    }
+    return buf;
+}
+
+/* The zip check of brine_drv_feed after a pickle that ends at end, on what
+ * was kept: the suffix's end record lies in the tail; a local header right at
+ * end is read from a window of its own. */
+static bool big_zip_after(brine_drv *d, const brine_big *b, uint64_t end)
+{
+    uint64_t len = b->src->len, tail_at = len - b->tailn;
+    if (end >= tail_at)
+        return brine_zip_probe(b->tail + (end - tail_at), (size_t)(len - end));
+    if (brine_zip_probe(b->tail, b->tailn))
+        return true;
+    brine_window w;
+    bool yes = true; /* a window that fails: read it whole, as brine_drv_feed would */
+    if (brine_window_open(&w, b->src, end, (size_t)d->s->max_bytes, d->window_grain) == 0) {
+        const uint8_t *p = brine_window_get(&w, end, 4);
+        if (p)
+            yes = brine_zip_probe(p, 4);
+    }
+    brine_window_close(&w);
+    return yes;
+}
+
+int brine_drv_feed_big(brine_drv *d, const brine_big *b, const brine_loc *loc, unsigned depth, brine_feed how)
+{
+    if (d->stopped)
+        return BRINE_ERR_CALLBACK;
+    if (depth > d->s->max_archive_depth)
+        return brine_drv_fail(d, loc, "?", BRINE_STATUS_INCONCLUSIVE,
+                              "max_archive_depth: containers nested deeper than the limit", 0);
+    uint64_t len = b->src->len;
+    brine_window w;
+    int rc = 0;
+    if (brine_window_open(&w, b->src, 0, (size_t)d->s->max_bytes, d->window_grain) != 0) {
+        d->nomem |= w.nomem;
+        rc = brine_drv_fail(d, loc, "pickle", BRINE_STATUS_INCONCLUSIVE, w.error, 0);
+        brine_window_close(&w);
+        return rc;
+    }
+    brine_vm_input in = {NULL, len, &w};
+    /* the same decisions as brine_drv_feed makes for bytes no reader knows */
+    if (starts_with_proto(b->head, b->headn)) {
+        size_t end = 0;
+        rc = run_stream(d, &in, 0, loc, depth, BRINE_PICKLE_JOBLIB, &end, 0, 0);
+        brine_window_close(&w);
+        if (end && end < len && !d->stopped && big_zip_after(d, b, end)) {
+            uint8_t *whole = brine_drv_read_whole(d, b->src);
+            if (!whole)
+                return brine_drv_fail(d, loc, "zip", BRINE_STATUS_INCONCLUSIVE, "out of memory", end);
+            d->zip_prefix_scanned = true;
+            rc = brine_zip_walk(d, whole, (size_t)len, loc, depth);
+            d->zip_prefix_scanned = false;
+            free(whole);
+        }
+        return rc;
+    }
+    if (how == BRINE_FEED_TOP || how == BRINE_FEED_LOADED || would_run_in(d, &in, b->head[0], 0)) {
+        brine_window_close(&w); /* the probe moved it: a fresh one for the reading */
+        brine_vm_input again = {NULL, len, NULL};
+        if (brine_window_open(&w, b->src, 0, (size_t)d->s->max_bytes, d->window_grain) != 0) {
+            d->nomem |= w.nomem;
+            rc = brine_drv_fail(d, loc, "pickle", BRINE_STATUS_INCONCLUSIVE, w.error, 0);
+        } else {
+            again.win = &w;
+            rc = run_stream(d, &again, 0, loc, depth, how == BRINE_FEED_TOP ? BRINE_PICKLE_JOBLIB : 0, NULL, 0, 0);
+        }
+    }
+    brine_window_close(&w);
+    return rc;
 }

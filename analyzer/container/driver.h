@@ -84,6 +84,7 @@ struct brine_drv {
     bool nomem;
     bool zip_prefix_scanned; /* the bytes before a zip were already read as a pickle */
     uint64_t fail_at, allocs; /* fault injection (brine_drv_fault) */
+    size_t window_grain;      /* tests: windows read their source in pieces this small */
 };
 
 /* How brine_drv_feed() treats bytes whose format it sniffs. */
@@ -138,6 +139,39 @@ typedef struct brine_outbuf {
 /* Make room for up to @p want more bytes: returns how many may be written at
  * o->buf + o->len (0: a cap was hit or memory ran out; o->error says which). */
 size_t brine_outbuf_room(brine_drv *d, brine_outbuf *o, uint64_t in_len, size_t want);
+/* How many more bytes (at most want) the caps let a stream that has produced
+ * @p produced bytes from @p in_len give; 0 with o->error set when none. */
+size_t brine_outbuf_allowed(brine_drv *d, brine_outbuf *o, uint64_t in_len, uint64_t produced, size_t want);
+
+/* ---- streams too large to hold (decompressed beyond max_buffered) ------------------- */
+
+/* Bytes of a stream's start the sniffer and the first-opcode checks look at. */
+#define BRINE_SNIFF_BYTES ((size_t)1 << 16)
+
+/* A stream that is produced again for each reading (src), with its first
+ * BRINE_SNIFF_BYTES (head) and its last bytes (tail, where a zip's end record
+ * would be) kept from the first reading. */
+typedef struct brine_big {
+    const brine_vm_source *src;
+    const uint8_t *head;
+    size_t headn;
+    const uint8_t *tail;
+    size_t tailn;
+} brine_big;
+
+/* Would the sniffer see a container (which is then read whole: its reader
+ * needs random access)? It may say yes where brine_drv_feed would not (a
+ * stream is then only buffered), never no where it would say yes. */
+bool brine_drv_big_is_container(const brine_big *b);
+/* brine_drv_feed for such a stream that is no container: its pickle
+ * readings go through a window. */
+int brine_drv_feed_big(brine_drv *d, const brine_big *b, const brine_loc *loc, unsigned depth, brine_feed how);
+/* All of a source, read again into one buffer (NULL: out of memory). */
+uint8_t *brine_drv_read_whole(brine_drv *d, const brine_vm_source *src);
+/* brine_drv_pickle over an input that may be a window (joblib's object
+ * arrays, read in place). */
+int brine_drv_pickle_in(brine_drv *d, const brine_vm_input *in, size_t start, const brine_loc *loc, unsigned depth,
+                        unsigned flags, size_t *end);
 
 /* ---- the consumers ---------------------------------------------------------------- */
 
@@ -182,8 +216,8 @@ typedef struct brine_joblib {
     uint64_t skipped;    /* array bytes skipped */
     uint64_t first_skip; /* where the first skip started */
 } brine_joblib;
-int64_t brine_joblib_after_build(void *user, const brine_value *target, const brine_value *state, const uint8_t *data,
-                                 size_t len, size_t pos, const char **msg);
+int64_t brine_joblib_after_build(void *user, const brine_value *target, const brine_value *state,
+                                 const brine_vm_input *in, uint64_t pos, const char **msg);
 
 /* A step below parent, made for d: the same as brine_loc_new, and a point
  * where the fault-injection test can make an allocation fail. */

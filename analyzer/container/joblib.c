@@ -140,8 +140,8 @@ static const brine_value *wrapper_field(const brine_value *target, const brine_v
     return NULL;
 }
 
-int64_t brine_joblib_after_build(void *user, const brine_value *target, const brine_value *state, const uint8_t *data,
-                                 size_t len, size_t pos, const char **msg)
+int64_t brine_joblib_after_build(void *user, const brine_value *target, const brine_value *state,
+                                 const brine_vm_input *in, uint64_t pos, const char **msg)
 {
     brine_joblib *j = user;
     if (target->kind != BRINE_V_NEW && target->kind != BRINE_V_CALL)
@@ -169,7 +169,7 @@ int64_t brine_joblib_after_build(void *user, const brine_value *target, const br
             *msg = "out of memory";
             return -1;
         }
-        brine_drv_pickle(j->d, data, len, pos, loc, j->depth + 1, BRINE_PICKLE_FIRST_ONLY, &end);
+        brine_drv_pickle_in(j->d, in, (size_t)pos, loc, j->depth + 1, BRINE_PICKLE_FIRST_ONLY, &end);
         brine_loc_free(loc);
         if (end <= pos) {
             *msg = "the object array joblib pickled after a NumpyArrayWrapper is malformed";
@@ -196,18 +196,19 @@ int64_t brine_joblib_after_build(void *user, const brine_value *target, const br
     total = count * (uint64_t)itemsize;
     const brine_value *align = wrapper_field(target, state, "numpy_array_alignment_bytes", 5);
     if (align && align->kind != BRINE_V_NONE) { /* one byte of padding length, then the padding */
-        if (pos >= len) {
+        const uint8_t *b = pos < in->len ? brine_vm_input_get(in, pos, 1) : NULL;
+        if (!b) {
             *msg = "joblib array padding runs past the end";
-            return -1;
+            return -1; /* a window that failed is the VM's to report (it checks) */
         }
-        uint64_t pad = (uint64_t)data[pos] + 1;
+        uint64_t pad = (uint64_t)b[0] + 1;
         if (total > UINT64_MAX - pad) {
             *msg = "a joblib array larger than any file";
             return -1;
         }
         total += pad;
     }
-    if (total > len - pos) {
+    if (total > in->len - pos) {
         *msg = "joblib array data runs past the end of the stream";
         return -1;
     }

@@ -25,7 +25,13 @@ struct brine_scanner {
     void *user;
     char hint[320]; /* libmagic's word on unknown content, for the error */
     uint64_t fail_at, allocs; /* fault injection for tests (brine_scanner_fault) */
+    size_t window_grain;      /* tests: brine_scanner_window_grain */
 };
+
+void brine_scanner_window_grain(brine_scanner *s, size_t grain)
+{
+    s->window_grain = grain;
+}
 
 void brine_scanner_fault(brine_scanner *s, uint64_t fail_at, uint64_t *allocs)
 {
@@ -83,7 +89,8 @@ static int drive(brine_scanner *s, const brine_consumer *k, brine_write_fn write
         return BRINE_ERR_INVALID;
     const char *fname = name ? name : "";
     brine_drv d = {.policy = s->policy, .s = &s->s, .cb = &s->cb, .user = s->user, .consumer = k,
-                   .write = write, .write_user = write_user, .fail_at = s->fail_at};
+                   .write = write, .write_user = write_user, .fail_at = s->fail_at,
+                   .window_grain = s->window_grain};
     brine_loc *top = brine_loc_new(NULL, "file", "", fname, strlen(fname), 0);
     if (!top) {
         d.nomem = true;

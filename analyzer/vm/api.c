@@ -35,6 +35,7 @@ void brine_settings_default(brine_settings *s)
     s->max_members = 100000;
     s->max_nested = 1000;
     s->max_input_bytes = (uint64_t)4 << 30;
+    s->max_buffered = 32u << 20;
 }
 
 /* max_compare, derived so that brine_settings stays as it is: 2^20 units plus

@@ -49,7 +49,14 @@ enum {
 
 typedef struct kvm {
     const uint8_t *data;
-    size_t len, pos;
+    size_t len, pos; /* through a window: the window's bytes, and positions within them */
+    brine_window *win;
+    uint64_t base;   /* window: the stream offset of data[0]; else 0 */
+    uint64_t total;  /* the stream's length */
+    size_t op_at;    /* where the current opcode starts (the window keeps it) */
+    size_t moved;    /* how far positions moved since the last LOAD() */
+    bool refilled;   /* data and len changed since the last LOAD() */
+    uint8_t (*ibytes)[INERT_MAX_LEN]; /* window: the inert cache's own copies */
     const brine_vm_config *cfg;
     const brine_settings *lim;
     uint32_t *stack;
@@ -91,9 +98,31 @@ static inline __attribute__((always_inline)) int kpush(kvm *k, uint32_t c)
     return 0;
 }
 
+/* Through a window: make n bytes at k->pos available, keeping the current
+ * opcode's own bytes; positions shift by what was dropped (k->moved). */
+static int krefill(kvm *k, size_t n)
+{
+    if (!k->win)
+        return GIVE_UP;
+    uint64_t at = k->base + k->op_at, abs = k->base + k->pos;
+    if (n > k->total - abs) /* truncated: the full VM says so */
+        return GIVE_UP;
+    if (!brine_window_fill(k->win, at, (size_t)(abs - at) + n))
+        return GIVE_UP;
+    size_t shift = (size_t)(k->win->base - k->base);
+    k->base = k->win->base;
+    k->data = k->win->buf;
+    k->len = k->win->have;
+    k->pos -= shift;
+    k->op_at -= shift;
+    k->moved += shift;
+    k->refilled = true;
+    return 0;
+}
+
 static inline __attribute__((always_inline)) int kneed(kvm *k, size_t n, const uint8_t **out)
 {
-    if (n > k->len - k->pos)
+    if (n > k->len - k->pos && krefill(k, n))
         return GIVE_UP;
     *out = k->data + k->pos;
     k->pos += n;
@@ -191,6 +220,10 @@ static int ksized(kvm *k, int width, uint8_t vkind, bool ascii, bool signed_size
         if (!k->cfg->constant_inert(k->cfg->user, &v))
             return GIVE_UP;
         if (slot < INERT_CACHE) {
+            if (k->ibytes) { /* the window moves on: keep the bytes */
+                memcpy(k->ibytes[slot], p, (size_t)n);
+                p = k->ibytes[slot];
+            }
             k->inert[slot].p = p;
             k->inert[slot].word = w;
             k->inert[slot].hash = h;
@@ -306,8 +339,8 @@ static int krun(kvm *k, uint64_t *count)
     table[BRINE_OP_PROTO] = &&L_PROTO;
     table[BRINE_OP_FRAME] = &&L_FRAME;
     table[BRINE_OP_STOP] = &&L_STOP;
-    const uint8_t *const data = k->data;
-    const size_t len = k->len;
+    const uint8_t *data = k->data;
+    size_t len = k->len;
     const uint64_t max_ops = k->lim->max_opcodes;
     size_t pos = k->pos, sp = k->sp;
     size_t fe = SIZE_MAX; /* where the current FRAME ends; SIZE_MAX: outside any */
@@ -316,14 +349,30 @@ static int krun(kvm *k, uint64_t *count)
     size_t opoffset;
     uint8_t op;
     uint64_t ops = 0;
-#define SYNC() (k->pos = pos, k->sp = sp)
-#define LOAD() (pos = k->pos, sp = k->sp)
-#define NEED(n)                        \
-    do {                               \
-        if ((size_t)(n) > len - pos)   \
-            goto give_up;              \
-        p = data + pos;                \
-        pos += (size_t)(n);            \
+#define SYNC() (k->pos = pos, k->sp = sp, k->op_at = opoffset)
+#define LOAD()                                  \
+    do {                                        \
+        pos = k->pos, sp = k->sp;               \
+        if (k->refilled) { /* a window moved */  \
+            data = k->data, len = k->len;       \
+            opoffset -= k->moved;               \
+            if (fe != SIZE_MAX)                 \
+                fe -= k->moved;                 \
+            k->moved = 0;                       \
+            k->refilled = false;                \
+        }                                       \
+    } while (0)
+#define NEED(n)                                   \
+    do {                                          \
+        if ((size_t)(n) > len - pos) {            \
+            SYNC();                               \
+            int r_ = krefill(k, (size_t)(n));     \
+            LOAD();                               \
+            if (r_)                               \
+                goto give_up;                     \
+        }                                         \
+        p = data + pos;                           \
+        pos += (size_t)(n);                       \
     } while (0)
 #define PUSH(c)                                  \
     do {                                         \
@@ -345,10 +394,17 @@ static int krun(kvm *k, uint64_t *count)
             goto give_up;   \
     } while (0)
 dispatch:
-    if (ops >= max_ops || pos >= len)
-        goto give_up;
-    ops++;
     opoffset = pos;
+    if (ops >= max_ops)
+        goto give_up;
+    if (pos >= len) {
+        SYNC();
+        int r_ = krefill(k, 1);
+        LOAD();
+        if (r_)
+            goto give_up;
+    }
+    ops++;
     op = data[pos++];
     goto *table[op];
     {
@@ -516,7 +572,7 @@ dispatch:
     L_FRAME: {
         NEED(8);
         uint64_t n = kle(p, 8);
-        if (n > (uint64_t)INT64_MAX || (fe != SIZE_MAX && opoffset < fe) || n > len - pos)
+        if (n > (uint64_t)INT64_MAX || (fe != SIZE_MAX && opoffset < fe) || n > k->total - (k->base + pos))
             goto give_up; /* malformed, or the anomaly of a frame inside a frame */
         fe = pos + n;
         goto dispatch; /* the frame-crossing check does not apply to FRAME itself */
@@ -559,18 +615,36 @@ bool brine_vm_kinds(const uint8_t *data, size_t len, const brine_vm_config *cfg,
     memset(&k, 0, sizeof k);
     k.data = data;
     k.len = len;
+    k.total = len;
     k.cfg = cfg;
     k.lim = cfg->settings;
     k.pos = cfg->start <= len ? cfg->start : len;
+    if (cfg->window) { /* positions are relative to the window's base */
+        k.win = cfg->window;
+        k.total = k.win->src->len;
+        k.ibytes = malloc(sizeof *k.ibytes * INERT_CACHE);
+        if (!k.ibytes)
+            return false;
+        uint64_t at = cfg->start <= k.total ? cfg->start : k.total;
+        if (!brine_window_fill(k.win, at, 0)) {
+            free(k.ibytes);
+            return false;
+        }
+        k.base = k.win->base;
+        k.data = k.win->buf;
+        k.len = k.win->have;
+        k.pos = (size_t)(at - k.base);
+    }
     k.key_depth = k.lim->max_depth / 2 < K_MAX_KEY_DEPTH ? (unsigned)(k.lim->max_depth / 2) : K_MAX_KEY_DEPTH;
     uint64_t n = 0;
     int r = krun(&k, &n);
     free(k.stack);
     free(k.marks);
     free(k.memo);
+    free(k.ibytes);
     if (r != 1)
         return false;
-    *end = k.pos;
+    *end = k.base + k.pos;
     *opcodes = n;
     return true;
 }

@@ -42,6 +42,18 @@ void *brine_arena_alloc_raw(brine_arena *a, size_t size)
     return arena_alloc(a, size, false);
 }
 
+void *brine_arena_alloc_input(brine_arena *a, size_t size)
+{
+    uint64_t charged = ((uint64_t)size + 15) & ~(uint64_t)15;
+    if (a->exhausted || a->limit > UINT64_MAX - charged - 16)
+        return arena_alloc(a, size, false);
+    a->limit += charged ? charged : 16; /* the values' budget stays what it was */
+    void *p = arena_alloc(a, size, false);
+    if (!p)
+        a->limit -= charged ? charged : 16;
+    return p;
+}
+
 static struct brine_arena_block *block_new(size_t bs)
 {
     size_t total = sizeof(struct brine_arena_block) + bs;

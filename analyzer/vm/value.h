@@ -33,6 +33,11 @@ void brine_arena_init(brine_arena *a, uint64_t limit);
 void *brine_arena_alloc(brine_arena *a, size_t size);
 /* The same without zeroing (for arrays filled right away). */
 void *brine_arena_alloc_raw(brine_arena *a, size_t size);
+/* Unzeroed memory for a copy of input bytes (a stream read through a window)
+ * that is not counted against the limit: held whole, the same bytes would be
+ * referenced in place and cost the values nothing. The input's own length
+ * (max_decompressed) bounds it. */
+void *brine_arena_alloc_input(brine_arena *a, size_t size);
 void brine_arena_free(brine_arena *a);
 
 /* ---- values ------------------------------------------------------------ */

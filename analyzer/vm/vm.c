@@ -91,8 +91,9 @@ typedef struct global_slot {
 } global_slot;
 
 typedef struct vm {
-    const uint8_t *data;
-    size_t len, pos;
+    const uint8_t *data; /* the input, or NULL when it is read through win */
+    size_t len, pos;     /* len: the stream's length in either case */
+    brine_window *win;
     const brine_vm_config *cfg;
     const brine_settings *lim;
     brine_arena *a;
@@ -358,12 +359,25 @@ static int memo_put(vm *m, int64_t key, brine_value *v)
 
 /* ---- reading the input ---------------------------------------------------- */
 
+/* A window that could not give bytes the stream has: not analysed, never safe. */
+static int window_fail(vm *m)
+{
+    if (m->win->nomem)
+        m->a->nomem = true;
+    return limit(m, m->win->error ? m->win->error : "window: the stream could not be read again");
+}
+
 static int need(vm *m, size_t n, const uint8_t **out)
 {
     /* subtraction form: pos <= len always holds */
     if (n > m->len - m->pos)
         return malformed(m, "pickle data was truncated");
-    *out = m->data + m->pos;
+    if (m->win) {
+        if (!(*out = brine_window_get(m->win, m->pos, n)))
+            return window_fail(m);
+    } else {
+        *out = m->data + m->pos;
+    }
     m->pos += n;
     return 0;
 }
@@ -371,6 +385,12 @@ static int need(vm *m, size_t n, const uint8_t **out)
 /* _Unpickler_Readline: the line including its '\n'. */
 static int readline(vm *m, const uint8_t **line, size_t *len)
 {
+    if (m->win) {
+        if (!(*line = brine_window_line(m->win, m->pos, len)))
+            return m->win->error ? window_fail(m) : malformed(m, "pickle data was truncated");
+        m->pos += *len;
+        return 0;
+    }
     const uint8_t *start = m->data + m->pos;
     const uint8_t *nl = memchr(start, '\n', m->len - m->pos);
     if (!nl)
@@ -378,6 +398,49 @@ static int readline(vm *m, const uint8_t **line, size_t *len)
     *line = start;
     *len = (size_t)(nl - start) + 1;
     m->pos += *len;
+    return 0;
+}
+
+/* The byte at pos < len, or -1 (after window_fail) when the window cannot give it. */
+static int byte_at(vm *m, size_t pos)
+{
+    if (!m->win)
+        return m->data[pos];
+    const uint8_t *p = brine_window_get(m->win, pos, 1);
+    return p ? *p : window_fail(m);
+}
+
+/* Input bytes a value keeps: in window mode they are gone once the window
+ * moves on, so the value gets a copy in the arena. NULL when that fails. */
+static const uint8_t *keep(vm *m, const uint8_t *p, size_t n)
+{
+    if (!m->win)
+        return p;
+    uint8_t *c = brine_arena_alloc_input(m->a, n ? n : 1);
+    if (c && n)
+        memcpy(c, p, n);
+    return c;
+}
+
+/* need() for n bytes a value keeps: in window mode they are copied into the
+ * arena a piece at a time, so the window never has to hold them whole. */
+static int take(vm *m, size_t n, const uint8_t **out)
+{
+    if (!m->win || n <= ((size_t)1 << 20))
+        return need(m, n, out) ? -1 : (*out = keep(m, *out, n)) ? 0 : arena_fail(m);
+    if (n > m->len - m->pos)
+        return malformed(m, "pickle data was truncated");
+    uint8_t *c = brine_arena_alloc_input(m->a, n);
+    if (!c)
+        return arena_fail(m);
+    for (size_t done = 0; done < n;) {
+        size_t k = n - done < ((size_t)1 << 20) ? n - done : (size_t)1 << 20;
+        const uint8_t *p;
+        TRY(need(m, k, &p));
+        memcpy(c + done, p, k);
+        done += k;
+    }
+    *out = c;
     return 0;
 }
 
@@ -442,6 +505,8 @@ static void trace_value(vm *m, const brine_value *v)
 static brine_value *str_value(vm *m, const uint8_t *p, size_t n)
 {
     brine_value *v = brine_value_new(m->a, BRINE_V_STR);
+    if (v && !(p = keep(m, p, n)))
+        v = NULL;
     if (v) {
         v->u.s.p = p;
         v->u.s.n = n;
@@ -647,7 +712,7 @@ static int op_long_bin(vm *m, int width)
     if (n < 0)
         return malformed(m, "LONG pickle has negative byte count");
     TRY(need(m, (size_t)n, &p));
-    brine_value *v = brine_int_from_le(m->a, p, (size_t)n, true);
+    brine_value *v = brine_int_from_le(m->a, p, (size_t)n, !m->win);
     if (!v)
         return arena_fail(m);
     trace_value(m, v);
@@ -714,7 +779,7 @@ static int op_sized(vm *m, int width, brine_vkind kind, bool signed_size, bool i
     if (n < 0)
         return malformed(m, signed_size ? "BINSTRING pickle has negative byte count"
                                         : "size exceeds the system's maximum (PY_SSIZE_T_MAX)");
-    TRY(need(m, (size_t)n, &p)); /* checked against what is left before use */
+    TRY(take(m, (size_t)n, &p)); /* checked against what is left before use */
     if (kind == BRINE_V_STR && !is_ascii && !brine_utf8_valid(p, (size_t)n, true))
         return malformed(m, "'utf-8' codec can't decode bytes");
     brine_value *v;
@@ -743,6 +808,8 @@ static int op_string(vm *m, bool unicode)
     TRY(readline(m, &line, &len));
     if (len < (unicode ? 1u : 1u))
         return bad_readline(m);
+    if (!(line = keep(m, line, len))) /* the decoders keep plain text in place */
+        return arena_fail(m);
     brine_value *v = NULL;
     const char *msg = NULL;
     brine_textres r = unicode ? brine_text_unicode(m->a, line, len, &v, &msg)
@@ -1224,7 +1291,10 @@ static int op_build(vm *m)
         if (m->cfg->after_build) {
             const char *msg = NULL;
             m->op_end = m->pos;
-            int64_t used = m->cfg->after_build(m->cfg->user, inst, state, m->data, m->len, m->pos, &msg);
+            brine_vm_input in = {.data = m->data, .len = m->len, .win = m->win};
+            int64_t used = m->cfg->after_build(m->cfg->user, inst, state, &in, m->pos, &msg);
+            if (m->win && m->win->error)
+                return window_fail(m);
             if (used < 0)
                 return malformed(m, msg ? msg : "data after BUILD is malformed");
             if ((uint64_t)used > m->len - m->pos)
@@ -1408,11 +1478,13 @@ static int step(vm *m)
         m->res->error_at_eof = true;
         return malformed(m, "Ran out of input");
     }
-    if (m->opindex >= m->lim->max_opcodes) {
-        m->op = m->data[m->pos];
+    int op = byte_at(m, m->pos);
+    if (op < 0)
+        return -1;
+    m->op = (uint8_t)op;
+    if (m->opindex >= m->lim->max_opcodes)
         return limit(m, "max_opcodes: more opcodes than the limit");
-    }
-    m->op = m->data[m->pos++];
+    m->pos++;
     m->op_end = SIZE_MAX;
     m->argbuf[0] = 0;
     m->trace_memo = -1;
@@ -1639,12 +1711,20 @@ static void reset(vm *m)
  * is analysed as one even if it breaks later. A silent run decides. */
 static bool starts_pickle(const vm *m, size_t pos)
 {
+    /* only the first opcode decides: the run stops at the second one */
     brine_settings s = *m->lim;
+    s.max_opcodes = 1;
     brine_arena a;
     brine_arena_init(&a, s.max_bytes);
-    brine_vm_config cfg = {.settings = &s, .arena = &a, .flags = BRINE_VM_FIRST_ONLY, .start = pos};
+    brine_vm_config cfg = {.settings = &s, .arena = &a, .flags = BRINE_VM_FIRST_ONLY, .start = pos,
+                           .window = m->win};
+    uint64_t pin = m->win ? m->win->pin : 0;
+    if (m->win) /* the main run reads these bytes again */
+        m->win->pin = pos;
     brine_vm_result r;
     brine_vm_run(m->data, m->len, &cfg, &r);
+    if (m->win)
+        m->win->pin = pin;
     brine_arena_free(&a);
     return !(r.status == BRINE_STATUS_MALFORMED && r.error_offset == pos);
 }
@@ -1654,6 +1734,11 @@ int brine_vm_run(const uint8_t *data, size_t len, const brine_vm_config *cfg, br
     vm m;
     memset(&m, 0, sizeof m);
     memset(res, 0, sizeof *res);
+    if (cfg->window) {
+        data = NULL;
+        len = (size_t)cfg->window->src->len;
+        m.win = cfg->window;
+    }
     m.data = data;
     m.len = len;
     m.cfg = cfg;
@@ -1666,10 +1751,21 @@ int brine_vm_run(const uint8_t *data, size_t len, const brine_vm_config *cfg, br
     /* a data-only first pickle needs no values: the kinds pass, when it can decide */
     bool first_done = false;
     unsigned not_kinds = BRINE_VM_FIRST_ONLY | BRINE_VM_STR_UTF8 | BRINE_VM_STR_LATIN1 | BRINE_VM_PYTHON;
-    if ((cfg->flags & BRINE_VM_KINDS) && !(cfg->flags & not_kinds) && !cfg->on_trace && /* after_build: only after a BUILD */
+    if ((cfg->flags & BRINE_VM_KINDS) && !(cfg->flags & not_kinds) && !cfg->on_trace &&
+        /* after_build: only after a BUILD */
         (!(cfg->flags & BRINE_VM_NESTED) || cfg->constant_inert) && m.lim->max_depth >= 4) {
         uint64_t end, ops;
-        if (brine_vm_kinds(data, len, cfg, &end, &ops)) {
+        /* through a window, the kinds pass reads a window of its own: when it
+         * gives up, the full VM starts again from the start with this one */
+        brine_window kw;
+        brine_vm_config kcfg = *cfg;
+        bool kok = !m.win || brine_window_open(&kw, m.win->src, 0, m.win->max, m.win->grain) == 0;
+        if (m.win)
+            kcfg.window = &kw;
+        bool decided = kok && brine_vm_kinds(data, len, &kcfg, &end, &ops);
+        if (m.win)
+            brine_window_close(&kw);
+        if (decided) {
             first_done = true;
             m.pos = (size_t)end;
             m.opoffset = end - 1;
@@ -1695,7 +1791,10 @@ int brine_vm_run(const uint8_t *data, size_t len, const brine_vm_config *cfg, br
         res->last_end = m.pos;
         if (m.pos >= len || (cfg->flags & BRINE_VM_FIRST_ONLY))
             break;
-        if (!brine_op_name(data[m.pos]) || !starts_pickle(&m, m.pos)) {
+        int next = byte_at(&m, m.pos);
+        if (next < 0)
+            break;
+        if (!brine_op_name((uint8_t)next) || !starts_pickle(&m, m.pos)) {
             /* the rest does not start another pickle */
             m.opoffset = m.pos;
             m.op = BRINE_OP_STOP; /* reported against the STOP that ended the last pickle */

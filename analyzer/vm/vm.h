@@ -96,12 +96,70 @@ typedef struct brine_vm_result {
 #define BRINE_RETRY_STR 1u      /* a str did not decode as ASCII: utf-8 and latin-1 readings */
 #define BRINE_RETRY_FLOAT 2u    /* a FLOAT did not parse: the pure-Python reading */
 
+/* ---- input read forward through a window ------------------------------------------- */
+
+/* A stream too large to hold whole (a decompressed stream above
+ * max_buffered): it is produced again from byte 0 for every reading, and the
+ * VM reads it forward through a window. Bytes behind the window are gone, so
+ * in window mode every value keeps a copy of what it takes from the input. */
+typedef struct brine_vm_source {
+    void *(*open)(void *self);                               /* a reader at byte 0; NULL: out of memory */
+    int64_t (*read)(void *reader, uint8_t *buf, size_t cap); /* bytes given; 0: the end; -1: an error */
+    void (*close)(void *reader);
+    void *self;
+    uint64_t len; /* bytes the source gives in all (known from the first reading) */
+} brine_vm_source;
+
+typedef struct brine_window {
+    const brine_vm_source *src;
+    void *reader;
+    uint8_t *buf;
+    size_t cap, have; /* buf[0..have) holds the bytes from base on */
+    uint64_t base;
+    uint64_t pin;      /* bytes from pin on stay when the window moves (UINT64_MAX: none) */
+    size_t max;        /* the largest window: one opcode's bytes must fit (max_bytes) */
+    size_t grain;      /* tests: at most this many bytes per read of the source (0: any) */
+    const char *error; /* why bytes that exist could not be given (static text) */
+    bool nomem;
+} brine_window;
+
+/* A window over src, positioned at byte at. Returns 0, or -1 with w->error set. */
+int brine_window_open(brine_window *w, const brine_vm_source *src, uint64_t at, size_t max, size_t grain);
+void brine_window_close(brine_window *w);
+const uint8_t *brine_window_fill(brine_window *w, uint64_t pos, size_t n);
+/* n bytes from pos, contiguous and valid until the next call; NULL with
+ * w->error set when they could not be given (the caller has checked that
+ * pos + n is within src->len). */
+static inline const uint8_t *brine_window_get(brine_window *w, uint64_t pos, size_t n)
+{
+    if (pos >= w->base && pos - w->base <= w->have && n <= w->have - (pos - w->base))
+        return w->buf + (pos - w->base);
+    return brine_window_fill(w, pos, n);
+}
+/* The bytes from pos up to and including the first '\n': *len set, or NULL
+ * (w->error NULL: no '\n' before the end; set: an error or a line longer than max). */
+const uint8_t *brine_window_line(brine_window *w, uint64_t pos, size_t *len);
+
+/* What a reader after BUILD sees: the whole stream in memory (data), or a
+ * window over it (win, data NULL); len is the stream's length either way. */
+typedef struct brine_vm_input {
+    const uint8_t *data;
+    uint64_t len;
+    brine_window *win;
+} brine_vm_input;
+
+/* n bytes at pos of an input (pos + n <= in->len), or NULL on a window error. */
+static inline const uint8_t *brine_vm_input_get(const brine_vm_input *in, uint64_t pos, size_t n)
+{
+    return in->win ? brine_window_get(in->win, pos, n) : in->data + pos;
+}
+
 /* Called after BUILD on an object (joblib: a NumpyArrayWrapper is followed by
  * raw array bytes or a nested pickle that joblib's unpickler reads directly).
  * Returns how many bytes at pos the reader consumes (0: none), or -1 with
  * *msg set when they are malformed. */
-typedef int64_t (*brine_vm_build_hook)(void *user, const brine_value *target, const brine_value *state, const uint8_t *data,
-                                       size_t len, size_t pos, const char **msg);
+typedef int64_t (*brine_vm_build_hook)(void *user, const brine_value *target, const brine_value *state,
+                                       const brine_vm_input *in, uint64_t pos, const char **msg);
 
 typedef struct brine_vm_config {
     const brine_settings *settings;
@@ -116,6 +174,9 @@ typedef struct brine_vm_config {
      * produce nothing as a BRINE_EV_NESTED event (it is no container and
      * loading it runs nothing); must have no side effects. */
     bool (*constant_inert)(void *user, const brine_value *v);
+    /* Read the input through this window (data and len of brine_vm_run are
+     * then ignored; the stream's length is window->src->len). */
+    brine_window *window;
 } brine_vm_config;
 
 /* Run the VM over data[0..len). Returns 0 or BRINE_ERR_NOMEM. */

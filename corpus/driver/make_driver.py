@@ -7,6 +7,7 @@ Payloads are harmless (os.system('true')).
 Usage: make_driver.py  (writes the files and expected.tsv next to this script)
 expected.tsv: file, expected (dangerous | safe | unsafe = anything but safe+complete), text the scan prints.
 """
+import gzip
 import io
 import os
 import struct
@@ -67,6 +68,10 @@ def main():
     for name, prefix in PREFIXES.items():
         inner = b"(S'true'\nios\nsystem\n." if prefix is None else prefix + PAYLOAD0
         put("nested-p0-%s.pkl" % name, nested_in(inner), "dangerous", "os:system")
+    # a protocol 0 str of 2 MiB on one line, gzipped: safe; read through a
+    # window whose limit is below the line (container-limits) it is inconclusive
+    put("window-long-line.pkl.gz", gzip.compress(b"V" + b"a" * (2 << 20) + b"\np0\n.", 9, mtime=0), "safe",
+        "safe (complete)")
     # the same inner pickles held as str (latin-1), as protocol 0-2 keep bytes
     inner = b"I1\n0" + PAYLOAD0
     put("nested-str-p0-int.pkl", b"\x80\x04\x8c" + bytes([len(inner)]) + inner + b"\x94.", "dangerous", "os:system")

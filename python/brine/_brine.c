@@ -347,7 +347,7 @@ out:
 
 #define SETTINGS_FIELDS(X)                                                                                              \
     X(max_opcodes) X(max_stack) X(max_marks) X(max_memo) X(max_bytes) X(max_depth) X(max_output) X(max_pickles)        \
-        X(max_decompressed) X(max_ratio) X(max_archive_depth) X(max_members) X(max_nested) X(max_input_bytes)
+        X(max_decompressed) X(max_ratio) X(max_archive_depth) X(max_members) X(max_nested) X(max_input_bytes) X(max_buffered)
 
 /* Fill @p s from a dict of keyword arguments; unknown names raise TypeError. */
 static int settings_from_dict(brine_settings *s, PyObject *kw)

@@ -17,6 +17,10 @@ CASES = [
     ("corpus/benign/torch/state_dict_zip.pt", ["--max-members", "2"], 3, "max_members"),
     ("corpus/malicious/containers/D-nested-pickle-bytes.pkl", ["--max-nested", "0"], 3, "max_nested"),
     ("corpus/malicious/containers/E-bomb.bz2", [], 3, "max_ratio"),
+    # through a window (max_buffered 0), one line longer than max_bytes
+    ("corpus/driver/window-long-line.pkl.gz", ["--max-buffered", "0", "--max-bytes", "1048576"], 3,
+     "max_bytes: a line longer than the limit"),
+    ("corpus/driver/window-long-line.pkl.gz", ["--max-bytes", "1048576"], 0, "safe (complete)"),
     ("corpus/benign/torch/state_dict_zip.pt", [], 0, "safe (complete)"),
     ("corpus/benign/numpy/plain.npy", [], 0, "[npy]: safe (complete)"),
 ]
