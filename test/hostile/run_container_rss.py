@@ -141,7 +141,9 @@ def main():
             size = os.path.getsize(path)
             bound = int(held) + size + PER_MEMBER * members + FIXED
             if sanitized:
-                bound = 2 * bound + (64 << 20)  # ASan: redzones and quarantine on every allocation
+                # ASan: redzones on every allocation, and freed memory held in its
+                # quarantine (256 MiB by default) instead of reused
+                bound = 2 * bound + (256 << 20)
             dt, rss, text = scan(brine, path, args)
             first = text.splitlines()[0] if text else ""
             problems = []
