@@ -44,6 +44,12 @@ enum {
 /* keys nested deeper than this are left to the full VM (its max_depth) */
 #define K_MAX_KEY_DEPTH 64u
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define K_LITTLE_ENDIAN 1 /* a word loaded from memory is the bytes in order, low first */
+#else
+#define K_LITTLE_ENDIAN 0
+#endif
+
 #define INERT_CACHE 1024
 #define INERT_MAX_LEN 64
 
@@ -179,40 +185,57 @@ static int ksized(kvm *k, int width, uint8_t vkind, bool ascii, bool signed_size
         return GIVE_UP;
     if (n > (uint64_t)INT64_MAX || kneed(k, (size_t)n, &p))
         return GIVE_UP;
+    /* up to 8 bytes as one little-endian word, loaded at once where the
+     * input has 8 bytes from p on (the bytes past n are masked off) */
+    uint64_t w = 0;
+    bool have_word = false;
+    if (n <= 8) {
+        if (K_LITTLE_ENDIAN && k->len - (size_t)(p - k->data) >= 8) {
+            memcpy(&w, p, 8);
+            w &= n == 8 ? ~(uint64_t)0 : ((uint64_t)1 << (8 * n)) - 1;
+            have_word = true;
+        }
+        if (!have_word)
+            for (size_t i = 0; i < n; i++) /* not memcpy: a call for a variable length */
+                w |= (uint64_t)p[i] << (8 * i);
+    }
     if (ascii) {
-        for (size_t i = 0; i < n; i++)
-            if (p[i] & 0x80)
-                return GIVE_UP; /* the unpickler's encoding decides: the full VM */
+        if (n <= 8 ? (w & 0x8080808080808080ULL) != 0 : !brine_ascii_valid(p, (size_t)n))
+            return GIVE_UP; /* the unpickler's encoding decides: the full VM */
     } else if (vkind == BRINE_V_STR) {
         /* ASCII is valid UTF-8: most strings need no decoder */
-        bool plain = n <= 64;
-        for (size_t i = 0; i < n && plain; i++)
-            plain = p[i] < 0x80;
+        bool plain = n <= 8 ? (w & 0x8080808080808080ULL) == 0 : n <= 64 && brine_ascii_valid(p, (size_t)n);
         if (!plain && !brine_utf8_valid(p, (size_t)n, true))
             return GIVE_UP;
     }
     if ((k->cfg->flags & BRINE_VM_NESTED) && n >= 2) {
         /* a short constant's key is its bytes as one word (n and the kind in
          * the top byte, so never 0); a longer one's is its FNV hash, length,
-         * kind and bytes (its word is 0, so the two kinds of entry never meet) */
+         * kind and bytes (its word is 0, so the two kinds of entry never meet).
+         * Two ways: a constant may sit in its slot or the one next to it, so
+         * that two constants that share a slot do not evict each other in
+         * turn (a list of records alternating between them would miss at
+         * every record). */
         size_t slot = INERT_CACHE;
-        uint64_t w = 0;
         uint32_t h = 2166136261u ^ vkind;
         if (n <= 8) {
-            for (size_t i = 0; i < n; i++) /* not memcpy: a call for a variable length */
-                w |= (uint64_t)p[i] << (8 * i);
             w ^= (uint64_t)n << 56 ^ (uint64_t)vkind << 60;
             h = (uint32_t)((w * 0x9e3779b97f4a7c15ULL) >> 32);
             slot = h & (INERT_CACHE - 1);
-            if (k->inert[slot].p && k->inert[slot].word == w)
+            if ((k->inert[slot].p && k->inert[slot].word == w) ||
+                (k->inert[slot ^ 1].p && k->inert[slot ^ 1].word == w))
                 goto inert;
         } else if (n <= INERT_MAX_LEN) {
+            w = 0;
             for (size_t i = 0; i < n; i++)
                 h = (h ^ p[i]) * 16777619u;
             slot = h & (INERT_CACHE - 1);
-            if (k->inert[slot].p && !k->inert[slot].word && k->inert[slot].hash == h && k->inert[slot].n == n &&
-                k->inert[slot].kind == vkind && memcmp(k->inert[slot].p, p, (size_t)n) == 0)
-                goto inert;
+            for (size_t way = 0; way < 2; way++) {
+                size_t sl = slot ^ way;
+                if (k->inert[sl].p && !k->inert[sl].word && k->inert[sl].hash == h && k->inert[sl].n == n &&
+                    k->inert[sl].kind == vkind && memcmp(k->inert[sl].p, p, (size_t)n) == 0)
+                    goto inert;
+            }
         }
         brine_value v = {.kind = vkind};
         v.u.s.p = p;
@@ -220,6 +243,16 @@ static int ksized(kvm *k, int width, uint8_t vkind, bool ascii, bool signed_size
         if (!k->cfg->constant_inert(k->cfg->user, &v))
             return GIVE_UP;
         if (slot < INERT_CACHE) {
+            /* into a free way; else the slot's entry moves to the other way */
+            if (k->inert[slot].p && !k->inert[slot ^ 1].p) {
+                slot ^= 1;
+            } else if (k->inert[slot].p) {
+                k->inert[slot ^ 1] = k->inert[slot];
+                if (k->ibytes) {
+                    memcpy(k->ibytes[slot ^ 1], k->ibytes[slot], INERT_MAX_LEN);
+                    k->inert[slot ^ 1].p = k->ibytes[slot ^ 1];
+                }
+            }
             if (k->ibytes) { /* the window moves on: keep the bytes */
                 memcpy(k->ibytes[slot], p, (size_t)n);
                 p = k->ibytes[slot];
@@ -342,6 +375,7 @@ static int krun(kvm *k, uint64_t *count)
     const uint8_t *data = k->data;
     size_t len = k->len;
     const uint64_t max_ops = k->lim->max_opcodes;
+    const bool nested = (k->cfg->flags & BRINE_VM_NESTED) != 0;
     size_t pos = k->pos, sp = k->sp;
     size_t fe = SIZE_MAX; /* where the current FRAME ends; SIZE_MAX: outside any */
     const uint8_t *p;
@@ -429,7 +463,32 @@ dispatch:
     L_BINBYTES: CALL(ksized(k, 4, BRINE_V_BYTES, false, false)); goto next;
     L_BINBYTES8: CALL(ksized(k, 8, BRINE_V_BYTES, false, false)); goto next;
     L_BYTEARRAY8: CALL(ksized(k, 8, BRINE_V_BYTEARRAY, false, false)); goto next;
-    L_SHORT_BINUNICODE: CALL(ksized(k, 1, BRINE_V_STR, false, false)); goto next;
+    L_SHORT_BINUNICODE:
+        /* ksized's common case inline: up to 8 bytes of ASCII, a cache hit
+         * (the word as ksized makes it: little-endian only) */
+        if (K_LITTLE_ENDIAN && len - pos >= 9 && data[pos] <= 8) {
+            size_t n = data[pos];
+            uint64_t w;
+            memcpy(&w, data + pos + 1, 8);
+            w &= n == 8 ? ~(uint64_t)0 : ((uint64_t)1 << (8 * n)) - 1;
+            if (!(w & 0x8080808080808080ULL)) {
+                if (n < 2 || !nested) {
+                    pos += 1 + n;
+                    PUSH(K_MAKE(K_SCALAR, 0, 0));
+                    goto next;
+                }
+                w ^= (uint64_t)n << 56 ^ (uint64_t)BRINE_V_STR << 60;
+                size_t slot = (uint32_t)((w * 0x9e3779b97f4a7c15ULL) >> 32) & (INERT_CACHE - 1);
+                if ((k->inert[slot].p && k->inert[slot].word == w) ||
+                    (k->inert[slot ^ 1].p && k->inert[slot ^ 1].word == w)) {
+                    pos += 1 + n;
+                    PUSH(K_MAKE(K_SCALAR, 0, 0));
+                    goto next;
+                }
+            }
+        }
+        CALL(ksized(k, 1, BRINE_V_STR, false, false));
+        goto next;
     L_BINUNICODE: CALL(ksized(k, 4, BRINE_V_STR, false, false)); goto next;
     L_BINUNICODE8: CALL(ksized(k, 8, BRINE_V_STR, false, false)); goto next;
     L_SCALAR: PUSH(K_MAKE(K_SCALAR, 0, 0)); goto next; /* NONE, NEWTRUE, NEWFALSE */
@@ -466,10 +525,13 @@ dispatch:
         size_t n = (size_t)(op - BRINE_OP_TUPLE1 + 1);
         if (sp < n || sp - n < k->fence)
             goto give_up;
-        SYNC();
-        uint32_t c = kseq(k, sp - n, K_TUPLE);
+        /* kseq, unrolled for one to three cells */
+        uint32_t c0 = k->stack[sp - 1], c1 = n > 1 ? k->stack[sp - 2] : 0, c2 = n > 2 ? k->stack[sp - 3] : 0;
+        unsigned d = K_DEPTH(c0) > K_DEPTH(c1) ? K_DEPTH(c0) : K_DEPTH(c1);
+        d = d > K_DEPTH(c2) ? d : K_DEPTH(c2);
+        uint32_t c = K_MAKE(K_TUPLE, ((c0 | c1 | c2) & K_UNHASHABLE) != 0, d < 255 ? d + 1 : d);
         sp -= n;
-        PUSH(c);
+        k->stack[sp++] = c; /* the stack held n >= 1 cells: there is room */
         goto next;
     }
     L_COLLECT: { /* TUPLE, LIST, DICT, FROZENSET */

@@ -230,6 +230,15 @@ static const struct { const char *name; const char *bytes; size_t len; } SHAPES[
     S("frame in frame", "\x80\x04\x95\x0a\x00\x00\x00\x00\x00\x00\x00\x95\x01\x00\x00\x00\x00\x00\x00\x00N."),
     S("sparse memo", "\x80\x04Nr\x00\x00\x00\x01j\x00\x00\x00\x01."),
     S("memo get missing", "\x80\x04Nh\x05."),
+    /* short strings, decoded by the inline path and by ksized: invalid UTF-8
+     * of one byte and of several, valid non-ASCII, each repeated (the second
+     * time a cache hit), near the end of the input (fewer than 8 bytes left) */
+    S("short str invalid utf-8, 1 byte", "\x80\x04](\x8c\x01\xff\x8c\x01\xffe."),
+    S("short str invalid utf-8, 3 bytes", "\x80\x04](\x8c\x03ab\xc3\x8c\x03ab\xc3\x8c\x02abe."),
+    S("short str valid non-ascii", "\x80\x04](\x8c\x02\xc3\xa9\x8c\x02\xc3\xa9\x8c\x03x\xc3\xa9e."),
+    S("short str repeated ascii", "\x80\x04](\x8c\x02ab\x8c\x02ab\x8c\x08abcdefgh\x8c\x08abcdefghe."),
+    S("short str at the end", "\x80\x04\x8c\x02\xff\xfe."),
+    S("short str cut", "\x80\x04\x8c\x05ab"),
 #undef S
 };
 
