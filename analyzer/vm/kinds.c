@@ -321,6 +321,13 @@ static int kitems(kvm *k, size_t x, unsigned into, size_t stride, bool keyed)
  * store to the stack); they are written back (SYNC) around every helper that
  * reads them from k and read again (LOAD) after it. Returns 1 at STOP,
  * GIVE_UP otherwise. */
+/* Bytes of the opcodes that push a scalar and nothing else (opcode and
+ * argument), 0 for the others. */
+static const uint8_t SCALAR_WIDTH[256] = {
+    [BRINE_OP_BININT] = 5,  [BRINE_OP_BININT1] = 2,  [BRINE_OP_BININT2] = 3, [BRINE_OP_BINFLOAT] = 9,
+    [BRINE_OP_NONE] = 1,    [BRINE_OP_NEWTRUE] = 1,  [BRINE_OP_NEWFALSE] = 1,
+};
+
 static int krun(kvm *k, uint64_t *count)
 {
     const void *table[256];
@@ -376,6 +383,7 @@ static int krun(kvm *k, uint64_t *count)
     size_t len = k->len;
     const uint64_t max_ops = k->lim->max_opcodes;
     const bool nested = (k->cfg->flags & BRINE_VM_NESTED) != 0;
+    uint8_t last_scalar = 0; /* the last scalar opcode seen (SCALAR_OP) */
     size_t pos = k->pos, sp = k->sp;
     size_t fe = SIZE_MAX; /* where the current FRAME ends; SIZE_MAX: outside any */
     const uint8_t *p;
@@ -442,10 +450,55 @@ dispatch:
     op = data[pos++];
     goto *table[op];
     {
-    L_BININT: NEED(4); PUSH(K_MAKE(K_SCALAR, 0, 0)); goto next;
-    L_BININT1: NEED(1); PUSH(K_MAKE(K_SCALAR, 0, 0)); goto next;
-    L_BININT2: NEED(2); PUSH(K_MAKE(K_SCALAR, 0, 0)); goto next;
-    L_BINFLOAT: NEED(8); PUSH(K_MAKE(K_SCALAR, 0, 0)); goto next;
+    /* a run of the same scalar opcode (a list of numbers is mostly one) is
+     * pushed at once: each pushes the same cell. A run is looked for from
+     * the second scalar opcode in a row that is the same as the last one
+     * (a record of mixed scalars goes one at a time, at the cost of one
+     * compare). */
+#define SCALAR_OP(w)                                               \
+    do {                                                           \
+        if (op == last_scalar)                                     \
+            goto scalar_run;                                       \
+        last_scalar = op;                                          \
+        NEED((w) - 1);                                             \
+        PUSH(K_MAKE(K_SCALAR, 0, 0));                              \
+        goto next;                                                 \
+    } while (0)
+    L_BININT: SCALAR_OP(5);
+    L_BININT1: SCALAR_OP(2);
+    L_BININT2: SCALAR_OP(3);
+    L_BINFLOAT: SCALAR_OP(9);
+#undef SCALAR_OP
+    scalar_run: {
+        /* the run within the bytes at hand and the current frame, and within
+         * the opcode and stack limits */
+        size_t w = SCALAR_WIDTH[op], end = fe < len ? fe : len;
+        uint64_t room = max_ops - ops + 1; /* this opcode is counted already */
+        if (k->lim->max_stack - sp < room)
+            room = k->lim->max_stack > sp ? k->lim->max_stack - sp : 0;
+        size_t q = opoffset, cnt = 0;
+        while (cnt < room && w <= end - q && data[q] == op) {
+            q += w;
+            cnt++;
+        }
+        if (!cnt) { /* not even this one: the checks of one at a time */
+            NEED(w - 1);
+            PUSH(K_MAKE(K_SCALAR, 0, 0));
+            goto next;
+        }
+        while (k->scap - sp < cnt) {
+            SYNC();
+            if (kgrow(k))
+                goto give_up;
+        }
+        for (size_t i = 0; i < cnt; i++)
+            k->stack[sp + i] = K_MAKE(K_SCALAR, 0, 0);
+        sp += cnt;
+        ops += cnt - 1;
+        pos = q;
+        opoffset = q - w;
+        goto next;
+    }
     L_LONG1:
     L_LONG4: {
         int w = op == BRINE_OP_LONG1 ? 1 : 4;

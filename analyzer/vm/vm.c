@@ -367,17 +367,22 @@ static int window_fail(vm *m)
     return limit(m, m->win->error ? m->win->error : "window: the stream could not be read again");
 }
 
-static int need(vm *m, size_t n, const uint8_t **out)
+static __attribute__((noinline)) int need_window(vm *m, size_t n, const uint8_t **out)
+{
+    if (!(*out = brine_window_get(m->win, m->pos, n)))
+        return window_fail(m);
+    m->pos += n;
+    return 0;
+}
+
+static inline __attribute__((always_inline)) int need(vm *m, size_t n, const uint8_t **out)
 {
     /* subtraction form: pos <= len always holds */
     if (n > m->len - m->pos)
         return malformed(m, "pickle data was truncated");
-    if (m->win) {
-        if (!(*out = brine_window_get(m->win, m->pos, n)))
-            return window_fail(m);
-    } else {
-        *out = m->data + m->pos;
-    }
+    if (m->win)
+        return need_window(m, n, out);
+    *out = m->data + m->pos;
     m->pos += n;
     return 0;
 }
@@ -402,12 +407,15 @@ static int readline(vm *m, const uint8_t **line, size_t *len)
 }
 
 /* The byte at pos < len, or -1 (after window_fail) when the window cannot give it. */
-static int byte_at(vm *m, size_t pos)
+static __attribute__((noinline)) int byte_at_window(vm *m, size_t pos)
 {
-    if (!m->win)
-        return m->data[pos];
     const uint8_t *p = brine_window_get(m->win, pos, 1);
     return p ? *p : window_fail(m);
+}
+
+static inline __attribute__((always_inline)) int byte_at(vm *m, size_t pos)
+{
+    return m->win ? byte_at_window(m, pos) : m->data[pos];
 }
 
 /* Input bytes a value keeps: in window mode they are gone once the window

@@ -210,35 +210,51 @@ static void walk(const char *path)
  * tuples and frozensets, targets of the wrong kind, frame crossings, sparse
  * memo keys. Each is run with its mutations like a file. */
 static const struct { const char *name; const char *bytes; size_t len; } SHAPES[] = {
+/* every byte that is no printable character as a three-digit octal escape:
+ * a hex escape swallows the hex digits after it ("\x01d" is one byte) */
 #define S(name, lit) {name, lit, sizeof lit - 1}
-    S("setitems list key", "\x80\x04}(]K\x01u."),
-    S("setitem list key", "\x80\x04}]K\x01s."),
-    S("dict list key", "\x80\x04(]K\x01d."),
-    S("setitems tuple of list key", "\x80\x04}(]\x85K\x01u."),
-    S("setitems tuple key", "\x80\x04}(K\x01\x85K\x01u."),
-    S("additems list member", "\x80\x04\x8f(]\x90."),
-    S("additems dict member", "\x80\x04\x8f(}\x90."),
-    S("frozenset list member", "\x80\x04(]\x91."),
-    S("frozenset of tuple key", "\x80\x04}((K\x01\x85\x91K\x02u."),
-    S("appends into dict", "\x80\x04}(K\x01e."),
-    S("setitems into list", "\x80\x04](K\x00K\x01u."),
-    S("additems into list", "\x80\x04](K\x01\x90."),
-    S("append into tuple", "\x80\x04)K\x01a."),
-    S("deep tuple key", "\x80\x04}(K\x01\x85\x85\x85\x85\x85\x85\x85\x85\x85\x85K\x01u."),
-    S("bytearray key", "\x80\x05}(\x96\x00\x00\x00\x00\x00\x00\x00\x00K\x01u."),
-    S("frame crossed", "\x80\x04\x95\x02\x00\x00\x00\x00\x00\x00\x00J\x01\x00\x00\x00."),
-    S("frame in frame", "\x80\x04\x95\x0a\x00\x00\x00\x00\x00\x00\x00\x95\x01\x00\x00\x00\x00\x00\x00\x00N."),
-    S("sparse memo", "\x80\x04Nr\x00\x00\x00\x01j\x00\x00\x00\x01."),
-    S("memo get missing", "\x80\x04Nh\x05."),
+    S("setitems list key", "\200\004}(]K\001u."),
+    S("setitem list key", "\200\004}]K\001s."),
+    S("dict list key", "\200\004(]K\001d."),
+    S("setitems tuple of list key", "\200\004}(]\205K\001u."),
+    S("setitems tuple key", "\200\004}(K\001\205K\001u."),
+    S("additems list member", "\200\004\217(]\220."),
+    S("additems dict member", "\200\004\217(}\220."),
+    S("frozenset list member", "\200\004(]\221."),
+    S("frozenset of tuple key", "\200\004}((K\001\205\221K\002u."),
+    S("appends into dict", "\200\004}(K\001e."),
+    S("setitems into list", "\200\004](K\000K\001u."),
+    S("additems into list", "\200\004](K\001\220."),
+    S("append into tuple", "\200\004)K\001a."),
+    S("deep tuple key", "\200\004}(K\001\205\205\205\205\205\205\205\205\205\205K\001u."),
+    S("bytearray key", "\200\005}(\226\000\000\000\000\000\000\000\000K\001u."),
+    S("frame crossed", "\200\004\225\002\000\000\000\000\000\000\000J\001\000\000\000."),
+    S("frame in frame", "\200\004\225\012\000\000\000\000\000\000\000\225\001\000\000\000\000\000\000\000N."),
+    S("sparse memo", "\200\004Nr\000\000\000\001j\000\000\000\001."),
+    S("memo get missing", "\200\004Nh\005."),
     /* short strings, decoded by the inline path and by ksized: invalid UTF-8
      * of one byte and of several, valid non-ASCII, each repeated (the second
      * time a cache hit), near the end of the input (fewer than 8 bytes left) */
-    S("short str invalid utf-8, 1 byte", "\x80\x04](\x8c\x01\xff\x8c\x01\xffe."),
-    S("short str invalid utf-8, 3 bytes", "\x80\x04](\x8c\x03ab\xc3\x8c\x03ab\xc3\x8c\x02abe."),
-    S("short str valid non-ascii", "\x80\x04](\x8c\x02\xc3\xa9\x8c\x02\xc3\xa9\x8c\x03x\xc3\xa9e."),
-    S("short str repeated ascii", "\x80\x04](\x8c\x02ab\x8c\x02ab\x8c\x08abcdefgh\x8c\x08abcdefghe."),
-    S("short str at the end", "\x80\x04\x8c\x02\xff\xfe."),
-    S("short str cut", "\x80\x04\x8c\x05ab"),
+    S("short str invalid utf-8, 1 byte", "\200\004](\214\001\377\214\001\377e."),
+    S("short str invalid utf-8, 3 bytes", "\200\004](\214\003ab\303\214\003ab\303\214\002abe."),
+    S("short str valid non-ascii", "\200\004](\214\002\303\251\214\002\303\251\214\003x\303\251e."),
+    S("short str repeated ascii", "\200\004](\214\002ab\214\002ab\214\010abcdefgh\214\010abcdefghe."),
+    S("short str at the end", "\200\004\214\002\377\376."),
+    S("short str cut", "\200\004\214\005ab"),
+    /* runs of one scalar opcode, pushed at once: across a frame's end (the
+     * anomaly), ending exactly at it, over the tight stack limit (41 cells),
+     * of every width, cut short */
+    S("int run crosses frame", "\200\004\225\011\000\000\000\000\000\000\000](K\001K\001K\001K\001e."),
+    S("int run crosses frame, then goes on", "\200\004\225\007\000\000\000\000\000\000\000](K\001K\001K\001K\001K"
+                                             "\001e."),
+    S("int run ends at frame", "\200\004\225\012\000\000\000\000\000\000\000](K\001K\001K\001K\001\225\002\000\000"
+                           "\000\000\000\000\000e."),
+    S("int run over the stack limit", "\200\004K\001K\001K\001K\001K\001K\001K\001K\001K\001K\001K\001K\001K\001K"
+                                  "\001K\001K\001K\001K\001K\001K\001K\001K\001K\001K\001K\001K\001K\001K\001K"
+                                  "\001K\001K\001K\001K\001K\001K\001K\001K\001K\001K\001K\001K\001."),
+    S("runs of each width", "\200\004](J\001\000\000\000J\002\000\000\000J\003\000\000\000M\001\001M\002\001G\077"
+                        "\360\000\000\000\000\000\000G@\000\000\000\000\000\000\000NN\210\210e."),
+    S("int run cut", "\200\004](M\001\001M\002\001M\003"),
 #undef S
 };
 
