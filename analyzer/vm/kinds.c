@@ -60,6 +60,7 @@ typedef struct kvm {
     uint64_t base;   /* window: the stream offset of data[0]; else 0 */
     uint64_t total;  /* the stream's length */
     size_t op_at;    /* where the current opcode starts (the window keeps it) */
+    size_t fe;       /* where the current FRAME ends; SIZE_MAX: outside any */
     size_t moved;    /* how far positions moved since the last LOAD() */
     bool refilled;   /* data and len changed since the last LOAD() */
     uint8_t (*ibytes)[INERT_MAX_LEN]; /* window: the inert cache's own copies */
@@ -121,6 +122,8 @@ static int krefill(kvm *k, size_t n)
     k->len = k->win->have;
     k->pos -= shift;
     k->op_at -= shift;
+    if (k->fe != SIZE_MAX)
+        k->fe -= shift;
     k->moved += shift;
     k->refilled = true;
     return 0;
@@ -128,6 +131,9 @@ static int krefill(kvm *k, size_t n)
 
 static inline __attribute__((always_inline)) int kneed(kvm *k, size_t n, const uint8_t **out)
 {
+    /* past the frame's end: the full VM's anomaly of an opcode that crosses it */
+    if (k->fe != SIZE_MAX && n > k->fe - k->pos)
+        return GIVE_UP;
     if (n > k->len - k->pos && krefill(k, n))
         return GIVE_UP;
     *out = k->data + k->pos;
@@ -385,28 +391,43 @@ static int krun(kvm *k, uint64_t *count)
     const bool nested = (k->cfg->flags & BRINE_VM_NESTED) != 0;
     uint8_t last_scalar = 0; /* the last scalar opcode seen (SCALAR_OP) */
     size_t pos = k->pos, sp = k->sp;
-    size_t fe = SIZE_MAX; /* where the current FRAME ends; SIZE_MAX: outside any */
+    size_t fe = k->fe; /* where the current FRAME ends; SIZE_MAX: outside any */
+    /* Bounds, so that each opcode makes one test: NEED reads up to nlim
+     * (the bytes at hand, and no further than the frame: an opcode that would
+     * cross its end is the full VM's anomaly), and dispatch runs up to dlim,
+     * nlim or guard, the position before which the opcode limit cannot be
+     * reached (every opcode takes a byte at least). At dlim the slow path
+     * leaves a frame that ended, checks the opcode limit and moves the
+     * window on. */
+    size_t nlim, dlim, guard;
     const uint8_t *p;
     size_t x;
     size_t opoffset;
     uint8_t op;
     uint64_t ops = 0;
-#define SYNC() (k->pos = pos, k->sp = sp, k->op_at = opoffset)
+#define SYNC() (k->pos = pos, k->sp = sp, k->op_at = opoffset, k->fe = fe)
+#define RELIM()                                 \
+    do {                                        \
+        nlim = fe < len ? fe : len;             \
+        dlim = guard < nlim ? guard : nlim;     \
+    } while (0)
 #define LOAD()                                  \
     do {                                        \
-        pos = k->pos, sp = k->sp;               \
+        pos = k->pos, sp = k->sp, fe = k->fe;   \
         if (k->refilled) { /* a window moved */  \
             data = k->data, len = k->len;       \
             opoffset -= k->moved;               \
-            if (fe != SIZE_MAX)                 \
-                fe -= k->moved;                 \
+            guard -= k->moved;                  \
             k->moved = 0;                       \
             k->refilled = false;                \
+            RELIM();                            \
         }                                       \
     } while (0)
 #define NEED(n)                                   \
     do {                                          \
-        if ((size_t)(n) > len - pos) {            \
+        if ((size_t)(n) > nlim - pos) {           \
+            if (fe != SIZE_MAX && (size_t)(n) > fe - pos) \
+                goto give_up; /* crosses the frame */     \
             SYNC();                               \
             int r_ = krefill(k, (size_t)(n));     \
             LOAD();                               \
@@ -435,16 +456,26 @@ static int krun(kvm *k, uint64_t *count)
         if (r_)             \
             goto give_up;   \
     } while (0)
+    guard = max_ops - ops < SIZE_MAX - pos ? pos + (size_t)(max_ops - ops) : SIZE_MAX;
+    RELIM();
 dispatch:
     opoffset = pos;
-    if (ops >= max_ops)
-        goto give_up;
-    if (pos >= len) {
-        SYNC();
-        int r_ = krefill(k, 1);
-        LOAD();
-        if (r_)
-            goto give_up;
+    if (pos >= dlim) {
+        if (pos >= fe) /* the frame ended where the last opcode did */
+            fe = SIZE_MAX;
+        if (pos >= guard) {
+            if (ops >= max_ops)
+                goto give_up;
+            guard = max_ops - ops < SIZE_MAX - pos ? pos + (size_t)(max_ops - ops) : SIZE_MAX;
+        }
+        if (pos >= len) {
+            SYNC();
+            int r_ = krefill(k, 1);
+            LOAD();
+            if (r_)
+                goto give_up;
+        }
+        RELIM();
     }
     ops++;
     op = data[pos++];
@@ -472,7 +503,7 @@ dispatch:
     scalar_run: {
         /* the run within the bytes at hand and the current frame, and within
          * the opcode and stack limits */
-        size_t w = SCALAR_WIDTH[op], end = fe < len ? fe : len;
+        size_t w = SCALAR_WIDTH[op], end = nlim;
         uint64_t room = max_ops - ops + 1; /* this opcode is counted already */
         if (k->lim->max_stack - sp < room)
             room = k->lim->max_stack > sp ? k->lim->max_stack - sp : 0;
@@ -519,7 +550,7 @@ dispatch:
     L_SHORT_BINUNICODE:
         /* ksized's common case inline: up to 8 bytes of ASCII, a cache hit
          * (the word as ksized makes it: little-endian only) */
-        if (K_LITTLE_ENDIAN && len - pos >= 9 && data[pos] <= 8) {
+        if (K_LITTLE_ENDIAN && len - pos >= 9 && data[pos] <= 8 && data[pos] < nlim - pos) {
             size_t n = data[pos];
             uint64_t w;
             memcpy(&w, data + pos + 1, 8);
@@ -690,7 +721,8 @@ dispatch:
         if (n > (uint64_t)INT64_MAX || (fe != SIZE_MAX && opoffset < fe) || n > k->total - (k->base + pos))
             goto give_up; /* malformed, or the anomaly of a frame inside a frame */
         fe = pos + n;
-        goto dispatch; /* the frame-crossing check does not apply to FRAME itself */
+        RELIM();
+        goto dispatch;
     }
     L_STOP:
         if (sp <= k->fence)
@@ -700,14 +732,7 @@ dispatch:
     }
 L_default:
     goto give_up; /* code, text opcodes, buffers, extensions, persistent ids, bad bytes */
-next:
-    /* the full VM's frame checks: an opcode that crosses the end of the frame
-     * is its anomaly; one that reaches the end leaves the frame */
-    if (pos >= fe) {
-        if (opoffset < fe && pos > fe)
-            goto give_up;
-        fe = SIZE_MAX;
-    }
+next: /* the frame's checks are NEED's bound and dispatch's slow path */
     goto dispatch;
 stop:
     SYNC();
@@ -734,6 +759,7 @@ bool brine_vm_kinds(const uint8_t *data, size_t len, const brine_vm_config *cfg,
     k.cfg = cfg;
     k.lim = cfg->settings;
     k.pos = cfg->start <= len ? cfg->start : len;
+    k.fe = SIZE_MAX;
     if (cfg->window) { /* positions are relative to the window's base */
         k.win = cfg->window;
         k.total = k.win->src->len;

@@ -101,8 +101,11 @@ static void check(const char *name, const uint8_t *d, size_t n, const brine_sett
     /* the kinds pass decided when the run with inert constants saw no NESTED event from the full VM's first pickle */
     brine_vm_config cfg = {.settings = s, .flags = BRINE_VM_NESTED, .constant_inert = inert_yes};
     uint64_t end, ops;
-    if (brine_vm_kinds(d, n, &cfg, &end, &ops))
+    if (brine_vm_kinds(d, n, &cfg, &end, &ops)) {
         decided++;
+        if (getenv("KLIST"))
+            printf("decided %s %zu %llu\n", name, n, (unsigned long long)s->max_stack);
+    }
     bool ok = strcmp(full.buf, yes.buf) == 0 && strcmp(full.buf, no.buf) == 0 && no.nested == full.nested;
     if (ok) {
         passed++;
