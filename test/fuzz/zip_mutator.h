@@ -379,9 +379,19 @@ static const uint8_t zm_loc_fields[][2] = {{4, 2}, {6, 2}, {8, 2}, {10, 2}, {14,
 static const uint8_t zm_twin_fields[][3] = {{6, 4, 2}, {8, 6, 2}, {10, 8, 2}, {16, 14, 4}, {20, 18, 4}, {24, 22, 4}};
 static const uint8_t zm_eocd_fields[][2] = {{4, 2}, {6, 2}, {8, 2}, {10, 2}, {12, 4}, {16, 4}, {20, 2}};
 
+
 static uint64_t zm_get(const uint8_t *p, int w)
 {
     return w == 2 ? zm_u16(p) : w == 4 ? zm_u32(p) : zm_u64(p);
+}
+
+/* One field (offset, width) of the header at hdr, chosen from fields, set to
+ * an interesting value; other is another header of the same kind, whose value
+ * is one of the candidates. */
+static void zm_field(uint32_t *rs, uint8_t *hdr, const uint8_t *other, const uint8_t (*fields)[2], size_t nfields)
+{
+    const uint8_t *f = fields[zm_rand(rs) % nfields];
+    zm_put(hdr + f[0], zm_value(rs, zm_get(hdr + f[0], f[1]), zm_get(other + f[0], f[1]), f[1]), f[1]);
 }
 
 /* A copy of record s (the central record: name at 46, its length at 28; a
@@ -498,22 +508,18 @@ static size_t zm_apply(zm_model *m, int k, uint8_t *data, size_t size, size_t ma
     size_t ki = nl ? zm_rand(rs) % nl : 0, kj = nl ? zm_rand(rs) % nl : 0;
     switch (k) {
     /* ---- in place: the rest of the file stays as it was ---- */
-    case ZM_K_CEN_FIELD: {
+    case ZM_K_CEN_FIELD:
         if (!nc)
             return 0;
-        const uint8_t *f = zm_cen_fields[zm_rand(rs) % (sizeof zm_cen_fields / sizeof zm_cen_fields[0])];
-        uint8_t *p = data + (m->cen[i].p - m->base) + f[0];
-        zm_put(p, zm_value(rs, zm_get(p, f[1]), zm_get(m->cen[j].p + f[0], f[1]), f[1]), f[1]);
+        zm_field(rs, data + (m->cen[i].p - m->base), m->cen[j].p, zm_cen_fields,
+                 sizeof zm_cen_fields / sizeof zm_cen_fields[0]);
         return size;
-    }
-    case ZM_K_LOC_FIELD: {
+    case ZM_K_LOC_FIELD:
         if (!nl)
             return 0;
-        const uint8_t *f = zm_loc_fields[zm_rand(rs) % (sizeof zm_loc_fields / sizeof zm_loc_fields[0])];
-        uint8_t *p = data + (m->lh[ki].p - m->base) + f[0];
-        zm_put(p, zm_value(rs, zm_get(p, f[1]), zm_get(m->lh[kj].p + f[0], f[1]), f[1]), f[1]);
+        zm_field(rs, data + (m->lh[ki].p - m->base), m->lh[kj].p, zm_loc_fields,
+                 sizeof zm_loc_fields / sizeof zm_loc_fields[0]);
         return size;
-    }
     case ZM_K_BOTH_FIELD: {
         /* the same value in both headers: the readers agree on something new */
         if (li < 0)
