@@ -437,7 +437,7 @@ static void first_reading(brine_drv *c, dec *x, brine_outbuf *o, uint64_t *total
     }
     dec_end(x);
     free(scratch);
-    if (!draining)
+    if (!draining && o->len) /* (no buffer at all when its allocation failed) */
         tail_push(tail, o->buf + (o->len > TAIL ? o->len - TAIL : 0), o->len > TAIL ? TAIL : o->len);
     /* above max_buffered it is read through a window, even where it all fit
      * in what was kept (a max_buffered below the sniffer's share: tests) */

@@ -1469,9 +1469,10 @@ static int op_frame(vm *m)
     trace_arg(m, "%lld", (long long)n);
     if (m->frame_end && m->opoffset < m->frame_end)
         TRY(anomaly(m, "FRAME starts before the previous frame ended"));
-    const uint8_t *body;
-    TRY(need(m, (size_t)n, &body));
-    m->pos -= (size_t)n; /* CPython rewinds to the start of the frame */
+    /* CPython reads the frame whole, then its opcodes from it: only whether
+     * it is all there matters here (a window need not hold it) */
+    if ((uint64_t)n > m->len - m->pos)
+        return malformed(m, "pickle data was truncated");
     m->frame_end = m->pos + (uint64_t)n;
     return 0;
 }
