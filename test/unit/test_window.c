@@ -11,13 +11,16 @@
  *    one with max_buffered 0 (every decompressed stream goes through a
  *    window, decompressed again for each reading) whose windows read a few
  *    bytes at a time; verdict, status, error, counts and every finding
- *    (location, offset, kind, name, message) must be equal.
+ *    (location, offset, kind, name, message) must be equal. The same again
+ *    on each file wrapped in a zlib stream, so that every file of the corpus
+ *    (containers, appended zips, joblib arrays) is read through a window.
  * Usage: test_window ROOT... Last line: `window: N passed, M failed`. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <zlib.h>
 
 #include "brine.h"
 #include "judge.h"
@@ -227,12 +230,15 @@ static int on_stream(void *user, const brine_stream_result *r)
     return 0;
 }
 
-static void scan_with(brine_scanner *s, const char *path, scanlog *sl)
+static void scan_with(brine_scanner *s, const char *path, const uint8_t *d, size_t n, scanlog *sl)
 {
     static const brine_scan_callbacks cb = {on_finding, on_stream, NULL};
     brine_scanner_set_callbacks(s, &cb, sl);
     brine_stream_result r;
-    brine_scanner_scan_file(s, path, &r);
+    if (d)
+        brine_scanner_scan_buffer(s, d, n, path, &r);
+    else
+        brine_scanner_scan_file(s, path, &r);
     char line[1024];
     snprintf(line, sizeof line, "R v%d s%d e[%s] p%llu f%llu n%llu\n", r.verdict, r.status, r.error ? r.error : "",
              (unsigned long long)r.pickles, (unsigned long long)r.findings, (unsigned long long)r.streams);
@@ -263,17 +269,29 @@ static void one_file(const char *path)
     fclose(f);
     nfiles++;
     vm_case(path, d, (size_t)n, nfiles);
+    /* the file itself, then the file as a zlib stream */
+    uLongf zn = compressBound((uLong)n);
+    uint8_t *z = malloc(zn);
+    if (!z || compress2(z, &zn, d, (uLong)n, 6) != Z_OK) {
+        check(false, "cannot compress", path);
+        zn = 0;
+    }
+    for (int wrapped = 0; wrapped < 2 && (!wrapped || zn); wrapped++) {
+        scanlog a = {{0}}, b = {{0}};
+        const uint8_t *in = wrapped ? z : NULL;
+        scan_with(plain, path, in, zn, &a);
+        brine_scanner_window_grain(windowed, 1 + nfiles % 7);
+        scan_with(windowed, path, in, zn, &b);
+        bool same = a.l.len == b.l.len && !memcmp(a.l.buf, b.l.buf, a.l.len);
+        if (!same && failed < 5)
+            printf("--- whole:\n%.3000s\n--- window:\n%.3000s\n", a.l.buf, b.l.buf);
+        check(same, wrapped ? "zlib-wrapped: scan through windows differs from the scan held whole"
+                            : "scan through windows differs from the scan of streams held whole", path);
+        free(a.l.buf);
+        free(b.l.buf);
+    }
+    free(z);
     free(d);
-    scanlog a = {{0}}, b = {{0}};
-    scan_with(plain, path, &a);
-    brine_scanner_window_grain(windowed, 1 + nfiles % 7);
-    scan_with(windowed, path, &b);
-    bool same = a.l.len == b.l.len && !memcmp(a.l.buf, b.l.buf, a.l.len);
-    if (!same && failed < 5)
-        printf("--- whole:\n%.3000s\n--- window:\n%.3000s\n", a.l.buf, b.l.buf);
-    check(same, "scan through windows differs from the scan of streams held whole", path);
-    free(a.l.buf);
-    free(b.l.buf);
 }
 
 static void walk(const char *dir)
