@@ -12,6 +12,7 @@ import io
 import os
 import struct
 import tarfile
+import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PAYLOAD0 = b"cos\nsystem\n(S'true'\ntR."  # protocol 0: os.system('true')
@@ -72,6 +73,15 @@ def main():
     # window whose limit is below the line (container-limits) it is inconclusive
     put("window-long-line.pkl.gz", gzip.compress(b"V" + b"a" * (2 << 20) + b"\np0\n.", 9, mtime=0), "safe",
         "safe (complete)")
+    # a pickle followed by a zip's local header and member but no central
+    # directory: no loader reads such a zip, and the zip check after the
+    # pickle finds it by the local header alone (through a window too)
+    zb = io.BytesIO()
+    with zipfile.ZipFile(zb, "w", zipfile.ZIP_STORED) as z:
+        z.writestr("data.pkl", PAYLOAD0)
+    zd = zb.getvalue()
+    put("pickle-then-local-zip.pkl", b"\x80\x04}q\x00X\x01\x00\x00\x00aK\x01s." + zd[:zd.rfind(b"PK\x01\x02")],
+        "unsafe", "zip local header without a central directory")
     # the same inner pickles held as str (latin-1), as protocol 0-2 keep bytes
     inner = b"I1\n0" + PAYLOAD0
     put("nested-str-p0-int.pkl", b"\x80\x04\x8c" + bytes([len(inner)]) + inner + b"\x94.", "dangerous", "os:system")
