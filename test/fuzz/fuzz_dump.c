@@ -1,6 +1,7 @@
-/* Fuzz target: dump rendering (brine_dump_json) on hostile pickle bytes; the
- * output is checked to be balanced and free of raw control bytes, since a
- * consumer parses it as JSON. */
+/* Fuzz target: the renderings on hostile pickle bytes: dump (brine_dump_json),
+ * whose output is checked to be balanced and free of raw control bytes, since
+ * a consumer parses it as JSON; explain and (for inputs of odd length) disasm
+ * through a scanner, whose text must hold no NUL. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,8 +45,23 @@ static int check_write(void *u, const char *t, size_t n)
     return 0;
 }
 
+static brine_policy *policy;
+static brine_scanner *scanner;
+
 void brine_fuzz_cleanup(void)
 {
+    brine_scanner_destroy(scanner);
+    brine_policy_destroy(policy);
+    scanner = NULL;
+    policy = NULL;
+}
+
+static int check_text(void *u, const char *t, size_t n)
+{
+    *(size_t *)u += n;
+    if (memchr(t, 0, n))
+        abort(); /* text output with a NUL in it */
+    return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
@@ -60,5 +76,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
     /* a complete document is balanced; a refused one may stop anywhere */
     if (r == 0 && c.bytes && (c.depth != 0 || c.in_str))
         abort();
+    if (!scanner && (brine_policy_compile(&policy, NULL, 0, NULL) != 0 || brine_scanner_create(&scanner, policy, &s) != 0))
+        return 0;
+    size_t n = 0;
+    brine_stream_result out;
+    brine_scanner_explain(scanner, data, len, "fuzz", check_text, &n, &out);
+    if (len & 1)
+        brine_scanner_disasm(scanner, data, len, "fuzz", check_text, &n, &out);
     return 0;
 }
