@@ -86,6 +86,7 @@ typedef struct dec {
     const char *error; /* why it ended early (static text) */
     bool inconclusive; /* not corruption: no library, no memory */
     bool nomem;
+    uint64_t max_out; /* the most output the caps allow (bounds lzma's dictionary) */
     union {
         z_stream z;
         bz_stream bz;
@@ -101,6 +102,7 @@ static void dec_init(dec *x, comp_kind k, const uint8_t *d, size_t n)
     x->d = d;
     x->n = n;
     x->first = true;
+    x->max_out = UINT64_MAX;
     if (k == COMP_ZFILE)
         x->pos = zfile_start(d, n);
 }
@@ -228,7 +230,11 @@ static int64_t step_lzma(dec *x, uint8_t *out, size_t cap)
             return dec_stop(x, NULL, false);
         lzma_stream init = LZMA_STREAM_INIT;
         x->s.xz = init;
-        if (xz->lzma_auto_decoder(&x->s.xz, UINT64_MAX, 0) != LZMA_OK)
+        /* a header may name a dictionary of up to 4 GiB, which liblzma
+         * allocates whole: no more than the output may ever be, plus the
+         * decoder's own (a larger one is refused: inconclusive, below) */
+        uint64_t memlimit = x->max_out > UINT64_MAX - (64u << 20) ? UINT64_MAX : x->max_out + (64u << 20);
+        if (xz->lzma_auto_decoder(&x->s.xz, memlimit, 0) != LZMA_OK)
             return dec_stop(x, "lzma: cannot initialise", true);
         x->live = true;
     }
@@ -251,8 +257,10 @@ static int64_t step_lzma(dec *x, uint8_t *out, size_t cap)
         /* the dictionary a header asks for could not be had: lzma.py may well
          * get it, so this is not analysed rather than malformed */
         dec_end(x);
-        x->nomem = true;
-        dec_stop(x, "lzma: out of memory for the dictionary the stream names", true);
+        x->nomem = r == LZMA_MEM_ERROR;
+        dec_stop(x, r == LZMA_MEM_ERROR ? "lzma: out of memory for the dictionary the stream names"
+                                        : "max_decompressed: the stream names an lzma dictionary larger than the limit",
+                 true);
     } else if (r != LZMA_OK) {
         bool first = x->first;
         dec_end(x);
@@ -326,6 +334,7 @@ typedef struct src_self {
     const uint8_t *d;
     size_t n;
     uint64_t len;
+    uint64_t max_out; /* the first reading's: the same dictionary limit */
 } src_self;
 
 static void *src_open(void *self)
@@ -335,6 +344,7 @@ static void *src_open(void *self)
     if (!r)
         return NULL;
     dec_init(&r->x, ss->k, ss->d, ss->n);
+    r->x.max_out = ss->max_out;
     r->left = ss->len;
     return r;
 }
@@ -464,6 +474,7 @@ int brine_compress_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_lo
     brine_outbuf o = {0};
     dec x;
     dec_init(&x, k, d, n);
+    x.max_out = c->s->max_decompressed;
     uint64_t total;
     tailbuf *tail = brine_drv_fault(c) ? NULL : malloc(sizeof *tail);
     bool windowed = false;
@@ -488,7 +499,7 @@ int brine_compress_walk(brine_drv *c, const uint8_t *d, size_t n, const brine_lo
         /* too large to hold: read forward through a window, decompressing
          * again for each reading; a container inside needs random access and
          * is read whole after all */
-        src_self ss = {k, d, n, total};
+        src_self ss = {k, d, n, total, x.max_out};
         brine_vm_source src = {src_open, src_read, src_close, &ss, total};
         size_t headn = o.len < BRINE_SNIFF_BYTES ? o.len : BRINE_SNIFF_BYTES;
         uint8_t *head = o.len > headn ? realloc(o.buf, headn) : NULL; /* only the sniffer's share is needed now */

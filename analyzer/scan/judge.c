@@ -621,7 +621,8 @@ static int judge_partial_call(judge *j, const brine_vm_event *ev, const brine_va
         brine_value **items = brine_arena_alloc(&j->scratch, n * sizeof *items);
         if (!items)
             return -1;
-        memcpy(items, args->u.seq.items, args->u.seq.len * sizeof *items);
+        if (args->u.seq.len) /* an empty tuple may have no items array */
+            memcpy(items, args->u.seq.items, args->u.seq.len * sizeof *items);
         memcpy(items + args->u.seq.len, a->u.seq.items, a->u.seq.len * sizeof *items);
         args = tuple_of(j, items, n);
         if (!args)
