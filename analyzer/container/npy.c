@@ -295,10 +295,14 @@ static pv *parse_number(lit *l)
     return v;
 }
 
+/* A tuple, list, dict or set; kind PV_SET for '{': a dict when its first item
+ * is followed by ':' (decided there, not by parsing twice: nested braces
+ * would cost 2^depth), `{}` a dict. */
 static pv *parse_seq(lit *l, char close, pv_kind kind)
 {
     l->p++;
-    pv *v = pv_new(kind);
+    bool brace = kind == PV_SET;
+    pv *v = pv_new(brace ? PV_DICT : kind);
     if (!v)
         return NULL;
     bool comma = false;
@@ -319,7 +323,9 @@ static pv *parse_seq(lit *l, char close, pv_kind kind)
         if (!pv_push(v, item))
             goto bad;
         skip_ws(l);
-        if (kind == PV_DICT) {
+        if (brace && v->n == 1) /* the first item decides */
+            v->kind = l->p < l->end && *l->p == ':' ? PV_DICT : PV_SET;
+        if (v->kind == PV_DICT) {
             if (l->p >= l->end || *l->p != ':')
                 goto bad;
             l->p++;
@@ -356,13 +362,7 @@ static pv *parse_value(lit *l)
     else if (ch == '[')
         v = parse_seq(l, ']', PV_LIST);
     else if (ch == '{') {
-        /* a dict, or a set: look for ':' after the first item */
-        const char *save = l->p;
-        v = parse_seq(l, '}', PV_DICT);
-        if (!v) {
-            l->p = save;
-            v = parse_seq(l, '}', PV_SET);
-        }
+        v = parse_seq(l, '}', PV_SET); /* a dict or a set: parse_seq decides */
     } else if ((ch >= '0' && ch <= '9') || ch == '-' || ch == '+' || ch == '.')
         v = parse_number(l);
     else {
