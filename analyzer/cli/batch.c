@@ -27,7 +27,6 @@
 
 #define READ_LIMIT ((size_t)64 << 20)
 #define MAP_LIMIT ((size_t)1 << 20)
-#define WRITER_POLL 0.002 /* seconds between the writer's looks at the next file */
 
 static double now(void)
 {
@@ -58,7 +57,7 @@ typedef struct batch {
     /* who sleeps on which condition: a worker signals only a waiting writer
      * and the writer wakes only waiting workers (a small file is ~60 us of
      * work, and a futex call per file and side was a large share of it) */
-
+    bool writer_waits;
     size_t room_waiters;
 } batch;
 
@@ -201,10 +200,9 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&b->mu);
         scan_one(b, w, &b->in->items[i], b->ring[i % b->window]);
         pthread_mutex_lock(&b->mu);
-        /* the writer is not woken: it looks every WRITER_POLL and then finds
-         * every small file finished since ready at once (a wake-up per file
-         * costs a context switch, on a core a worker needs) */
         b->ready[i % b->window] = true;
+        if (b->writer_waits && i == b->next_out)
+            pthread_cond_signal(&b->cv_ready);
         pthread_mutex_unlock(&b->mu);
     }
 }
@@ -590,10 +588,12 @@ int brine_cli_scan(int argc, char **argv)
                     break;
                 struct timespec ts;
                 clock_gettime(CLOCK_REALTIME, &ts);
-                ts.tv_nsec += (long)(WRITER_POLL * 1e9);
+                ts.tv_nsec += 200 * 1000000L;
                 if (ts.tv_nsec >= 1000000000L)
                     ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+                b.writer_waits = true;
                 pthread_cond_timedwait(&b.cv_ready, &b.mu, &ts);
+                b.writer_waits = false;
             }
             pthread_mutex_unlock(&b.mu);
         }
