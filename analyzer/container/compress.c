@@ -130,6 +130,12 @@ static void dec_end(dec *x)
     }
 }
 
+/* At most 1 GiB: what one call of zlib or libbz2 (unsigned counts) is given. */
+static unsigned gig(size_t n)
+{
+    return n > (1u << 30) ? 1u << 30 : (unsigned)n;
+}
+
 /* zlib (one stream, joblib's zlib and z-file) and gzip (gzip.py: members back
  * to back, NULs between them skipped; anything else after a member ends the
  * read, as gzip.py raises there and what came before is what was read). */
@@ -157,9 +163,7 @@ static int64_t step_zlib(dec *x, uint8_t *out, size_t cap)
         x->live = true;
     }
     z_stream *z = &x->s.z;
-    size_t left = x->n - x->pos;
-    uInt chunk_in = left > (1u << 30) ? (1u << 30) : (uInt)left;
-    uInt room = cap > (1u << 30) ? (1u << 30) : (uInt)cap;
+    uInt chunk_in = gig(x->n - x->pos), room = gig(cap);
     z->next_in = (Bytef *)x->d + x->pos;
     z->avail_in = chunk_in;
     z->next_out = out;
@@ -195,9 +199,7 @@ static int64_t step_bz2(dec *x, uint8_t *out, size_t cap)
         x->live = true;
     }
     bz_stream *z = &x->s.bz;
-    size_t left = x->n - x->pos;
-    unsigned chunk_in = left > (1u << 30) ? (1u << 30) : (unsigned)left;
-    unsigned room = cap > (1u << 30) ? (1u << 30) : (unsigned)cap;
+    unsigned chunk_in = gig(x->n - x->pos), room = gig(cap);
     z->next_in = (char *)x->d + x->pos;
     z->avail_in = chunk_in;
     z->next_out = (char *)out;

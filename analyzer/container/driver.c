@@ -759,17 +759,9 @@ int brine_drv_feed_big(brine_drv *d, const brine_big *b, const brine_loc *loc, u
         }
         return rc;
     }
-    if (how == BRINE_FEED_TOP || how == BRINE_FEED_LOADED || would_run_in(d, &in, b->head[0], 0)) {
-        brine_window_close(&w); /* the probe moved it: a fresh one for the reading */
-        brine_vm_input again = {NULL, len, NULL};
-        if (brine_window_open(&w, b->src, 0, (size_t)d->s->max_bytes, d->window_grain) != 0) {
-            d->nomem |= w.nomem;
-            rc = brine_drv_fail(d, loc, "pickle", BRINE_STATUS_INCONCLUSIVE, w.error, 0);
-        } else {
-            again.win = &w;
-            rc = run_stream(d, &again, 0, loc, depth, how == BRINE_FEED_TOP ? BRINE_PICKLE_JOBLIB : 0, NULL, 0, 0);
-        }
-    }
+    /* the probe moves the window: the reading gets a fresh one (run_again) */
+    if (how == BRINE_FEED_TOP || how == BRINE_FEED_LOADED || would_run_in(d, &in, b->head[0], 0))
+        rc = run_again(d, &in, 0, loc, depth, how == BRINE_FEED_TOP ? BRINE_PICKLE_JOBLIB : 0, 0, 0);
     brine_window_close(&w);
     return rc;
 }
