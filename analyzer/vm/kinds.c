@@ -180,6 +180,30 @@ static uint32_t kseq(const kvm *k, size_t start, unsigned kind)
     return K_MAKE(kind, unhashable, depth);
 }
 
+/* n <= 8 bytes at p as one little-endian word, loaded at once (8 bytes from
+ * p must be readable; the ones past n are masked off). */
+static inline __attribute__((always_inline)) uint64_t kword8(const uint8_t *p, size_t n)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return w & (n == 8 ? ~(uint64_t)0 : ((uint64_t)1 << (8 * n)) - 1);
+}
+
+/* The inert cache's key of a short constant (its bytes w, n of them, kind
+ * vkind; never 0) and, in *h, its hash. */
+static inline __attribute__((always_inline)) uint64_t kshort_key(uint64_t w, size_t n, uint8_t vkind, uint32_t *h)
+{
+    w ^= (uint64_t)n << 56 ^ (uint64_t)vkind << 60;
+    *h = (uint32_t)((w * 0x9e3779b97f4a7c15ULL) >> 32);
+    return w;
+}
+
+/* Is the short constant of key w in either way of its slot? */
+static inline __attribute__((always_inline)) bool kshort_hit(const kvm *k, uint64_t w, size_t slot)
+{
+    return (k->inert[slot].p && k->inert[slot].word == w) || (k->inert[slot ^ 1].p && k->inert[slot ^ 1].word == w);
+}
+
 /* A sized constant: BINSTRING (ASCII), BINBYTES*, BYTEARRAY8, BINUNICODE*. */
 static int ksized(kvm *k, int width, uint8_t vkind, bool ascii, bool signed_size)
 {
@@ -197,8 +221,7 @@ static int ksized(kvm *k, int width, uint8_t vkind, bool ascii, bool signed_size
     bool have_word = false;
     if (n <= 8) {
         if (K_LITTLE_ENDIAN && k->len - (size_t)(p - k->data) >= 8) {
-            memcpy(&w, p, 8);
-            w &= n == 8 ? ~(uint64_t)0 : ((uint64_t)1 << (8 * n)) - 1;
+            w = kword8(p, (size_t)n);
             have_word = true;
         }
         if (!have_word)
@@ -225,11 +248,9 @@ static int ksized(kvm *k, int width, uint8_t vkind, bool ascii, bool signed_size
         size_t slot = INERT_CACHE;
         uint32_t h = 2166136261u ^ vkind;
         if (n <= 8) {
-            w ^= (uint64_t)n << 56 ^ (uint64_t)vkind << 60;
-            h = (uint32_t)((w * 0x9e3779b97f4a7c15ULL) >> 32);
+            w = kshort_key(w, (size_t)n, vkind, &h);
             slot = h & (INERT_CACHE - 1);
-            if ((k->inert[slot].p && k->inert[slot].word == w) ||
-                (k->inert[slot ^ 1].p && k->inert[slot ^ 1].word == w))
+            if (kshort_hit(k, w, slot))
                 goto inert;
         } else if (n <= INERT_MAX_LEN) {
             w = 0;
@@ -552,19 +573,16 @@ dispatch:
          * (the word as ksized makes it: little-endian only) */
         if (K_LITTLE_ENDIAN && len - pos >= 9 && data[pos] <= 8 && data[pos] < nlim - pos) {
             size_t n = data[pos];
-            uint64_t w;
-            memcpy(&w, data + pos + 1, 8);
-            w &= n == 8 ? ~(uint64_t)0 : ((uint64_t)1 << (8 * n)) - 1;
+            uint64_t w = kword8(data + pos + 1, n);
             if (!(w & 0x8080808080808080ULL)) {
                 if (n < 2 || !nested) {
                     pos += 1 + n;
                     PUSH(K_MAKE(K_SCALAR, 0, 0));
                     goto next;
                 }
-                w ^= (uint64_t)n << 56 ^ (uint64_t)BRINE_V_STR << 60;
-                size_t slot = (uint32_t)((w * 0x9e3779b97f4a7c15ULL) >> 32) & (INERT_CACHE - 1);
-                if ((k->inert[slot].p && k->inert[slot].word == w) ||
-                    (k->inert[slot ^ 1].p && k->inert[slot ^ 1].word == w)) {
+                uint32_t h;
+                w = kshort_key(w, n, BRINE_V_STR, &h);
+                if (kshort_hit(k, w, h & (INERT_CACHE - 1))) {
                     pos += 1 + n;
                     PUSH(K_MAKE(K_SCALAR, 0, 0));
                     goto next;
