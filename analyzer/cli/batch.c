@@ -1,6 +1,7 @@
 /* brine scan: inputs (walk.c) -> N threads, each with its own brine_scanner
  * over ONE compiled policy -> per-file collectors (analyzer/report) -> the
- * report, written by the main thread in input order whatever N is.
+ * report, written in input order whatever N is (by the worker that finishes
+ * the next file in order; the main thread keeps the progress line).
  *
  * Reading: when the report carries a sha256, a regular file up to 64 MiB is
  * read into memory once and that one copy is both hashed and scanned (a file
@@ -27,6 +28,7 @@
 
 #define READ_LIMIT ((size_t)64 << 20)
 #define MAP_LIMIT ((size_t)1 << 20)
+#define FLUSH_MS 10
 
 static double now(void)
 {
@@ -41,6 +43,9 @@ typedef struct worker {
     size_t cap;
 } worker;
 
+typedef struct sink sink;
+typedef struct progress progress;
+
 typedef struct batch {
     const brine_walk *in;
     const brine_settings *s;
@@ -51,14 +56,27 @@ typedef struct batch {
     bool *ready;
     size_t window;
     pthread_mutex_t mu;
-    pthread_cond_t cv_ready, cv_room;
+    pthread_cond_t cv_done, cv_room;
     size_t next_item, next_out;
-    uint64_t bytes_done;
-    /* who sleeps on which condition: a worker signals only a waiting writer
-     * and the writer wakes only waiting workers (a small file is ~60 us of
-     * work, and a futex call per file and side was a large share of it) */
-    bool writer_waits;
+    size_t chunk; /* files a worker takes at a time */
     size_t room_waiters;
+    /* the output, written in input order by whichever thread holds the turn
+     * (`writing`, under mu): the worker that finishes the next file in order
+     * writes it and every later one already done, so no thread is woken to
+     * write (a small file is ~10 us of work; a wake-up per file cost as much
+     * as the second core saved) */
+    bool writing, again;
+    bool pending; /* written and not flushed yet */
+    brine_report *rep;
+    sink *out;
+    progress *pg;
+    /* jsonl and text: results are flushed within FLUSH_MS of being written
+     * (a write per file cost as much as scanning a small one) */
+    bool flush_each;
+    bool fail_dangerous_only;
+    /* what the exit status is made of, and the bytes read (the turn's holder updates them) */
+    bool unsafe, unreadable, incomplete;
+    uint64_t bytes;
 } batch;
 
 /* Read up to cap bytes (cap + 1 tells "longer"); the worker's buffer grows. */
@@ -89,6 +107,8 @@ static int read_fd(worker *w, int fd, uint64_t cap, size_t *len, bool *over, boo
         if (r == 0)
             break;
         n += (size_t)r;
+        if (positional && n == cap)
+            break; /* a regular file, read to the size it had: no read more to learn of its end */
         if (n > cap) {
             *over = true;
             n = (size_t)cap;
@@ -180,39 +200,12 @@ out:
         close(fd);
 }
 
-static void *worker_main(void *arg)
-{
-    void **a = arg;
-    batch *b = a[0];
-    worker *w = a[1];
-    for (;;) {
-        pthread_mutex_lock(&b->mu);
-        while (b->next_item < b->in->n && b->next_item >= b->next_out + b->window) {
-            b->room_waiters++;
-            pthread_cond_wait(&b->cv_room, &b->mu);
-            b->room_waiters--;
-        }
-        if (b->next_item >= b->in->n) {
-            pthread_mutex_unlock(&b->mu);
-            return NULL;
-        }
-        size_t i = b->next_item++;
-        pthread_mutex_unlock(&b->mu);
-        scan_one(b, w, &b->in->items[i], b->ring[i % b->window]);
-        pthread_mutex_lock(&b->mu);
-        b->ready[i % b->window] = true;
-        if (b->writer_waits && i == b->next_out)
-            pthread_cond_signal(&b->cv_ready);
-        pthread_mutex_unlock(&b->mu);
-    }
-}
-
 /* ---- output ------------------------------------------------------------------------ */
 
-typedef struct sink {
+struct sink {
     FILE *fp;
     bool failed;
-} sink;
+};
 
 static int sink_write(void *user, const char *text, size_t len)
 {
@@ -224,12 +217,12 @@ static int sink_write(void *user, const char *text, size_t len)
     return 0;
 }
 
-typedef struct progress {
+struct progress {
     bool on;
     bool clear_before_output; /* stdout is the same terminal */
     double t0, last;
     size_t width;
-} progress;
+};
 
 static void human(char *buf, size_t n, double v)
 {
@@ -267,6 +260,116 @@ static void progress_clear(progress *p)
         fprintf(stderr, "\r\033[K");
         fflush(stderr);
     }
+}
+
+/* ---- writing the results in order --------------------------------------------------- */
+
+/* Add item i's result to the report (the caller holds the turn). */
+static void emit(batch *b, size_t i)
+{
+    brine_report_file *f = b->ring[i % b->window];
+    brine_report_outcome oc = brine_report_file_outcome(f);
+    b->unsafe |= oc == BRINE_OUTCOME_DANGEROUS || (oc == BRINE_OUTCOME_SUSPICIOUS && !b->fail_dangerous_only);
+    b->unreadable |= oc == BRINE_OUTCOME_UNREADABLE;
+    b->incomplete |= oc == BRINE_OUTCOME_INCOMPLETE ||
+                     (oc >= BRINE_OUTCOME_SUSPICIOUS && oc != BRINE_OUTCOME_UNREADABLE &&
+                      brine_report_file_result(f)->status != BRINE_STATUS_COMPLETE);
+    if (oc == BRINE_OUTCOME_UNREADABLE)
+        fprintf(stderr, "brine: %s: %s\n", brine_report_file_path(f), brine_report_file_error(f));
+    else
+        b->bytes += brine_report_file_size(f);
+    if (b->pg->clear_before_output)
+        progress_clear(b->pg);
+    brine_report_add(b->rep, f);
+    size_t n = b->in->n;
+    progress_show(b->pg, i + 1, n, b->bytes, i + 1 < n ? b->in->items[i + 1].path : "", b->pg->clear_before_output);
+}
+
+/* The order of the output is agreed without the lock on the common path: a
+ * worker marks a file done (ready), then looks whether it is the next one to
+ * write (next_out); the turn's holder advances next_out, then looks whether
+ * the next file is done. Both sides are sequentially consistent atomics, so
+ * at least one of the two sees the other's store: a finished file is never
+ * left unwritten (see drain for the hand-over of the turn). */
+static bool is_ready(const batch *b, size_t i)
+{
+    return __atomic_load_n(&b->ready[i % b->window], __ATOMIC_SEQ_CST);
+}
+
+static size_t next_out(const batch *b)
+{
+    return __atomic_load_n(&b->next_out, __ATOMIC_SEQ_CST);
+}
+
+/* With mu held: if no thread holds the turn, take it and write every result
+ * that is next in order and done (the main thread flushes them). If another
+ * thread holds it, `again` tells the holder to look once more before it lets
+ * go (it may have looked at this file before it was marked done). */
+static void drain(batch *b)
+{
+    if (b->writing) {
+        b->again = true;
+        return;
+    }
+    b->writing = true;
+    do {
+        b->again = false;
+        bool wrote = false;
+        size_t i;
+        while ((i = next_out(b)) < b->in->n && is_ready(b, i)) {
+            pthread_mutex_unlock(&b->mu);
+            emit(b, i);
+            pthread_mutex_lock(&b->mu);
+            wrote = true;
+            __atomic_store_n(&b->ready[i % b->window], false, __ATOMIC_SEQ_CST);
+            __atomic_store_n(&b->next_out, i + 1, __ATOMIC_SEQ_CST);
+            if (b->room_waiters)
+                pthread_cond_broadcast(&b->cv_room);
+        }
+        b->pending |= wrote && b->flush_each;
+    } while (b->again);
+    b->writing = false;
+    if (next_out(b) == b->in->n)
+        pthread_cond_signal(&b->cv_done);
+}
+
+static void *worker_main(void *arg)
+{
+    void **a = arg;
+    batch *b = a[0];
+    worker *w = a[1];
+    pthread_mutex_lock(&b->mu);
+    for (;;) {
+        while (b->next_item < b->in->n && b->next_item >= next_out(b) + b->window) {
+            b->room_waiters++;
+            pthread_cond_wait(&b->cv_room, &b->mu);
+            b->room_waiters--;
+        }
+        if (b->next_item >= b->in->n)
+            break;
+        /* a run of files at a time: taking them one by one, the threads'
+         * shared counters moved between the cores for every small file */
+        size_t i = b->next_item, e = i + b->chunk;
+        if (e > b->in->n)
+            e = b->in->n;
+        if (e > next_out(b) + b->window)
+            e = next_out(b) + b->window;
+        b->next_item = e;
+        pthread_mutex_unlock(&b->mu);
+        for (size_t k = i; k < e; k++) {
+            scan_one(b, w, &b->in->items[k], b->ring[k % b->window]);
+            brine_report_render(b->rep, b->ring[k % b->window]); /* here, in parallel, not by the turn's holder */
+            __atomic_store_n(&b->ready[k % b->window], true, __ATOMIC_SEQ_CST);
+            if (next_out(b) == k) { /* the next to write: write it now (jsonl streams file by file) */
+                pthread_mutex_lock(&b->mu);
+                drain(b);
+                pthread_mutex_unlock(&b->mu);
+            }
+        }
+        pthread_mutex_lock(&b->mu);
+    }
+    pthread_mutex_unlock(&b->mu);
+    return NULL;
 }
 
 /* ---- options ----------------------------------------------------------------------- */
@@ -516,6 +619,8 @@ int brine_cli_scan(int argc, char **argv)
             goto out;
         }
     }
+    if (!isatty(fileno(out.fp)))
+        setvbuf(out.fp, NULL, _IOFBF, 1 << 16); /* flushed by time (FLUSH_MS), not by a small buffer */
     const char *nc = getenv("NO_COLOR");
     bool no_color_env = nc && nc[0];
     ro.color = !no_color_env && ro.format == BRINE_REPORT_TEXT &&
@@ -537,7 +642,9 @@ int brine_cli_scan(int argc, char **argv)
     b.s = &s;
     b.hash = hash && ro.format != BRINE_REPORT_TEXT; /* the text report does not show it */
     b.globals = ro.format != BRINE_REPORT_TEXT;
-    b.window = nthreads * 4 < 8 ? 8 : nthreads * 4;
+    b.chunk = w.n / (nthreads * 16);
+    b.chunk = b.chunk < 1 ? 1 : b.chunk > 8 ? 8 : b.chunk;
+    b.window = nthreads * 4 * b.chunk < 8 ? 8 : nthreads * 4 * b.chunk;
     if (b.window > w.n) /* no more collectors than files (each holds a 60 KB pool) */
         b.window = w.n ? w.n : 1;
     b.ring = calloc(b.window, sizeof *b.ring);
@@ -557,70 +664,58 @@ int brine_cli_scan(int argc, char **argv)
     for (size_t k = 0; k < nthreads; k++)
         if (brine_scanner_create(&workers[k].sc, policy, &s) < 0)
             goto nomem;
+    b.rep = rep;
+    b.out = &out;
+    b.pg = &pg;
+    b.flush_each = ro.format == BRINE_REPORT_JSONL || ro.format == BRINE_REPORT_TEXT;
+    b.fail_dangerous_only = fail_dangerous_only;
     pthread_mutex_init(&b.mu, NULL);
-    pthread_cond_init(&b.cv_ready, NULL);
+    pthread_cond_init(&b.cv_done, NULL);
     pthread_cond_init(&b.cv_room, NULL);
 
     double t0 = now();
     size_t started = 0;
-    if (nthreads > 1) {
-        for (size_t k = 0; k < nthreads; k++) {
-            args[2 * k] = &b;
-            args[2 * k + 1] = &workers[k];
-            if (pthread_create(&threads[k], NULL, worker_main, &args[2 * k]) != 0)
-                break;
-            started++;
-        }
+    /* several files: worker threads (one with -j 1) scan and write, and this
+     * thread flushes what they wrote and keeps the progress line moving */
+    for (size_t k = 0; w.n > 1 && k < nthreads; k++) {
+        args[2 * k] = &b;
+        args[2 * k + 1] = &workers[k];
+        if (pthread_create(&threads[k], NULL, worker_main, &args[2 * k]) != 0)
+            break;
+        started++;
     }
-    bool unsafe = false, unreadable = false, incomplete = false;
-    uint64_t bytes = 0;
-    for (size_t i = 0; i < w.n; i++) {
-        brine_report_file *f = b.ring[i % b.window];
-        if (!started) {
-            scan_one(&b, &workers[0], &w.items[i], f);
-        } else {
-            pthread_mutex_lock(&b.mu);
-            while (!b.ready[i % b.window]) {
+    if (!started) { /* one file, or no thread could be started */
+        for (size_t i = 0; i < w.n; i++) {
+            scan_one(&b, &workers[0], &w.items[i], b.ring[i % b.window]);
+            emit(&b, i);
+            if (b.flush_each)
+                fflush(out.fp);
+        }
+    } else {
+        pthread_mutex_lock(&b.mu);
+        while (next_out(&b) < w.n) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            long ns = ts.tv_nsec + (b.flush_each ? FLUSH_MS : 200) * 1000000L;
+            ts.tv_sec += ns / 1000000000L;
+            ts.tv_nsec = ns % 1000000000L;
+            pthread_cond_timedwait(&b.cv_done, &b.mu, &ts);
+            if (!b.writing && (b.pending || pg.on) && next_out(&b) < w.n) {
+                b.writing = true; /* the turn: no worker writes meanwhile */
+                bool flush = b.pending;
+                size_t i = next_out(&b);
+                uint64_t by = b.bytes;
                 pthread_mutex_unlock(&b.mu);
-                progress_show(&pg, i, w.n, bytes, w.items[i].path, false);
+                if (flush)
+                    fflush(out.fp);
+                progress_show(&pg, i, w.n, by, w.items[i].path, false);
                 pthread_mutex_lock(&b.mu);
-                if (b.ready[i % b.window])
-                    break;
-                struct timespec ts;
-                clock_gettime(CLOCK_REALTIME, &ts);
-                ts.tv_nsec += 200 * 1000000L;
-                if (ts.tv_nsec >= 1000000000L)
-                    ts.tv_sec++, ts.tv_nsec -= 1000000000L;
-                b.writer_waits = true;
-                pthread_cond_timedwait(&b.cv_ready, &b.mu, &ts);
-                b.writer_waits = false;
+                b.pending = false;
+                b.writing = false;
+                drain(&b); /* what finished while this thread held the turn */
             }
-            pthread_mutex_unlock(&b.mu);
         }
-        brine_report_outcome oc = brine_report_file_outcome(f);
-        unsafe |= oc == BRINE_OUTCOME_DANGEROUS || (oc == BRINE_OUTCOME_SUSPICIOUS && !fail_dangerous_only);
-        unreadable |= oc == BRINE_OUTCOME_UNREADABLE;
-        incomplete |= oc == BRINE_OUTCOME_INCOMPLETE ||
-                      (oc >= BRINE_OUTCOME_SUSPICIOUS && oc != BRINE_OUTCOME_UNREADABLE &&
-                       brine_report_file_result(f)->status != BRINE_STATUS_COMPLETE);
-        if (oc == BRINE_OUTCOME_UNREADABLE)
-            fprintf(stderr, "brine: %s: %s\n", brine_report_file_path(f), brine_report_file_error(f));
-        else
-            bytes += brine_report_file_size(f);
-        if (pg.clear_before_output)
-            progress_clear(&pg);
-        brine_report_add(rep, f);
-        if (ro.format == BRINE_REPORT_JSONL || ro.format == BRINE_REPORT_TEXT)
-            fflush(out.fp);
-        progress_show(&pg, i + 1, w.n, bytes, i + 1 < w.n ? w.items[i + 1].path : "", pg.clear_before_output);
-        if (started) {
-            pthread_mutex_lock(&b.mu);
-            b.ready[i % b.window] = false;
-            b.next_out = i + 1;
-            if (b.room_waiters)
-                pthread_cond_broadcast(&b.cv_room);
-            pthread_mutex_unlock(&b.mu);
-        }
+        pthread_mutex_unlock(&b.mu);
     }
     for (size_t k = 0; k < started; k++)
         pthread_join(threads[k], NULL);
@@ -633,10 +728,10 @@ int brine_cli_scan(int argc, char **argv)
     } else {
         /* 1 (unsafe) wins over 2 (a file could not be read) so that a gate
          * never reads "error" as "nothing found"; both are non-zero */
-        rc = unsafe ? 1 : unreadable ? 2 : incomplete ? 3 : 0;
+        rc = b.unsafe ? 1 : b.unreadable ? 2 : b.incomplete ? 3 : 0;
     }
     pthread_mutex_destroy(&b.mu);
-    pthread_cond_destroy(&b.cv_ready);
+    pthread_cond_destroy(&b.cv_done);
     pthread_cond_destroy(&b.cv_room);
     goto out;
 nomem:

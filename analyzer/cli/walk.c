@@ -59,9 +59,10 @@ typedef struct ancestor {
     ino_t ino;
 } ancestor;
 
+/* names[i][0] is the entry's d_type, the name follows */
 static int cmp_names(const void *a, const void *b)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    return strcmp(*(char *const *)a + 1, *(char *const *)b + 1);
 }
 
 static void walk_dir(brine_walk *w, const char *dir, size_t rootlen, const ancestor *up)
@@ -86,28 +87,39 @@ static void walk_dir(brine_walk *w, const char *dir, size_t rootlen, const ances
             }
             names = p;
         }
-        if (!(names[n] = strdup(e->d_name))) {
+        size_t len = strlen(e->d_name);
+        if (!(names[n] = malloc(len + 2))) {
             w->oom = true;
             break;
         }
+        names[n][0] = (char)e->d_type;
+        memcpy(names[n] + 1, e->d_name, len + 1);
         n++;
     }
     closedir(d);
     qsort(names, n, sizeof *names, cmp_names);
     size_t dl = strlen(dir);
+    bool slash = dl && dir[dl - 1] == '/';
     for (size_t i = 0; i < n; i++) {
-        size_t len = dl + 1 + strlen(names[i]) + 1;
-        char *p = malloc(len);
+        unsigned char type = (unsigned char)names[i][0];
+        const char *name = names[i] + 1;
+        size_t nl = strlen(name), pl = dl + !slash + nl;
+        char *p = malloc(pl + 1);
         if (!p) {
             w->oom = true;
             break;
         }
-        snprintf(p, len, "%s%s%s", dir, dl && dir[dl - 1] == '/' ? "" : "/", names[i]);
-        const char *rel = p + (rootlen < strlen(p) ? rootlen : 0);
+        memcpy(p, dir, dl);
+        if (!slash)
+            p[dl] = '/';
+        memcpy(p + dl + !slash, name, nl + 1);
+        const char *rel = p + (rootlen < pl ? rootlen : 0);
         while (*rel == '/')
             rel++;
-        struct stat st;
-        if (lstat(p, &st) < 0) {
+        struct stat st = {0};
+        if (type == DT_REG) /* the directory says what it is: no lstat (the file is opened later anyway) */
+            st.st_mode = S_IFREG;
+        else if (lstat(p, &st) < 0) {
             add_item(w, p, errno, false);
             free(p);
             continue;
@@ -119,7 +131,7 @@ static void walk_dir(brine_walk *w, const char *dir, size_t rootlen, const ances
                 continue;
             }
             if (stat(p, &st) < 0) { /* a dangling link, or a loop of links */
-                if (selected(w, rel, names[i]))
+                if (selected(w, rel, name))
                     add_item(w, p, errno, false);
                 free(p);
                 continue;
@@ -131,7 +143,7 @@ static void walk_dir(brine_walk *w, const char *dir, size_t rootlen, const ances
                 loop |= a->dev == st.st_dev && a->ino == st.st_ino;
             bool excluded = false;
             for (size_t k = 0; k < w->nexclude; k++)
-                excluded |= glob_match(w->exclude[k], rel, names[i]);
+                excluded |= glob_match(w->exclude[k], rel, name);
             if (excluded) {
                 free(p);
                 continue;
@@ -142,7 +154,7 @@ static void walk_dir(brine_walk *w, const char *dir, size_t rootlen, const ances
                 ancestor me = {up, st.st_dev, st.st_ino};
                 walk_dir(w, p, rootlen, &me);
             }
-        } else if (selected(w, rel, names[i])) {
+        } else if (selected(w, rel, name)) {
             add_item(w, p, 0, false);
         } else {
             w->skipped_filtered++;

@@ -360,6 +360,7 @@ void brine_report_file_destroy(brine_report_file *f)
     free(f->streams);
     free(f->globals);
     free(f->global_index.slot);
+    rbuf_free(&f->pre);
     free(f);
 }
 
@@ -382,6 +383,9 @@ int brine_report_file_begin(brine_report_file *f, const char *path)
     f->has_sha = false;
     f->sha256[0] = 0;
     f->seconds = 0;
+    f->pre.len = 0;
+    f->pre.oom = false;
+    f->pre_ready = false;
     f->path = pool_str(f, path ? path : "");
     return f->oom ? BRINE_ERR_NOMEM : 0;
 }
@@ -1011,6 +1015,12 @@ int brine_report_create(brine_report **rep, const brine_report_options *opt, con
     return 0;
 }
 
+static void put_pre(rbuf *b, const brine_report_file *f)
+{
+    if (f->pre.len)
+        rbuf_put(b, f->pre.p, f->pre.len);
+}
+
 int brine_report_add(brine_report *r, const brine_report_file *f)
 {
     if (!r || !f)
@@ -1024,22 +1034,50 @@ int brine_report_add(brine_report *r, const brine_report_file *f)
             rbuf_put(&r->b, ",\n", 2);
         else
             rbuf_put(&r->b, "\n", 1);
-        json_file(&r->b, f);
+        if (f->pre_ready)
+            put_pre(&r->b, f);
+        else
+            json_file(&r->b, f);
         break;
     case BRINE_REPORT_JSONL:
-        json_file(&r->b, f);
+        if (f->pre_ready)
+            put_pre(&r->b, f);
+        else
+            json_file(&r->b, f);
         rbuf_put(&r->b, "\n", 1);
         break;
     case BRINE_REPORT_SARIF:
         report_sarif_file(&r->b, r->sarif, f, &r->o, r->cwd, &r->first);
         break;
     default:
-        report_text_file(&r->b, f, &r->o);
+        if (f->pre_ready)
+            put_pre(&r->b, f);
+        else
+            report_text_file(&r->b, f, &r->o);
         break;
     }
     if (r->o.format != BRINE_REPORT_SARIF) /* sarif: "first" means no result written yet */
         r->first = false;
     return rbuf_flush(&r->b, r->out, r->user);
+}
+
+int brine_report_render(const brine_report *r, brine_report_file *f)
+{
+    if (!r || !f)
+        return BRINE_ERR_INVALID;
+    if (f->pre.cap > ((size_t)1 << 20))
+        rbuf_free(&f->pre); /* a large entry once: the collector does not keep its size */
+    f->pre.len = 0;
+    f->pre.oom = false;
+    f->pre_ready = false;
+    if (r->o.format == BRINE_REPORT_SARIF)
+        return 0;
+    if (r->o.format == BRINE_REPORT_TEXT)
+        report_text_file(&f->pre, f, &r->o);
+    else
+        json_file(&f->pre, f);
+    f->pre_ready = !f->pre.oom;
+    return f->pre.oom ? BRINE_ERR_NOMEM : 0;
 }
 
 static void format_bytes(char *buf, size_t n, double v)

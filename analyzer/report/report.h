@@ -147,6 +147,15 @@ int brine_report_create(brine_report **rep, const brine_report_options *opt, con
 /** Add one finished file (written now for text, json and jsonl; results now for sarif). */
 int brine_report_add(brine_report *r, const brine_report_file *f);
 /**
+ * Render a finished file's entry ahead of brine_report_add, in the file's own
+ * buffer, so that the thread that scanned it does the work while another adds
+ * results in order; brine_report_add then writes the text as it is. It reads
+ * only the report's options: threads may render different files at once.
+ * SARIF entries depend on what came before and are not rendered ahead.
+ * @returns 0 or BRINE_ERR_NOMEM (then brine_report_add renders it itself)
+ */
+int brine_report_render(const brine_report *r, brine_report_file *f);
+/**
  * Close the report: the closing brackets (json), the rules and the end of
  * the run (sarif), the summary line (text).
  * @param seconds  wall time of the batch (for the summary)

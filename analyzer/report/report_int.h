@@ -98,6 +98,10 @@ struct brine_report_file {
     bool has_sha;
     char sha256[65];
     double seconds;
+    /* the entry as the report will write it, rendered ahead by the thread that
+     * scanned the file (brine_report_render); pre_ready: it is whole */
+    rbuf pre;
+    bool pre_ready;
 };
 
 /* The sorted order of the globals (indexes), for deterministic output. */

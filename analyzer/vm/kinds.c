@@ -21,6 +21,7 @@
  * costs only the time spent. test/unit/test_kinds.c checks both agree on the
  * corpus, the fuzz corpora and mutations of them.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,6 +74,7 @@ typedef struct kvm {
     uint32_t *memo;
     size_t mcount, dcap;
     unsigned key_depth; /* deepest key this pass decides itself */
+    size_t imask;       /* the inert cache's slots in use, less one (a power of two, by the input's size) */
     /* short constants found inert, by content: a data file repeats its
      * strings (column names, keys, labels), and the answer depends only on
      * the bytes and their kind */
@@ -249,14 +251,14 @@ static int ksized(kvm *k, int width, uint8_t vkind, bool ascii, bool signed_size
         uint32_t h = 2166136261u ^ vkind;
         if (n <= 8) {
             w = kshort_key(w, (size_t)n, vkind, &h);
-            slot = h & (INERT_CACHE - 1);
+            slot = h & k->imask;
             if (kshort_hit(k, w, slot))
                 goto inert;
         } else if (n <= INERT_MAX_LEN) {
             w = 0;
             for (size_t i = 0; i < n; i++)
                 h = (h ^ p[i]) * 16777619u;
-            slot = h & (INERT_CACHE - 1);
+            slot = h & k->imask;
             for (size_t way = 0; way < 2; way++) {
                 size_t sl = slot ^ way;
                 if (k->inert[sl].p && !k->inert[sl].word && k->inert[sl].hash == h && k->inert[sl].n == n &&
@@ -303,7 +305,7 @@ static int kmemo_put(kvm *k, uint64_t key)
         /* as dense as picklers write them; a sparse memo is the full VM's */
         if (key > 2 * (uint64_t)k->mcount + 1024 || key > 2 * k->lim->max_memo + 1024)
             return GIVE_UP;
-        size_t nc = k->dcap ? k->dcap : 1024;
+        size_t nc = k->dcap ? k->dcap : 64; /* a small file zeroes little */
         while (nc <= key)
             nc *= 2;
         uint32_t *n = realloc(k->memo, nc * sizeof *n);
@@ -582,7 +584,7 @@ dispatch:
                 }
                 uint32_t h;
                 w = kshort_key(w, n, BRINE_V_STR, &h);
-                if (kshort_hit(k, w, h & (INERT_CACHE - 1))) {
+                if (kshort_hit(k, w, h & k->imask)) {
                     pos += 1 + n;
                     PUSH(K_MAKE(K_SCALAR, 0, 0));
                     goto next;
@@ -770,7 +772,14 @@ give_up:
 bool brine_vm_kinds(const uint8_t *data, size_t len, const brine_vm_config *cfg, uint64_t *end, uint64_t *opcodes)
 {
     kvm k;
-    memset(&k, 0, sizeof k);
+    /* the inert cache is cleared only as far as it is used: a 50-byte file
+     * does not pay for zeroing 32 KB (a tenth of a small file's scan) */
+    memset(&k, 0, offsetof(kvm, inert));
+    size_t slots = 16;
+    while (slots < INERT_CACHE && (cfg->window || slots * 16 < len))
+        slots *= 2;
+    memset(k.inert, 0, slots * sizeof k.inert[0]);
+    k.imask = slots - 1;
     k.data = data;
     k.len = len;
     k.total = len;

@@ -277,7 +277,7 @@ static bool memo_densify(vm *m, int64_t key)
     uint64_t want = (uint64_t)key + 1;
     if (want > 2 * (uint64_t)m->mcount + 1024 || want > 2 * m->lim->max_memo + 1024)
         return false;
-    size_t nc = m->dcap ? m->dcap : 1024;
+    size_t nc = m->dcap ? m->dcap : 64; /* a small file zeroes little */
     while (nc < want)
         nc *= 2;
     brine_value **n = realloc(m->dense, nc * sizeof *n);

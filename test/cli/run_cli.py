@@ -278,21 +278,37 @@ def tests(t, quick):
     fifo = os.path.join(t, "fifo")
     os.mkfifo(fifo)
     # the writer end is opened (in a thread: it blocks until brine opens the FIFO) before
-    # brine reads, so brine waits for data; a FIFO with no writer at all reads as empty
+    # brine reads, so brine waits for data; a FIFO with no writer at all reads as empty.
+    # With -j 2 the FIFO comes third, after two files the workers share out; with many
+    # files before it (taken in runs), every one of them is out before the FIFO is read
     import threading
-    holder = {}
-    th = threading.Thread(target=lambda: holder.setdefault("w", open(fifo, "wb")), daemon=True)
-    th.start()
-    p = subprocess.Popen([BRINE, "scan", "-f", "jsonl", "-j", "1", BENIGN[0], fifo], stdout=subprocess.PIPE, cwd=ROOT)
-    first = p.stdout.readline()  # written while brine waits on the FIFO
-    th.join(timeout=60)
-    w = holder["w"]
-    w.write(pickle.dumps([1, 2, 3]))
-    w.close()
-    rest = p.stdout.read()
-    p.wait(timeout=60)
-    check(json.loads(first)["path"] == BENIGN[0] and json.loads(rest)["verdict"] == "safe" and p.returncode == 0,
-          "jsonl flushed per file, FIFO with a writer: %r %r exit %d" % (first[:80], rest[:80], p.returncode))
+    many = [BENIGN[k % len(BENIGN)] for k in range(300)]
+    for j, before in (("1", [BENIGN[0]]), ("2", [BENIGN[0], BENIGN[1 % len(BENIGN)]]), ("2", many)):
+        holder = {}
+        th = threading.Thread(target=lambda: holder.setdefault("w", open(fifo, "wb")), daemon=True)
+        th.start()
+        p = subprocess.Popen([BRINE, "scan", "-f", "jsonl", "-j", j] + before + [fifo], stdout=subprocess.PIPE, cwd=ROOT)
+        got = []  # written while brine waits on the FIFO (read in a thread: a bug must not hang the test)
+        rd = threading.Thread(target=lambda: got.extend(p.stdout.readline() for _ in before), daemon=True)
+        rd.start()
+        rd.join(timeout=60)
+        th.join(timeout=60)
+        w = holder.get("w")
+        if rd.is_alive() or w is None:
+            p.kill()
+            check(False, "-j %s, %d files: the results before a FIFO were not written while it waited" % (j, len(before)))
+            if w:
+                w.close()
+            p.wait()
+            continue
+        first = got
+        w.write(pickle.dumps([1, 2, 3]))
+        w.close()
+        rest = p.stdout.read()
+        p.wait(timeout=60)
+        check([json.loads(l)["path"] for l in first] == before and json.loads(rest)["verdict"] == "safe" and
+              p.returncode == 0, "-j %s, %d files: jsonl flushed as files finish, FIFO with a writer: %r %r exit %d" %
+              (j, len(before), first[0][:80], rest[:80], p.returncode))
     # a FIFO without a writer reads as empty: reported, the batch goes on
     r = run("scan", "-f", "jsonl", fifo, BENIGN[0], timeout=60)
     o = [json.loads(l) for l in r.stdout.decode().splitlines()]

@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""`brine scan -j N` hands files between threads without a lock on the common
+path (analyzer/cli/batch.c: a file marked done, then the next to write looked
+at; the writer's turn handed over with `again`). This runs the batch with 1,
+2, 3 and 8 workers over the corpus and over 3,000 small files (runs of files
+per worker; 1,000 and two formats under ThreadSanitizer), in every format and with the progress line on, and checks that
+every run writes every file once, in input order, with the same results as
+-j 1. Under ThreadSanitizer (build-tsan, test/build-and-test.sh) a data race
+fails the run (exit 66).
+
+Usage: run_jobs.py BRINE ; last line: `cli-jobs: N passed, M failed`."""
+import json
+import os
+import pickle
+import re
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+passed = failed = 0
+
+
+def check(ok, what):
+    global passed, failed
+    if ok:
+        passed += 1
+    else:
+        failed += 1
+        print("FAIL", what)
+
+
+def strip(text):
+    # times are the only thing that may differ between runs
+    return re.sub(r'"(time_ms|seconds)":[0-9.e+-]+', "", re.sub(r" in [0-9.]+ s$", "", text, flags=re.M))
+
+
+def main():
+    brine = os.path.abspath(sys.argv[1])
+    # under ThreadSanitizer a scan is ~15x slower: fewer files and formats
+    tsan = b"libtsan" in subprocess.run(["ldd", brine], capture_output=True).stdout
+    nsmall = 1000 if tsan else 3000
+    formats = ("jsonl", "text") if tsan else ("jsonl", "json", "text", "sarif")
+    with tempfile.TemporaryDirectory() as t:
+        small = os.path.join(t, "small")
+        for i in range(nsmall):
+            d = os.path.join(small, "%02d" % (i % 7))
+            os.makedirs(d, exist_ok=True)
+            obj = [{"i": i}, (i, str(i)), bytes(i % 40), [i] * (i % 9)][i % 4]
+            with open(os.path.join(d, "f%04d.pkl" % i), "wb") as f:
+                f.write(pickle.dumps(obj, protocol=i % 6))
+        with open(os.path.join(small, "00", "evil.pkl"), "wb") as f:
+            f.write(b"cos\nsystem\n(S'true'\ntR.")
+        inputs = {"corpus": [os.path.join(ROOT, "corpus")], "small files": [small]}
+        for name, ins in inputs.items():
+            for fmt in formats:
+                want = None
+                for j in ("1", "2", "3", "8"):
+                    r = subprocess.run([brine, "scan", "-j", j, "-f", fmt, "--progress", "always"] + ins,
+                                       capture_output=True, text=True, timeout=900)
+                    out = strip(r.stdout)
+                    check(r.returncode in (0, 1, 2, 3), "%s, %s, -j %s: exit %d: %s" % (name, fmt, j, r.returncode,
+                                                                                     r.stderr[-500:]))
+                    check("ThreadSanitizer" not in r.stderr, "%s, %s, -j %s: %s" % (name, fmt, j, r.stderr[:2000]))
+                    if fmt == "jsonl":
+                        paths = [json.loads(l)["path"] for l in r.stdout.splitlines()]
+                        check(paths == sorted(paths) if name == "small files" else len(paths) == len(set(paths)),
+                              "%s, -j %s: every file once, in input order" % (name, j))
+                        check(len(paths) > (nsmall if name == "small files" else 500),
+                              "%s, -j %s: %d results" % (name, j, len(paths)))
+                    if want is None:
+                        want = (r.returncode, out)
+                    else:
+                        check((r.returncode, out) == want, "%s, %s: -j %s differs from -j 1" % (name, fmt, j))
+    print("cli-jobs: %d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
