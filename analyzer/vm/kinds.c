@@ -73,6 +73,7 @@ typedef struct kvm {
     size_t nmarks, mcap;
     uint32_t *memo;
     size_t mcount, dcap;
+    size_t mfast; /* the smaller of dcap and max_memo: a MEMOIZE below it is the common case */
     unsigned key_depth; /* deepest key this pass decides itself */
     size_t imask;       /* the inert cache's slots in use, less one (a power of two, by the input's size) */
     /* short constants found inert, by content: a data file repeats its
@@ -308,12 +309,12 @@ static int kmemo_put(kvm *k, uint64_t key)
         size_t nc = k->dcap ? k->dcap : 64; /* a small file zeroes little */
         while (nc <= key)
             nc *= 2;
-        uint32_t *n = realloc(k->memo, nc * sizeof *n);
+        uint32_t *n = brine_table_grow(k->memo, k->dcap * sizeof *n, nc * sizeof *n);
         if (!n)
             return GIVE_UP;
-        memset(n + k->dcap, 0, (nc - k->dcap) * sizeof *n);
         k->memo = n;
         k->dcap = nc;
+        k->mfast = nc < k->lim->max_memo ? nc : (size_t)k->lim->max_memo;
     }
     if (!k->memo[key]) {
         if (k->mcount >= k->lim->max_memo)
@@ -389,9 +390,9 @@ static int krun(kvm *k, uint64_t *count)
     table[BRINE_OP_SETITEM] = &&L_SETITEM;
     table[BRINE_OP_SETITEMS] = &&L_SETITEMS;
     table[BRINE_OP_ADDITEMS] = &&L_ADDITEMS;
-    table[BRINE_OP_TUPLE1] = &&L_TUPLEN;
-    table[BRINE_OP_TUPLE2] = &&L_TUPLEN;
-    table[BRINE_OP_TUPLE3] = &&L_TUPLEN;
+    table[BRINE_OP_TUPLE1] = &&L_TUPLE1;
+    table[BRINE_OP_TUPLE2] = &&L_TUPLE2;
+    table[BRINE_OP_TUPLE3] = &&L_TUPLE3;
     table[BRINE_OP_TUPLE] = &&L_COLLECT;
     table[BRINE_OP_LIST] = &&L_COLLECT;
     table[BRINE_OP_DICT] = &&L_COLLECT;
@@ -625,19 +626,39 @@ dispatch:
             goto give_up;
         CALL(kitems(k, x, K_SET, 1, true));
         goto next;
-    L_TUPLEN: { /* TUPLE1, TUPLE2, TUPLE3 */
-        size_t n = (size_t)(op - BRINE_OP_TUPLE1 + 1);
-        if (sp < n || sp - n < k->fence)
+    /* TUPLE1, TUPLE2, TUPLE3: kseq unrolled for each count (depths compared
+     * in place, bits 8-15 of the cell) */
+#define K_DBITS(c) ((c) & 0xff00u)
+#define K_DMAX(a, b) ((a) > (b) ? (a) : (b))
+#define TUPLE_OF(n, uh, dm)                                                          \
+    do {                                                                             \
+        uint32_t d_ = (dm);                                                          \
+        sp -= (n);                                                                   \
+        /* the stack held n >= 1 cells: there is room */                             \
+        k->stack[sp++] = K_TUPLE | ((uh) & K_UNHASHABLE) | (d_ < 0xff00u ? d_ + 0x100u : d_); \
+        goto next;                                                                   \
+    } while (0)
+    L_TUPLE1: {
+        if (sp < 1 || sp - 1 < k->fence)
             goto give_up;
-        /* kseq, unrolled for one to three cells */
-        uint32_t c0 = k->stack[sp - 1], c1 = n > 1 ? k->stack[sp - 2] : 0, c2 = n > 2 ? k->stack[sp - 3] : 0;
-        unsigned d = K_DEPTH(c0) > K_DEPTH(c1) ? K_DEPTH(c0) : K_DEPTH(c1);
-        d = d > K_DEPTH(c2) ? d : K_DEPTH(c2);
-        uint32_t c = K_MAKE(K_TUPLE, ((c0 | c1 | c2) & K_UNHASHABLE) != 0, d < 255 ? d + 1 : d);
-        sp -= n;
-        k->stack[sp++] = c; /* the stack held n >= 1 cells: there is room */
-        goto next;
+        uint32_t c0 = k->stack[sp - 1];
+        TUPLE_OF(1, c0, K_DBITS(c0));
     }
+    L_TUPLE2: {
+        if (sp < 2 || sp - 2 < k->fence)
+            goto give_up;
+        uint32_t c0 = k->stack[sp - 1], c1 = k->stack[sp - 2];
+        TUPLE_OF(2, c0 | c1, K_DMAX(K_DBITS(c0), K_DBITS(c1)));
+    }
+    L_TUPLE3: {
+        if (sp < 3 || sp - 3 < k->fence)
+            goto give_up;
+        uint32_t c0 = k->stack[sp - 1], c1 = k->stack[sp - 2], c2 = k->stack[sp - 3];
+        TUPLE_OF(3, c0 | c1 | c2, K_DMAX(K_DMAX(K_DBITS(c0), K_DBITS(c1)), K_DBITS(c2)));
+    }
+#undef TUPLE_OF
+#undef K_DMAX
+#undef K_DBITS
     L_COLLECT: { /* TUPLE, LIST, DICT, FROZENSET */
         if (kmarker(k, &x))
             goto give_up;
@@ -720,6 +741,11 @@ dispatch:
         goto put;
     L_MEMOIZE:
         x = k->mcount;
+        if (x < k->mfast && sp > k->fence && !k->memo[x]) { /* mcount < max_memo, x < dcap */
+            k->mcount = x + 1;
+            k->memo[x] = k->stack[sp - 1] | K_PRESENT;
+            goto next;
+        }
     put:
         if (sp <= k->fence)
             goto give_up;
@@ -808,7 +834,7 @@ bool brine_vm_kinds(const uint8_t *data, size_t len, const brine_vm_config *cfg,
     int r = krun(&k, &n);
     free(k.stack);
     free(k.marks);
-    free(k.memo);
+    brine_table_free(k.memo, k.dcap * sizeof *k.memo);
     free(k.ibytes);
     if (r != 1)
         return false;

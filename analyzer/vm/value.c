@@ -2,6 +2,7 @@
 #include "value.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,53 @@ void *brine_arena_alloc_input(brine_arena *a, size_t size)
     if (!p)
         a->limit -= charged ? charged : 16;
     return p;
+}
+
+#define TABLE_MAP ((size_t)2 << 20)
+
+void *brine_map_huge(size_t n)
+{
+    /* mapped 2 MiB more, then cut to a 2 MiB boundary: a huge page needs one
+     * (the kernel does not align every mapping) */
+    size_t huge = (size_t)2 << 20, len = n + huge;
+    uint8_t *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        return NULL;
+    uint8_t *a = (uint8_t *)(((uintptr_t)m + huge - 1) & ~(uintptr_t)(huge - 1));
+    size_t tail = len - (size_t)(a - m) - n;
+    if (a > m)
+        munmap(m, (size_t)(a - m));
+    if (tail)
+        munmap(a + n, tail);
+#ifdef MADV_HUGEPAGE
+    madvise(a, n, MADV_HUGEPAGE);
+#endif
+    return a;
+}
+
+void *brine_table_grow(void *p, size_t old_bytes, size_t new_bytes)
+{
+    if (new_bytes < TABLE_MAP) {
+        uint8_t *n = realloc(p, new_bytes);
+        if (n && new_bytes > old_bytes)
+            memset(n + old_bytes, 0, new_bytes - old_bytes);
+        return n;
+    }
+    void *n = brine_map_huge(new_bytes); /* fresh mapped pages are zero */
+    if (!n)
+        return NULL;
+    if (old_bytes)
+        memcpy(n, p, old_bytes);
+    brine_table_free(p, old_bytes);
+    return n;
+}
+
+void brine_table_free(void *p, size_t bytes)
+{
+    if (bytes < TABLE_MAP)
+        free(p);
+    else if (p)
+        munmap(p, bytes);
 }
 
 static struct brine_arena_block *block_new(size_t bs)

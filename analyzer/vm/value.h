@@ -40,6 +40,16 @@ void *brine_arena_alloc_raw(brine_arena *a, size_t size);
 void *brine_arena_alloc_input(brine_arena *a, size_t size);
 void brine_arena_free(brine_arena *a);
 
+/* n bytes of zeroed memory mapped on a 2 MiB boundary with transparent huge
+ * pages (a few faults for megabytes, not one per 4 KiB page); munmap(p, n). */
+void *brine_map_huge(size_t n);
+/* A table that grows by doubling (the memo's): the part past old_bytes comes
+ * zeroed; from 2 MiB it is brine_map_huge'd (a memo of a million entries took
+ * a thousand page faults). NULL on failure (p is then still valid). Freed
+ * with brine_table_free and its size. */
+void *brine_table_grow(void *p, size_t old_bytes, size_t new_bytes);
+void brine_table_free(void *p, size_t bytes);
+
 /* ---- values ------------------------------------------------------------ */
 
 typedef enum brine_vkind {
