@@ -9,7 +9,7 @@ meson compile -C build >/dev/null
 [ -d build-san ] || meson setup build-san -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 meson compile -C build-san >/dev/null
 [ -d build-tsan ] || meson setup build-tsan -Db_sanitize=thread -Db_lundef=false >/dev/null
-meson compile -C build-tsan test_threads test_api brine >/dev/null
+meson compile -C build-tsan test_threads test_api brine:executable >/dev/null
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export ASAN_OPTIONS=detect_leaks=1
 # a data race report fails the test (exit code 66)
