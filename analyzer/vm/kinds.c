@@ -532,6 +532,12 @@ dispatch:
         if (k->lim->max_stack - sp < room)
             room = k->lim->max_stack > sp ? k->lim->max_stack - sp : 0;
         size_t q = opoffset, cnt = 0;
+        /* four at a time while four fit (one bound test for them), then one by one */
+        while (room - cnt >= 4 && 4 * w <= end - q && data[q] == op && data[q + w] == op &&
+               data[q + 2 * w] == op && data[q + 3 * w] == op) {
+            q += 4 * w;
+            cnt += 4;
+        }
         while (cnt < room && w <= end - q && data[q] == op) {
             q += w;
             cnt++;
@@ -546,8 +552,9 @@ dispatch:
             if (kgrow(k))
                 goto give_up;
         }
+        uint32_t *st = k->stack + sp;
         for (size_t i = 0; i < cnt; i++)
-            k->stack[sp + i] = K_MAKE(K_SCALAR, 0, 0);
+            st[i] = K_MAKE(K_SCALAR, 0, 0);
         sp += cnt;
         ops += cnt - 1;
         pos = q;
