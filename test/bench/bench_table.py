@@ -8,6 +8,11 @@ times faster brine is), brine's verdict and its peak RSS. Asserts nothing.
 Usage: bench_table.py BRINE [--repeat N] [--big-mb M]
 Run it with an interpreter that has scikit-learn (the RandomForest row is
 skipped otherwise), e.g. /usr/bin/python3 on Debian.
+
+A second figure per row is the scan in this process, through the Python
+binding built next to BRINE (BUILD/python; `brine.scan(data)`): what a
+service that calls brine before `pickle.loads` pays, without a process's
+start (about 0.6 ms, which alone is a fifth of the RandomForest's `loads`).
 """
 import os
 import pickle
@@ -59,16 +64,30 @@ def plain_data(mb):
     return pickle.dumps({"rows": rows, "names": ["w%07d" % i for i in range(n)]}, protocol=4)
 
 
+def binding(brine):
+    """The Python package built next to the command, or None."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(brine)), "python"))
+    try:
+        import brine as mod
+        return mod
+    except ImportError:
+        return None
+
+
 def main():
     brine = sys.argv[1]
+    api = binding(brine)
     repeat = int(sys.argv[sys.argv.index("--repeat") + 1]) if "--repeat" in sys.argv else 3
     big_mb = int(sys.argv[sys.argv.index("--big-mb") + 1]) if "--big-mb" in sys.argv else 51
     rows = [("dict of lists", dict_of_lists()), ("dict of int lists", dict_of_int_lists()),
             ("sklearn RandomForest, 300 trees", random_forest()), ("%d MB plain data" % big_mb, plain_data(big_mb))]
-    print("%-32s %6s %9s %9s %9s %9s %8s %8s %9s %9s %8s %7s  %s" % (
+    print("%-32s %6s %9s %9s %9s %9s %8s %8s %9s %9s %8s %7s %9s %8s  %s" % (
         "input", "MB", "opcodes", "brine", "loads", "genops", "x loads", "x genops", "brine cpu", "loads cpu",
-        "x loads", "RSS MB", "verdict"))
-    print("(brine: `brine scan --quiet` in a fresh process; loads: pickle.loads; genops: pickletools.genops;"
+        "x loads", "RSS MB", "in-proc", "x loads", "verdict"))
+    if not api:
+        print("(in-proc: no Python binding next to %s)" % brine)
+    print("(brine: `brine scan --quiet` in a fresh process; in-proc: brine.scan(data) in this process;"
+          " loads: pickle.loads; genops: pickletools.genops;"
           " x: how many times faster brine is, by wall time, then by CPU time, which a loaded machine disturbs less)")
     with tempfile.TemporaryDirectory() as d:
         for name, data in rows:
@@ -82,15 +101,16 @@ def main():
             t_b, c_b = best(lambda: subprocess.run([brine, "scan", "--quiet", p], stdout=subprocess.DEVNULL,
                                                    stderr=subprocess.DEVNULL), repeat)
             t_l, c_l = best(lambda: pickle.loads(data), repeat)
+            t_a = best(lambda: api.scan(data), repeat)[0] if api else float("nan")
             t_g, _ = best(lambda: sum(1 for _ in pickletools.genops(data)), 1 if len(data) > 20e6 else repeat)
             r = subprocess.run(["/usr/bin/time", "-f", "%M", brine, "scan", p], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
             rss = int(r.stderr.strip().splitlines()[-1])
             verdict = r.stdout.strip().splitlines()[0] if r.stdout.strip() else "?"
             verdict = verdict.split(":", 1)[-1].strip()
-            print("%-32s %6.1f %9d %7.1fms %7.1fms %7.1fms %7.2fx %7.2fx %7.1fms %7.1fms %7.2fx %7.1f  %s" % (
+            print("%-32s %6.1f %9d %7.1fms %7.1fms %7.1fms %7.2fx %7.2fx %7.1fms %7.1fms %7.2fx %7.1f %7.1fms %7.2fx  %s" % (
                 name, len(data) / 1e6, ops, t_b * 1e3, t_l * 1e3, t_g * 1e3, t_l / t_b, t_g / t_b, c_b * 1e3,
-                c_l * 1e3, c_l / max(c_b, 1e-4), rss / 1024, verdict))
+                c_l * 1e3, c_l / max(c_b, 1e-4), rss / 1024, t_a * 1e3, t_l / t_a, verdict))
     print("load average: %.2f %.2f %.2f; cores: %d" % (os.getloadavg() + (os.cpu_count(),)))
 
 

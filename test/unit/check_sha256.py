@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""The reports' sha256 (analyzer/report/report.c) against hashlib, for sizes
+around the block (64), the switch to libcrypto (16 KiB on the first update)
+and the chunk of a hashed descriptor (64 KiB), with libcrypto and without it
+(BRINE_NO_LIBCRYPTO: the built-in code), through `brine scan -f jsonl` (a
+buffer up to 64 MiB) and a file over 64 MiB (hashed from its descriptor).
+
+Usage: check_sha256.py BRINE ; last line: `sha256: N passed, M failed`."""
+import hashlib
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+
+
+def main():
+    brine = sys.argv[1]
+    passed = failed = 0
+    rnd = random.Random(7)
+    sizes = [0, 1, 55, 56, 63, 64, 65, 127, 16383, 16384, 16385, 65535, 65536, 65537, 1 << 20, 3 << 20]
+    with tempfile.TemporaryDirectory() as t:
+        p = os.path.join(t, "f.bin")
+        cases = [(n, rnd.randbytes(n)) for n in sizes]
+        cases.append(((65 << 20) + 3, b"\x80\x04K\x01." + bytes((65 << 20) - 2)))  # over 64 MiB: from the fd
+        for n, data in cases:
+            with open(p, "wb") as f:
+                f.write(data)
+            want = hashlib.sha256(data).hexdigest()
+            for env in ({}, {"BRINE_NO_LIBCRYPTO": "1"}):
+                r = subprocess.run([brine, "scan", "-f", "jsonl", p], capture_output=True, text=True,
+                                   env=dict(os.environ, **env))
+                got = json.loads(r.stdout)["sha256"] if r.stdout.strip() else None
+                ok = got == want
+                passed += ok
+                failed += not ok
+                if not ok:
+                    print("FAIL %d bytes%s: %s, want %s" % (n, " (built-in)" if env else "", got, want))
+    print("sha256: %d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
