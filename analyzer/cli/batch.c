@@ -84,6 +84,13 @@ static int read_fd(worker *w, int fd, uint64_t cap, size_t *len, bool *over, boo
 {
     size_t n = 0;
     *over = false;
+    if (positional && cap > w->cap) { /* a regular file: its size at once, not by doubling (copies) */
+        uint8_t *p = realloc(w->buf, (size_t)cap);
+        if (!p)
+            return ENOMEM;
+        w->buf = p;
+        w->cap = (size_t)cap;
+    }
     for (;;) {
         if (n == w->cap) {
             if (w->cap >= cap + 1) {
