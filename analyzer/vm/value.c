@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,16 +62,18 @@ void *brine_map_huge(size_t n)
 {
     /* mapped 2 MiB more, then cut to a 2 MiB boundary: a huge page needs one
      * (the kernel does not align every mapping) */
-    size_t huge = (size_t)2 << 20, len = n + huge;
+    size_t huge = (size_t)2 << 20, page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t rn = (n + page - 1) & ~(page - 1); /* what munmap(p, n) will unmap */
+    size_t len = rn + huge;
     uint8_t *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED)
         return NULL;
     uint8_t *a = (uint8_t *)(((uintptr_t)m + huge - 1) & ~(uintptr_t)(huge - 1));
-    size_t tail = len - (size_t)(a - m) - n;
+    size_t tail = len - (size_t)(a - m) - rn; /* both ends page-aligned: munmap takes them */
     if (a > m)
         munmap(m, (size_t)(a - m));
     if (tail)
-        munmap(a + n, tail);
+        munmap(a + rn, tail);
 #ifdef MADV_HUGEPAGE
     madvise(a, n, MADV_HUGEPAGE);
 #endif
