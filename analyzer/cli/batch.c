@@ -85,11 +85,12 @@ static int read_fd(worker *w, int fd, uint64_t cap, size_t *len, bool *over, boo
     size_t n = 0;
     *over = false;
     if (positional && cap > w->cap) { /* a regular file: its size at once, not by doubling (copies) */
-        uint8_t *p = realloc(w->buf, (size_t)cap);
+        size_t want = cap < ((size_t)1 << 16) ? (size_t)1 << 16 : (size_t)cap;
+        uint8_t *p = realloc(w->buf, want);
         if (!p)
             return ENOMEM;
         w->buf = p;
-        w->cap = (size_t)cap;
+        w->cap = want;
     }
     for (;;) {
         if (n == w->cap) {
