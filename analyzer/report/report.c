@@ -917,7 +917,7 @@ void brine_report_hash_init(brine_report_hash *hh)
 void brine_report_hash_update(brine_report_hash *hh, const uint8_t *data, size_t len)
 {
     sha256_state *s = (sha256_state *)hh;
-    if (!s->bytes && len >= EVP_LARGE && !s->evp) {
+    if (!s->bytes && len >= EVP_LARGE) { /* the first update (s->evp is NULL) */
         const crypto_fns *c = crypto();
         EVP_MD_CTX *x = c ? c->EVP_MD_CTX_new() : NULL;
         if (x && c->EVP_DigestInit_ex(x, c->EVP_sha256(), NULL) == 1)
@@ -951,37 +951,33 @@ void brine_report_hash_update(brine_report_hash *hh, const uint8_t *data, size_t
 void brine_report_hash_hex(brine_report_hash *hh, char hex[65])
 {
     sha256_state *s = (sha256_state *)hh;
-    static const char digits[] = "0123456789abcdef";
+    uint8_t md[32];
     if (s->evp) {
         const crypto_fns *c = crypto();
-        unsigned char md[32];
         unsigned int mdlen = 0;
         if (c->EVP_DigestFinal_ex(s->evp, md, &mdlen) != 1 || mdlen != 32)
             abort();
         c->EVP_MD_CTX_free(s->evp);
         s->evp = NULL;
-        for (int i = 0; i < 32; i++) {
-            hex[2 * i] = digits[md[i] >> 4];
-            hex[2 * i + 1] = digits[md[i] & 15];
+    } else { /* the built-in code's last blocks */
+        uint64_t bits = s->bytes * 8;
+        s->block[s->fill++] = 0x80;
+        if (s->fill > 56) {
+            memset(s->block + s->fill, 0, 64 - s->fill);
+            sha256_block(s->h, s->block);
+            s->fill = 0;
         }
-        hex[64] = 0;
-        return;
-    }
-    uint64_t bits = s->bytes * 8;
-    s->block[s->fill++] = 0x80;
-    if (s->fill > 56) {
-        memset(s->block + s->fill, 0, 64 - s->fill);
+        memset(s->block + s->fill, 0, 56 - s->fill);
+        for (int i = 0; i < 8; i++)
+            s->block[56 + i] = (uint8_t)(bits >> (56 - 8 * i));
         sha256_block(s->h, s->block);
-        s->fill = 0;
+        for (int i = 0; i < 32; i++)
+            md[i] = (uint8_t)(s->h[i / 4] >> (24 - 8 * (i % 4)));
     }
-    memset(s->block + s->fill, 0, 56 - s->fill);
-    for (int i = 0; i < 8; i++)
-        s->block[56 + i] = (uint8_t)(bits >> (56 - 8 * i));
-    sha256_block(s->h, s->block);
+    static const char digits[] = "0123456789abcdef";
     for (int i = 0; i < 32; i++) {
-        uint8_t b = (uint8_t)(s->h[i / 4] >> (24 - 8 * (i % 4)));
-        hex[2 * i] = digits[b >> 4];
-        hex[2 * i + 1] = digits[b & 15];
+        hex[2 * i] = digits[md[i] >> 4];
+        hex[2 * i + 1] = digits[md[i] & 15];
     }
     hex[64] = 0;
 }
@@ -1092,10 +1088,18 @@ int brine_report_create(brine_report **rep, const brine_report_options *opt, con
     return 0;
 }
 
-static void put_pre(rbuf *b, const brine_report_file *f)
+/* A file's entry in the text, json or jsonl report: rendered ahead
+ * (brine_report_render) or now. */
+static void put_entry(rbuf *b, const brine_report_file *f, const brine_report_options *o)
 {
-    if (f->pre.len)
-        rbuf_put(b, f->pre.p, f->pre.len);
+    if (f->pre_ready) {
+        if (f->pre.len)
+            rbuf_put(b, f->pre.p, f->pre.len);
+    } else if (o->format == BRINE_REPORT_TEXT) {
+        report_text_file(b, f, o);
+    } else {
+        json_file(b, f);
+    }
 }
 
 int brine_report_add(brine_report *r, const brine_report_file *f)
@@ -1111,26 +1115,17 @@ int brine_report_add(brine_report *r, const brine_report_file *f)
             rbuf_put(&r->b, ",\n", 2);
         else
             rbuf_put(&r->b, "\n", 1);
-        if (f->pre_ready)
-            put_pre(&r->b, f);
-        else
-            json_file(&r->b, f);
+        put_entry(&r->b, f, &r->o);
         break;
     case BRINE_REPORT_JSONL:
-        if (f->pre_ready)
-            put_pre(&r->b, f);
-        else
-            json_file(&r->b, f);
+        put_entry(&r->b, f, &r->o);
         rbuf_put(&r->b, "\n", 1);
         break;
     case BRINE_REPORT_SARIF:
         report_sarif_file(&r->b, r->sarif, f, &r->o, r->cwd, &r->first);
         break;
     default:
-        if (f->pre_ready)
-            put_pre(&r->b, f);
-        else
-            report_text_file(&r->b, f, &r->o);
+        put_entry(&r->b, f, &r->o);
         break;
     }
     if (r->o.format != BRINE_REPORT_SARIF) /* sarif: "first" means no result written yet */
@@ -1149,10 +1144,7 @@ int brine_report_render(const brine_report *r, brine_report_file *f)
     f->pre_ready = false;
     if (r->o.format == BRINE_REPORT_SARIF)
         return 0;
-    if (r->o.format == BRINE_REPORT_TEXT)
-        report_text_file(&f->pre, f, &r->o);
-    else
-        json_file(&f->pre, f);
+    put_entry(&f->pre, f, &r->o); /* pre_ready is false: rendered now */
     f->pre_ready = !f->pre.oom;
     return f->pre.oom ? BRINE_ERR_NOMEM : 0;
 }
