@@ -303,34 +303,15 @@ int brine_learner_add(brine_learner *l, const brine_settings *settings, const ui
  * directory and its pickles; see brine_scanner_scan_fd for their guard. */
 #define BRINE_READ_LIMIT ((size_t)64 << 20)
 
-/* The buffer of a regular file read whole: its size is known, so it is
- * allocated once; from 2 MiB it is mapped with transparent huge pages (an
- * 8.7 MB pickle took 2,100 page faults to read into malloc's memory, a fifth
- * of its scan). */
-#define BIG_BUF ((size_t)2 << 20)
-
-static uint8_t *file_buf_new(size_t n)
-{
-    if (n < BIG_BUF)
-        return malloc(n ? n : 1);
-    return brine_map_huge(n);
-}
-
-static void file_buf_free(uint8_t *p, size_t n)
-{
-    if (n < BIG_BUF)
-        free(p);
-    else if (p)
-        munmap(p, n);
-}
-
 /* Read up to cap bytes. A regular file (exact: cap is its size + 1) is read
- * into one buffer of that size (*bufsize, for file_buf_free); anything else
- * into a malloc'd buffer that doubles (*bufsize 0: free()). */
+ * into one buffer of that size, a brine_big_alloc (from 2 MiB, huge pages: an
+ * 8.7 MB pickle took 2,100 page faults to read into malloc's memory, a fifth
+ * of its scan); anything else into a malloc'd buffer that doubles. *bufsize
+ * is what brine_big_free is given (0 for the latter). */
 static int read_all(int fd, uint64_t cap, bool exact, uint8_t **out, size_t *outlen, size_t *bufsize, bool *over)
 {
     size_t size = exact ? (size_t)cap : 1 << 16, len = 0;
-    uint8_t *buf = exact ? file_buf_new(size) : malloc(size);
+    uint8_t *buf = exact ? brine_big_alloc(size) : malloc(size);
     *over = false;
     *bufsize = exact ? size : 0;
     if (!buf)
@@ -355,10 +336,7 @@ static int read_all(int fd, uint64_t cap, bool exact, uint8_t **out, size_t *out
             continue;
         if (r < 0) {
             int e = errno;
-            if (exact)
-                file_buf_free(buf, size);
-            else
-                free(buf);
+            brine_big_free(buf, *bufsize);
             errno = e;
             return BRINE_ERR_IO;
         }
@@ -482,10 +460,7 @@ int brine_scanner_scan_fd(brine_scanner *s, int fd, const char *name, brine_stre
         out->error = "max_input_bytes: input from a pipe or device is longer than the limit";
         out->error_offset = len;
     }
-    if (bufsize)
-        file_buf_free(buf, bufsize);
-    else
-        free(buf);
+    brine_big_free(buf, bufsize);
     return r;
 }
 

@@ -841,7 +841,7 @@ bool brine_vm_kinds(const uint8_t *data, size_t len, const brine_vm_config *cfg,
     int r = krun(&k, &n);
     free(k.stack);
     free(k.marks);
-    brine_table_free(k.memo, k.dcap * sizeof *k.memo);
+    brine_big_free(k.memo, k.dcap * sizeof *k.memo);
     free(k.ibytes);
     if (r != 1)
         return false;

@@ -56,7 +56,7 @@ void *brine_arena_alloc_input(brine_arena *a, size_t size)
     return p;
 }
 
-#define TABLE_MAP ((size_t)2 << 20)
+#define BIG_MAP ((size_t)2 << 20) /* from here brine_big_alloc maps huge pages */
 
 void *brine_map_huge(size_t n)
 {
@@ -80,29 +80,34 @@ void *brine_map_huge(size_t n)
     return a;
 }
 
+void *brine_big_alloc(size_t n)
+{
+    return n < BIG_MAP ? malloc(n ? n : 1) : brine_map_huge(n);
+}
+
+void brine_big_free(void *p, size_t n)
+{
+    if (n < BIG_MAP)
+        free(p);
+    else if (p)
+        munmap(p, n);
+}
+
 void *brine_table_grow(void *p, size_t old_bytes, size_t new_bytes)
 {
-    if (new_bytes < TABLE_MAP) {
+    if (new_bytes < BIG_MAP) {
         uint8_t *n = realloc(p, new_bytes);
         if (n && new_bytes > old_bytes)
             memset(n + old_bytes, 0, new_bytes - old_bytes);
         return n;
     }
-    void *n = brine_map_huge(new_bytes); /* fresh mapped pages are zero */
+    void *n = brine_big_alloc(new_bytes); /* fresh mapped pages are zero */
     if (!n)
         return NULL;
     if (old_bytes)
         memcpy(n, p, old_bytes);
-    brine_table_free(p, old_bytes);
+    brine_big_free(p, old_bytes);
     return n;
-}
-
-void brine_table_free(void *p, size_t bytes)
-{
-    if (bytes < TABLE_MAP)
-        free(p);
-    else if (p)
-        munmap(p, bytes);
 }
 
 static struct brine_arena_block *block_new(size_t bs)
