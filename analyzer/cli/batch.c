@@ -1,7 +1,10 @@
 /* brine scan: inputs (walk.c) -> N threads, each with its own brine_scanner
  * over ONE compiled policy -> per-file collectors (analyzer/report) -> the
  * report, written in input order whatever N is (by the worker that finishes
- * the next file in order; the main thread keeps the progress line).
+ * the next file in order; the main thread keeps the progress line). A
+ * directory or a --files-from list is walked by a thread of its own while
+ * the workers scan what it has found so far (the walk lists in sorted order,
+ * so an item's place in the output is known when it is found).
  *
  * Reading: when the report carries a sha256, a regular file up to 64 MiB is
  * read into memory once and that one copy is both hashed and scanned (a file
@@ -47,7 +50,19 @@ typedef struct sink sink;
 typedef struct progress progress;
 
 typedef struct batch {
-    const brine_walk *in;
+    brine_walk *in; /* with a walker thread: items and n are read with mu held */
+    bool walking;   /* the walker thread has not finished (under mu) */
+    FILE **lists;   /* the --files-from lists, opened before the walk */
+    const char **list_names;
+    size_t nlists;
+    bool nul; /* the lists are NUL-separated */
+    const char **operands;
+    size_t nops;
+    int list_err; /* a list that could not be read to its end: errno, and which */
+    const char *list_failed;
+    const brine_policy *policy;
+    bool text;
+    size_t nthreads;
     const brine_settings *s;
     bool hash;
     bool globals; /* the report shows the globals used (every format but text) */
@@ -58,7 +73,7 @@ typedef struct batch {
     pthread_mutex_t mu;
     pthread_cond_t cv_done, cv_room;
     size_t next_item, next_out;
-    size_t chunk; /* files a worker takes at a time */
+    size_t chunk; /* files a worker takes at a time, once the walk is done */
     size_t room_waiters;
     /* the output, written in input order by whichever thread holds the turn
      * (`writing`, under mu): the worker that finishes the next file in order
@@ -241,7 +256,9 @@ static void human(char *buf, size_t n, double v)
     snprintf(buf, n, k ? "%.1f %s" : "%.0f %s", v, u[k]);
 }
 
-static void progress_show(progress *p, size_t done, size_t total, uint64_t bytes, const char *current, bool force)
+/* more: the walk goes on (the total is what it has found so far) */
+static void progress_show(progress *p, size_t done, size_t total, bool more, uint64_t bytes, const char *current,
+                          bool force)
 {
     if (!p->on)
         return;
@@ -253,7 +270,8 @@ static void progress_show(progress *p, size_t done, size_t total, uint64_t bytes
     human(by, sizeof by, (double)bytes);
     human(rate, sizeof rate, t > p->t0 ? (double)bytes / (t - p->t0) : 0);
     char line[512];
-    int n = snprintf(line, sizeof line, "[%zu/%zu] %s, %s/s  %s", done, total, by, rate, current ? current : "");
+    int n = snprintf(line, sizeof line, "[%zu/%zu%s] %s, %s/s  %s", done, total, more ? "+" : "", by, rate,
+                     current ? current : "");
     if (n < 0)
         return;
     if ((size_t)n > 100) /* keep it on one line of a narrow terminal */
@@ -272,8 +290,9 @@ static void progress_clear(progress *p)
 
 /* ---- writing the results in order --------------------------------------------------- */
 
-/* Add item i's result to the report (the caller holds the turn). */
-static void emit(batch *b, size_t i)
+/* Add item i's result to the report (the caller holds the turn); total and
+ * next are what the progress line shows (the items found so far, the next one). */
+static void emit(batch *b, size_t i, size_t total, bool more, const char *next)
 {
     brine_report_file *f = b->ring[i % b->window];
     brine_report_outcome oc = brine_report_file_outcome(f);
@@ -289,8 +308,7 @@ static void emit(batch *b, size_t i)
     if (b->pg->clear_before_output)
         progress_clear(b->pg);
     brine_report_add(b->rep, f);
-    size_t n = b->in->n;
-    progress_show(b->pg, i + 1, n, b->bytes, i + 1 < n ? b->in->items[i + 1].path : "", b->pg->clear_before_output);
+    progress_show(b->pg, i + 1, total, more, b->bytes, next, b->pg->clear_before_output);
 }
 
 /* The order of the output is agreed without the lock on the common path: a
@@ -325,8 +343,11 @@ static void drain(batch *b)
         bool wrote = false;
         size_t i;
         while ((i = next_out(b)) < b->in->n && is_ready(b, i)) {
+            size_t total = b->in->n;
+            bool more = b->walking;
+            const char *next = i + 1 < total ? b->in->items[i + 1].path : "";
             pthread_mutex_unlock(&b->mu);
-            emit(b, i);
+            emit(b, i, total, more, next);
             pthread_mutex_lock(&b->mu);
             wrote = true;
             __atomic_store_n(&b->ready[i % b->window], false, __ATOMIC_SEQ_CST);
@@ -337,7 +358,7 @@ static void drain(batch *b)
         b->pending |= wrote && b->flush_each;
     } while (b->again);
     b->writing = false;
-    if (next_out(b) == b->in->n)
+    if (!b->walking && next_out(b) == b->in->n)
         pthread_cond_signal(&b->cv_done);
 }
 
@@ -346,9 +367,11 @@ static void *worker_main(void *arg)
     void **a = arg;
     batch *b = a[0];
     worker *w = a[1];
+    brine_item run[8];
     pthread_mutex_lock(&b->mu);
     for (;;) {
-        while (b->next_item < b->in->n && b->next_item >= next_out(b) + b->window) {
+        /* wait for a file found and not taken, with a collector free for it */
+        while (b->next_item < b->in->n ? b->next_item >= next_out(b) + b->window : b->walking) {
             b->room_waiters++;
             pthread_cond_wait(&b->cv_room, &b->mu);
             b->room_waiters--;
@@ -356,16 +379,21 @@ static void *worker_main(void *arg)
         if (b->next_item >= b->in->n)
             break;
         /* a run of files at a time: taking them one by one, the threads'
-         * shared counters moved between the cores for every small file */
-        size_t i = b->next_item, e = i + b->chunk;
-        if (e > b->in->n)
-            e = b->in->n;
+         * shared counters moved between the cores for every small file.
+         * While the walk goes on, a share of what it has found so far. */
+        size_t i = b->next_item, n = b->in->n;
+        size_t take = b->walking ? (n - i) / b->nthreads : b->chunk;
+        take = take < 1 ? 1 : take > 8 ? 8 : take;
+        size_t e = i + take;
+        if (e > n)
+            e = n;
         if (e > next_out(b) + b->window)
             e = next_out(b) + b->window;
         b->next_item = e;
+        memcpy(run, &b->in->items[i], (e - i) * sizeof *run); /* the walk may move the array */
         pthread_mutex_unlock(&b->mu);
         for (size_t k = i; k < e; k++) {
-            scan_one(b, w, &b->in->items[k], b->ring[k % b->window]);
+            scan_one(b, w, &run[k - i], b->ring[k % b->window]);
             brine_report_render(b->rep, b->ring[k % b->window]); /* here, in parallel, not by the turn's holder */
             __atomic_store_n(&b->ready[k % b->window], true, __ATOMIC_SEQ_CST);
             if (next_out(b) == k) { /* the next to write: write it now (jsonl streams file by file) */
@@ -376,6 +404,59 @@ static void *worker_main(void *arg)
         }
         pthread_mutex_lock(&b->mu);
     }
+    pthread_mutex_unlock(&b->mu);
+    return NULL;
+}
+
+/* ---- the walk ----------------------------------------------------------------------- */
+
+/* The collector of ring slot k exists (made the first time an item uses it). */
+static bool make_slot(batch *b, size_t k)
+{
+    if (b->ring[k])
+        return true;
+    /* text never shows the policy identity: no collector computes it */
+    return (b->text ? brine_report_file_create(&b->ring[k], b->policy)
+                    : brine_report_file_create_like(&b->ring[k], b->ring[0])) >= 0;
+}
+
+/* Called by the walk, mu held, when item i is found: its collector is made
+ * before a worker can take it, and a worker waiting for files is woken. */
+static bool found(void *ctx, size_t i)
+{
+    batch *b = ctx;
+    if (i < b->window && !make_slot(b, i))
+        return false;
+    if (b->room_waiters)
+        pthread_cond_broadcast(&b->cv_room);
+    return true;
+}
+
+/* The lists, then the operands, in the order given (the order of the output). */
+static void walk_inputs(batch *b)
+{
+    for (size_t k = 0; k < b->nlists && !b->in->oom; k++) {
+        int e = brine_walk_files_from(b->in, b->lists[k], b->nul);
+        if (e && !b->list_err) {
+            b->list_err = e;
+            b->list_failed = b->list_names[k];
+            break;
+        }
+    }
+    for (size_t k = 0; k < b->nops && !b->in->oom && !b->list_err; k++)
+        brine_walk_add(b->in, b->operands[k]);
+}
+
+static void *walker_main(void *arg)
+{
+    batch *b = arg;
+    walk_inputs(b);
+    pthread_mutex_lock(&b->mu);
+    b->walking = false;
+    size_t n = b->in->n;
+    b->chunk = n / (b->nthreads * 16); /* the rest is shared out evenly */
+    pthread_cond_broadcast(&b->cv_room);
+    pthread_cond_signal(&b->cv_done);
     pthread_mutex_unlock(&b->mu);
     return NULL;
 }
@@ -485,8 +566,9 @@ int brine_cli_scan(int argc, char **argv)
     sink out = {stdout, false};
     batch b = {0};
     worker *workers = NULL;
-    pthread_t *threads = NULL;
+    pthread_t *threads = NULL, walker;
     void **args = NULL;
+    FILE **list_fps = NULL;
     size_t nthreads = 0;
 
     for (int i = 0; i < argc && !bad; i++) {
@@ -605,18 +687,39 @@ int brine_cli_scan(int argc, char **argv)
         goto out;
     }
 
+    /* a list that cannot be opened is reported before anything is scanned */
+    if (nlists && !(list_fps = calloc(nlists, sizeof *list_fps)))
+        goto nomem;
     for (size_t k = 0; k < nlists; k++) {
-        int e = brine_walk_files_from(&w, lists[k], nul);
-        if (e) {
-            fprintf(stderr, "brine: scan: --files-from %s: %s\n", lists[k], strerror(e));
+        list_fps[k] = strcmp(lists[k], "-") ? fopen(lists[k], "r") : stdin;
+        struct stat st;
+        if (list_fps[k] && fstat(fileno(list_fps[k]), &st) == 0 && S_ISDIR(st.st_mode))
+            errno = EISDIR;
+        else if (list_fps[k])
+            continue;
+        fprintf(stderr, "brine: scan: --files-from %s: %s\n", lists[k], strerror(errno));
+        goto out;
+    }
+    /* files named on the command line only: listed here, their number known;
+     * a directory or a list: walked by a thread of its own while files are scanned */
+    bool stream = nlists > 0;
+    for (size_t k = 0; k < nops && !stream; k++) {
+        struct stat st;
+        stream = strcmp(operands[k], "-") && stat(operands[k], &st) == 0 && S_ISDIR(st.st_mode);
+    }
+    b.in = &w;
+    b.lists = list_fps;
+    b.list_names = lists;
+    b.nlists = nlists;
+    b.nul = nul;
+    b.operands = operands;
+    b.nops = nops;
+    if (!stream) {
+        walk_inputs(&b);
+        if (w.oom) {
+            fprintf(stderr, "brine: scan: out of memory while listing the inputs\n");
             goto out;
         }
-    }
-    for (size_t k = 0; k < nops; k++)
-        brine_walk_add(&w, operands[k]);
-    if (w.oom) {
-        fprintf(stderr, "brine: scan: out of memory while listing the inputs\n");
-        goto out;
     }
 
     if (output && strcmp(output, "-")) {
@@ -642,18 +745,20 @@ int brine_cli_scan(int argc, char **argv)
     }
 
     if (!jobs) /* one file needs no second thread (nor the count of cores) */
-        jobs = w.n <= 1 ? 1 : cores();
-    if ((size_t)jobs > w.n)
+        jobs = !stream && w.n <= 1 ? 1 : cores();
+    if (!stream && (size_t)jobs > w.n)
         jobs = w.n ? (long)w.n : 1;
     nthreads = (size_t)jobs;
-    b.in = &w;
+    b.nthreads = nthreads;
     b.s = &s;
+    b.policy = policy;
+    b.text = ro.format == BRINE_REPORT_TEXT;
     b.hash = hash && ro.format != BRINE_REPORT_TEXT; /* the text report does not show it */
     b.globals = ro.format != BRINE_REPORT_TEXT;
     b.chunk = w.n / (nthreads * 16);
-    b.chunk = b.chunk < 1 ? 1 : b.chunk > 8 ? 8 : b.chunk;
+    b.chunk = stream || b.chunk > 8 ? 8 : b.chunk < 1 ? 1 : b.chunk;
     b.window = nthreads * 4 * b.chunk < 8 ? 8 : nthreads * 4 * b.chunk;
-    if (b.window > w.n) /* no more collectors than files (each holds a 60 KB pool) */
+    if (!stream && b.window > w.n) /* no more collectors than files (each holds a 60 KB pool) */
         b.window = w.n ? w.n : 1;
     b.ring = calloc(b.window, sizeof *b.ring);
     b.ready = calloc(b.window, sizeof *b.ready);
@@ -662,12 +767,12 @@ int brine_cli_scan(int argc, char **argv)
     args = calloc(nthreads * 2, sizeof *args);
     if (!b.ring || !b.ready || !workers || !threads || !args)
         goto nomem;
+    /* the first collector always (the others copy its policy identity); the
+     * rest as files come to use them (found() while walking) */
     if (brine_report_file_create(&b.ring[0], policy) < 0)
         goto nomem;
-    /* text never shows the policy identity: no collector computes it */
-    for (size_t k = 1; k < b.window; k++)
-        if ((ro.format == BRINE_REPORT_TEXT ? brine_report_file_create(&b.ring[k], policy)
-                                            : brine_report_file_create_like(&b.ring[k], b.ring[0])) < 0)
+    for (size_t k = 1; !stream && k < b.window; k++)
+        if (!make_slot(&b, k))
             goto nomem;
     for (size_t k = 0; k < nthreads; k++)
         if (brine_scanner_create(&workers[k].sc, policy, &s) < 0)
@@ -683,9 +788,19 @@ int brine_cli_scan(int argc, char **argv)
 
     double t0 = now();
     size_t started = 0;
+    if (stream) {
+        w.mu = &b.mu;
+        w.added = found;
+        w.ctx = &b;
+        b.walking = true;
+        if (pthread_create(&walker, NULL, walker_main, &b) != 0) {
+            walker_main(&b); /* no thread: the walk first, then the scan */
+            stream = false;
+        }
+    }
     /* several files: worker threads (one with -j 1) scan and write, and this
      * thread flushes what they wrote and keeps the progress line moving */
-    for (size_t k = 0; w.n > 1 && k < nthreads; k++) {
+    for (size_t k = 0; (stream || w.n > 1) && k < nthreads; k++) {
         args[2 * k] = &b;
         args[2 * k + 1] = &workers[k];
         if (pthread_create(&threads[k], NULL, worker_main, &args[2 * k]) != 0)
@@ -693,30 +808,35 @@ int brine_cli_scan(int argc, char **argv)
         started++;
     }
     if (!started) { /* one file, or no thread could be started */
+        if (stream) {
+            pthread_join(walker, NULL);
+            stream = false;
+        }
         for (size_t i = 0; i < w.n; i++) {
             scan_one(&b, &workers[0], &w.items[i], b.ring[i % b.window]);
-            emit(&b, i);
+            emit(&b, i, w.n, false, i + 1 < w.n ? w.items[i + 1].path : "");
             if (b.flush_each)
                 fflush(out.fp);
         }
     } else {
         pthread_mutex_lock(&b.mu);
-        while (next_out(&b) < w.n) {
+        while (b.walking || next_out(&b) < w.n) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             long ns = ts.tv_nsec + (b.flush_each ? FLUSH_MS : 200) * 1000000L;
             ts.tv_sec += ns / 1000000000L;
             ts.tv_nsec = ns % 1000000000L;
             pthread_cond_timedwait(&b.cv_done, &b.mu, &ts);
-            if (!b.writing && (b.pending || pg.on) && next_out(&b) < w.n) {
+            if (!b.writing && (b.pending || pg.on) && (b.walking || next_out(&b) < w.n)) {
                 b.writing = true; /* the turn: no worker writes meanwhile */
-                bool flush = b.pending;
-                size_t i = next_out(&b);
+                bool flush = b.pending, more = b.walking;
+                size_t i = next_out(&b), total = w.n;
+                const char *cur = i < total ? w.items[i].path : "";
                 uint64_t by = b.bytes;
                 pthread_mutex_unlock(&b.mu);
                 if (flush)
                     fflush(out.fp);
-                progress_show(&pg, i, w.n, by, w.items[i].path, false);
+                progress_show(&pg, i, total, more, by, cur, false);
                 pthread_mutex_lock(&b.mu);
                 b.pending = false;
                 b.writing = false;
@@ -727,6 +847,8 @@ int brine_cli_scan(int argc, char **argv)
     }
     for (size_t k = 0; k < started; k++)
         pthread_join(threads[k], NULL);
+    if (stream)
+        pthread_join(walker, NULL);
     progress_clear(&pg);
     brine_report_finish(rep, now() - t0);
     fflush(out.fp);
@@ -737,6 +859,15 @@ int brine_cli_scan(int argc, char **argv)
         /* 1 (unsafe) wins over 2 (a file could not be read) so that a gate
          * never reads "error" as "nothing found"; both are non-zero */
         rc = b.unsafe ? 1 : b.unreadable ? 2 : b.incomplete ? 3 : 0;
+    }
+    /* a walk cut short: the files it did not reach were not scanned */
+    if (b.list_err) {
+        fprintf(stderr, "brine: scan: --files-from %s: %s\n", b.list_failed, strerror(b.list_err));
+        rc = rc == 1 ? 1 : 2;
+    }
+    if (w.oom) {
+        fprintf(stderr, "brine: scan: out of memory while listing the inputs (the files after it were not scanned)\n");
+        rc = rc == 1 ? 1 : 2;
     }
     pthread_mutex_destroy(&b.mu);
     pthread_cond_destroy(&b.cv_done);
@@ -764,6 +895,10 @@ out:
     brine_walk_free(&w);
     free(w.include);
     free(w.exclude);
+    for (size_t k = 0; list_fps && k < nlists; k++)
+        if (list_fps[k] && list_fps[k] != stdin)
+            fclose(list_fps[k]);
+    free(list_fps);
     free(pfiles);
     free(operands);
     free(lists);

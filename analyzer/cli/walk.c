@@ -13,24 +13,41 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static void add_item(brine_walk *w, const char *path, int err, bool is_stdin)
+/* Append an item whose path the walk owns from here (freed by brine_walk_free). */
+static void add_owned(brine_walk *w, char *path, int err, bool is_stdin)
 {
+    if (w->mu)
+        pthread_mutex_lock(w->mu);
     if (w->n == w->cap) {
         size_t nc = w->cap ? w->cap * 2 : 64;
         brine_item *p = realloc(w->items, nc * sizeof *p);
         if (!p) {
             w->oom = true;
-            return;
+            free(path);
+            goto out;
         }
         w->items = p;
         w->cap = nc;
     }
+    w->items[w->n++] = (brine_item){path, err, is_stdin};
+    if (w->added && !w->added(w->ctx, w->n - 1)) {
+        w->n--;
+        w->oom = true;
+        free(path);
+    }
+out:
+    if (w->mu)
+        pthread_mutex_unlock(w->mu);
+}
+
+static void add_item(brine_walk *w, const char *path, int err, bool is_stdin)
+{
     char *c = strdup(path);
     if (!c) {
         w->oom = true;
         return;
     }
-    w->items[w->n++] = (brine_item){c, err, is_stdin};
+    add_owned(w, c, err, is_stdin);
 }
 
 /* Does a glob select this file? A glob with a '/' is matched against the
@@ -65,6 +82,61 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(*(char *const *)a + 1, *(char *const *)b + 1);
 }
 
+/* A directory's entries, sorted: each is its d_type byte then its name, all in
+ * one buffer (one allocation per directory, not per name). Returns the count;
+ * *names and *buf are the caller's to free. */
+static size_t list_dir(brine_walk *w, DIR *d, char ***names, char **buf)
+{
+    size_t n = 0, len = 0, cap = 0;
+    size_t *off = NULL, offcap = 0;
+    char *b = NULL;
+    struct dirent *e;
+    *names = NULL;
+    *buf = NULL;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        size_t nl = strlen(e->d_name) + 2;
+        if (len + nl > cap) {
+            size_t nc = cap ? cap * 2 : 4096;
+            while (nc < len + nl)
+                nc *= 2;
+            char *p = realloc(b, nc);
+            if (!p)
+                goto oom;
+            b = p;
+            cap = nc;
+        }
+        if (n == offcap) {
+            size_t nc = offcap ? offcap * 2 : 64;
+            size_t *p = realloc(off, nc * sizeof *p);
+            if (!p)
+                goto oom;
+            off = p;
+            offcap = nc;
+        }
+        off[n++] = len;
+        b[len] = (char)e->d_type;
+        memcpy(b + len + 1, e->d_name, nl - 1);
+        len += nl;
+    }
+    char **v = n ? malloc(n * sizeof *v) : NULL;
+    if (n && !v)
+        goto oom;
+    for (size_t i = 0; i < n; i++)
+        v[i] = b + off[i];
+    free(off);
+    qsort(v, n, sizeof *v, cmp_names);
+    *names = v;
+    *buf = b;
+    return n;
+oom:
+    w->oom = true;
+    free(off);
+    free(b);
+    return 0;
+}
+
 static void walk_dir(brine_walk *w, const char *dir, size_t rootlen, const ancestor *up)
 {
     DIR *d = opendir(dir);
@@ -72,35 +144,12 @@ static void walk_dir(brine_walk *w, const char *dir, size_t rootlen, const ances
         add_item(w, dir, errno, false);
         return;
     }
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 32;
-            char **p = realloc(names, cap * sizeof *p);
-            if (!p) {
-                w->oom = true;
-                break;
-            }
-            names = p;
-        }
-        size_t len = strlen(e->d_name);
-        if (!(names[n] = malloc(len + 2))) {
-            w->oom = true;
-            break;
-        }
-        names[n][0] = (char)e->d_type;
-        memcpy(names[n] + 1, e->d_name, len + 1);
-        n++;
-    }
+    char **names, *buf;
+    size_t n = list_dir(w, d, &names, &buf);
     closedir(d);
-    qsort(names, n, sizeof *names, cmp_names);
     size_t dl = strlen(dir);
     bool slash = dl && dir[dl - 1] == '/';
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && !w->oom; i++) {
         unsigned char type = (unsigned char)names[i][0];
         const char *name = names[i] + 1;
         size_t nl = strlen(name), pl = dl + !slash + nl;
@@ -120,8 +169,7 @@ static void walk_dir(brine_walk *w, const char *dir, size_t rootlen, const ances
         if (type == DT_REG) /* the directory says what it is: no lstat (the file is opened later anyway) */
             st.st_mode = S_IFREG;
         else if (lstat(p, &st) < 0) {
-            add_item(w, p, errno, false);
-            free(p);
+            add_owned(w, p, errno, false);
             continue;
         }
         if (S_ISLNK(st.st_mode)) {
@@ -132,8 +180,9 @@ static void walk_dir(brine_walk *w, const char *dir, size_t rootlen, const ances
             }
             if (stat(p, &st) < 0) { /* a dangling link, or a loop of links */
                 if (selected(w, rel, name))
-                    add_item(w, p, errno, false);
-                free(p);
+                    add_owned(w, p, errno, false);
+                else
+                    free(p);
                 continue;
             }
         }
@@ -146,24 +195,22 @@ static void walk_dir(brine_walk *w, const char *dir, size_t rootlen, const ances
                 excluded |= glob_match(w->exclude[k], rel, name);
             if (excluded) {
                 free(p);
-                continue;
-            }
-            if (loop)
-                add_item(w, p, ELOOP, false);
-            else {
+            } else if (loop) {
+                add_owned(w, p, ELOOP, false);
+            } else {
                 ancestor me = {up, st.st_dev, st.st_ino};
                 walk_dir(w, p, rootlen, &me);
+                free(p);
             }
         } else if (selected(w, rel, name)) {
-            add_item(w, p, 0, false);
+            add_owned(w, p, 0, false); /* the path built here is the item's: no copy */
         } else {
             w->skipped_filtered++;
+            free(p);
         }
-        free(p);
     }
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
     free(names);
+    free(buf);
 }
 
 void brine_walk_add(brine_walk *w, const char *path)
@@ -183,17 +230,15 @@ void brine_walk_add(brine_walk *w, const char *path)
     add_item(w, path, 0, false);
 }
 
-int brine_walk_files_from(brine_walk *w, const char *list, bool nul)
+int brine_walk_files_from(brine_walk *w, FILE *f, bool nul)
 {
-    FILE *f = strcmp(list, "-") ? fopen(list, "r") : stdin;
-    if (!f)
-        return errno;
     if (f == stdin)
         w->stdin_used = true;
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
-    while ((n = getdelim(&line, &cap, nul ? '\0' : '\n', f)) > 0) {
+    errno = 0;
+    while (!w->oom && (n = getdelim(&line, &cap, nul ? '\0' : '\n', f)) > 0) {
         if (line[n - 1] == (nul ? '\0' : '\n'))
             line[--n] = 0;
         if (!nul && n && line[n - 1] == '\r')
@@ -208,10 +253,8 @@ int brine_walk_files_from(brine_walk *w, const char *list, bool nul)
         else
             brine_walk_add(w, line);
     }
-    int e = ferror(f) ? EIO : 0;
+    int e = ferror(f) ? (errno ? errno : EIO) : 0; /* a directory given as the list: EISDIR */
     free(line);
-    if (f != stdin)
-        fclose(f);
     return e;
 }
 

@@ -3,8 +3,10 @@
  * --include/--exclude only choose which files of a walked directory are looked at. */
 #ifndef BRINE_CLI_WALK_H
 #define BRINE_CLI_WALK_H
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 typedef struct brine_item {
     char *path;
@@ -22,12 +24,20 @@ typedef struct brine_walk {
     size_t skipped_filtered; /* files a glob left out */
     bool stdin_used;
     bool oom;
+    /* A walk that feeds scanners while it runs: when mu is set, each item is
+     * appended with mu held (items may move: read them with mu held), and
+     * added(ctx, i) is called, still holding it, after item i is; if it
+     * returns false (out of memory), the item is dropped and the walk stops
+     * with oom set. */
+    pthread_mutex_t *mu;
+    bool (*added)(void *ctx, size_t i);
+    void *ctx;
 } brine_walk;
 
 /* Add a command-line operand: a file, a directory (walked) or "-". */
 void brine_walk_add(brine_walk *w, const char *path);
-/* Add the paths listed in a file ("-": stdin), one per line or NUL-separated.
- * Returns 0 or an errno value. */
-int brine_walk_files_from(brine_walk *w, const char *list, bool nul);
+/* Add the paths listed in an open list, one per line or NUL-separated.
+ * Returns 0 or an errno value (a read error). */
+int brine_walk_files_from(brine_walk *w, FILE *list, bool nul);
 void brine_walk_free(brine_walk *w);
 #endif

@@ -150,6 +150,10 @@ def tests(t, quick):
                 ["--color", "sometimes", BENIGN[0]], ["-", "--files-from", "-"], ["--files-from", missing]):
         r = run("scan", *bad)
         check(r.returncode == 2 and r.stderr, "usage error %s: exit %d, expected 2 and a message" % (bad, r.returncode))
+    # a directory given as the list is refused before anything is scanned (it would read as an error later)
+    r = run("scan", "-f", "jsonl", "--files-from", ROOT, BENIGN[0])
+    check(r.returncode == 2 and b"Is a directory" in r.stderr and not r.stdout,
+          "--files-from DIR: exit %d, %r, %d bytes out" % (r.returncode, r.stderr[:200], len(r.stdout)))
 
     # ---- text ----
     section('text')

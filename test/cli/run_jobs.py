@@ -13,6 +13,7 @@ import json
 import os
 import pickle
 import re
+import select
 import subprocess
 import sys
 import tempfile
@@ -33,6 +34,52 @@ def check(ok, what):
 def strip(text):
     # times are the only thing that may differ between runs
     return re.sub(r'"(time_ms|seconds)":[0-9.e+-]+', "", re.sub(r" in [0-9.]+ s$", "", text, flags=re.M))
+
+
+def tree(d):
+    """The files below d in the order the walk must give: each directory's
+    entries sorted by name (bytes), a subdirectory's files at its place."""
+    out = []
+    for name in sorted(os.listdir(d)):
+        p = os.path.join(d, name)
+        out += tree(p) if os.path.isdir(p) else [p]
+    return out
+
+
+def walked(brine, small, tsan):
+    """A directory or a --files-from list is walked by a thread of its own
+    while the workers scan (batch.c): the results must be those of the same
+    files named one by one (no walk), and a result must come out while the
+    list is still being written."""
+    files = tree(small)
+    for j in ("1", "2") if tsan else ("1", "2", "4"):
+        a = subprocess.run([brine, "scan", "-j", j, "-f", "jsonl", small], capture_output=True, text=True)
+        b = subprocess.run([brine, "scan", "-j", j, "-f", "jsonl"] + files, capture_output=True, text=True)
+        check(a.returncode == b.returncode == 1 and strip(a.stdout) == strip(b.stdout) and
+              len(a.stdout.splitlines()) == len(files),
+              "-j %s: the walked directory (%d results, exit %d) gives the files named one by one (%d, exit %d)" %
+              (j, len(a.stdout.splitlines()), a.returncode, len(b.stdout.splitlines()), b.returncode))
+    # a list still being written: its first file's result comes out before the list ends
+    p = subprocess.Popen([brine, "scan", "-j", "2", "-f", "jsonl", "--progress", "always", "--files-from", "-"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        p.stdin.write((files[0] + "\n").encode())
+        p.stdin.flush()
+        ready, _, _ = select.select([p.stdout], [], [], 60)
+        first = p.stdout.readline() if ready else b""
+        check(first and json.loads(first)["path"] == files[0],
+              "--files-from -: the first result before the list ends: %r" % first[:200])
+        p.stdin.write(("\n".join(files[1:20]) + "\n").encode())
+        p.stdin.close()
+        rest = p.stdout.read()
+        err = p.stderr.read()
+    finally:
+        p.kill() if p.poll() is None else None
+        p.wait()
+    paths = [json.loads(first)["path"]] + [json.loads(l)["path"] for l in rest.splitlines()] if first else []
+    check(paths == files[:20], "--files-from -: the 20 listed files, in order: %d" % len(paths))
+    # while the list was open the total was what had been found so far: "[1/1+]"
+    check(b"[1/1+]" in err, "--files-from -: progress while the walk goes on: %r" % err[-300:])
 
 
 def main():
@@ -72,6 +119,7 @@ def main():
                         want = (r.returncode, out)
                     else:
                         check((r.returncode, out) == want, "%s, %s: -j %s differs from -j 1" % (name, fmt, j))
+        walked(brine, small, tsan)
     print("cli-jobs: %d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 
