@@ -358,7 +358,7 @@ static const uint8_t SCALAR_WIDTH[256] = {
     [BRINE_OP_NONE] = 1,    [BRINE_OP_NEWTRUE] = 1,  [BRINE_OP_NEWFALSE] = 1,
 };
 
-static int krun(kvm *k, uint64_t *count)
+__attribute__((optimize("no-crossjumping"))) static int krun(kvm *k, uint64_t *count)
 {
     const void *table[256];
     for (int i = 0; i < 256; i++)
@@ -482,6 +482,17 @@ static int krun(kvm *k, uint64_t *count)
     } while (0)
     guard = max_ops - ops < SIZE_MAX - pos ? pos + (size_t)(max_ops - ops) : SIZE_MAX;
     RELIM();
+/* the next opcode: each handler ends with its own copy of the common case
+ * (one bound test, the count, the jump), the rest is dispatch's */
+#define NEXT()                                      \
+    do {                                            \
+        opoffset = pos;                             \
+        if (__builtin_expect(pos >= dlim, 0))       \
+            goto dispatch;                          \
+        ops++;                                      \
+        op = data[pos++];                           \
+        goto *table[op];                            \
+    } while (0)
 dispatch:
     opoffset = pos;
     if (pos >= dlim) {
@@ -517,7 +528,7 @@ dispatch:
         last_scalar = op;                                          \
         NEED((w) - 1);                                             \
         PUSH(K_MAKE(K_SCALAR, 0, 0));                              \
-        goto next;                                                 \
+        NEXT();                                                 \
     } while (0)
     L_BININT: SCALAR_OP(5);
     L_BININT1: SCALAR_OP(2);
@@ -545,7 +556,7 @@ dispatch:
         if (!cnt) { /* not even this one: the checks of one at a time */
             NEED(w - 1);
             PUSH(K_MAKE(K_SCALAR, 0, 0));
-            goto next;
+            NEXT();
         }
         while (k->scap - sp < cnt) {
             SYNC();
@@ -559,7 +570,7 @@ dispatch:
         ops += cnt - 1;
         pos = q;
         opoffset = q - w;
-        goto next;
+        NEXT();
     }
     L_LONG1:
     L_LONG4: {
@@ -570,14 +581,14 @@ dispatch:
             goto give_up;
         NEED(n);
         PUSH(K_MAKE(K_SCALAR, 0, 0));
-        goto next;
+        NEXT();
     }
-    L_SHORT_BINSTRING: CALL(ksized(k, 1, BRINE_V_STR, true, false)); goto next;
-    L_BINSTRING: CALL(ksized(k, 4, BRINE_V_STR, true, true)); goto next;
-    L_SHORT_BINBYTES: CALL(ksized(k, 1, BRINE_V_BYTES, false, false)); goto next;
-    L_BINBYTES: CALL(ksized(k, 4, BRINE_V_BYTES, false, false)); goto next;
-    L_BINBYTES8: CALL(ksized(k, 8, BRINE_V_BYTES, false, false)); goto next;
-    L_BYTEARRAY8: CALL(ksized(k, 8, BRINE_V_BYTEARRAY, false, false)); goto next;
+    L_SHORT_BINSTRING: CALL(ksized(k, 1, BRINE_V_STR, true, false)); NEXT();
+    L_BINSTRING: CALL(ksized(k, 4, BRINE_V_STR, true, true)); NEXT();
+    L_SHORT_BINBYTES: CALL(ksized(k, 1, BRINE_V_BYTES, false, false)); NEXT();
+    L_BINBYTES: CALL(ksized(k, 4, BRINE_V_BYTES, false, false)); NEXT();
+    L_BINBYTES8: CALL(ksized(k, 8, BRINE_V_BYTES, false, false)); NEXT();
+    L_BYTEARRAY8: CALL(ksized(k, 8, BRINE_V_BYTEARRAY, false, false)); NEXT();
     L_SHORT_BINUNICODE:
         /* ksized's common case inline: up to 8 bytes of ASCII, a cache hit
          * (the word as ksized makes it: little-endian only) */
@@ -588,51 +599,51 @@ dispatch:
                 if (n < 2 || !nested) {
                     pos += 1 + n;
                     PUSH(K_MAKE(K_SCALAR, 0, 0));
-                    goto next;
+                    NEXT();
                 }
                 uint32_t h;
                 w = kshort_key(w, n, BRINE_V_STR, &h);
                 if (kshort_hit(k, w, h & k->imask)) {
                     pos += 1 + n;
                     PUSH(K_MAKE(K_SCALAR, 0, 0));
-                    goto next;
+                    NEXT();
                 }
             }
         }
         CALL(ksized(k, 1, BRINE_V_STR, false, false));
-        goto next;
-    L_BINUNICODE: CALL(ksized(k, 4, BRINE_V_STR, false, false)); goto next;
-    L_BINUNICODE8: CALL(ksized(k, 8, BRINE_V_STR, false, false)); goto next;
-    L_SCALAR: PUSH(K_MAKE(K_SCALAR, 0, 0)); goto next; /* NONE, NEWTRUE, NEWFALSE */
-    L_EMPTY_TUPLE: PUSH(K_MAKE(K_TUPLE, 0, 1)); goto next;
-    L_EMPTY_LIST: PUSH(K_MAKE(K_LIST, 1, 0)); goto next;
-    L_EMPTY_DICT: PUSH(K_MAKE(K_DICT, 1, 0)); goto next;
-    L_EMPTY_SET: PUSH(K_MAKE(K_SET, 1, 0)); goto next;
+        NEXT();
+    L_BINUNICODE: CALL(ksized(k, 4, BRINE_V_STR, false, false)); NEXT();
+    L_BINUNICODE8: CALL(ksized(k, 8, BRINE_V_STR, false, false)); NEXT();
+    L_SCALAR: PUSH(K_MAKE(K_SCALAR, 0, 0)); NEXT(); /* NONE, NEWTRUE, NEWFALSE */
+    L_EMPTY_TUPLE: PUSH(K_MAKE(K_TUPLE, 0, 1)); NEXT();
+    L_EMPTY_LIST: PUSH(K_MAKE(K_LIST, 1, 0)); NEXT();
+    L_EMPTY_DICT: PUSH(K_MAKE(K_DICT, 1, 0)); NEXT();
+    L_EMPTY_SET: PUSH(K_MAKE(K_SET, 1, 0)); NEXT();
     L_APPEND:
         if (k->fence >= sp)
             goto give_up;
         CALL(kitems(k, k->sp - 1, K_LIST, 1, false));
-        goto next;
+        NEXT();
     L_APPENDS:
         if (kmarker(k, &x))
             goto give_up;
         CALL(kitems(k, x, K_LIST, 1, false));
-        goto next;
+        NEXT();
     L_SETITEM:
         if (sp < 2)
             goto give_up;
         CALL(kitems(k, k->sp - 2, K_DICT, 2, true));
-        goto next;
+        NEXT();
     L_SETITEMS:
         if (kmarker(k, &x))
             goto give_up;
         CALL(kitems(k, x, K_DICT, 2, true));
-        goto next;
+        NEXT();
     L_ADDITEMS:
         if (kmarker(k, &x))
             goto give_up;
         CALL(kitems(k, x, K_SET, 1, true));
-        goto next;
+        NEXT();
     /* TUPLE1, TUPLE2, TUPLE3: kseq unrolled for each count (depths compared
      * in place, bits 8-15 of the cell) */
 #define K_DBITS(c) ((c) & 0xff00u)
@@ -643,7 +654,7 @@ dispatch:
         sp -= (n);                                                                   \
         /* the stack held n >= 1 cells: there is room */                             \
         k->stack[sp++] = K_TUPLE | ((uh) & K_UNHASHABLE) | (d_ < 0xff00u ? d_ + 0x100u : d_); \
-        goto next;                                                                   \
+        NEXT();                                                                   \
     } while (0)
     L_TUPLE1: {
         if (sp < 1 || sp - 1 < k->fence)
@@ -691,7 +702,7 @@ dispatch:
         }
         sp = x;
         PUSH(c);
-        goto next;
+        NEXT();
     }
     L_POP:
         if (k->nmarks && k->marks[k->nmarks - 1] == sp) {
@@ -702,17 +713,17 @@ dispatch:
         } else {
             sp--;
         }
-        goto next;
+        NEXT();
     L_POP_MARK:
         if (kmarker(k, &x))
             goto give_up;
         sp = x;
-        goto next;
+        NEXT();
     L_DUP:
         if (sp <= k->fence)
             goto give_up;
         PUSH(k->stack[sp - 1]);
-        goto next;
+        NEXT();
     L_MARK:
         if (k->nmarks >= k->lim->max_marks)
             goto give_up;
@@ -726,14 +737,14 @@ dispatch:
         }
         k->marks[k->nmarks++] = sp;
         k->fence = sp;
-        goto next;
+        NEXT();
     L_BINGET: NEED(1); x = p[0]; goto get;
     L_LONG_BINGET: NEED(4); x = (size_t)kle(p, 4); goto get;
     get:
         if (x >= k->dcap || !k->memo[x])
             goto give_up;
         PUSH(k->memo[x] & ~K_PRESENT);
-        goto next;
+        NEXT();
     L_BINPUT:
         if (sp <= k->fence)
             goto give_up;
@@ -751,7 +762,7 @@ dispatch:
         if (x < k->mfast && sp > k->fence && !k->memo[x]) { /* mcount < max_memo, x < dcap */
             k->mcount = x + 1;
             k->memo[x] = k->stack[sp - 1] | K_PRESENT;
-            goto next;
+            NEXT();
         }
     put:
         if (sp <= k->fence)
@@ -759,15 +770,15 @@ dispatch:
         if (x < k->dcap && !k->memo[x] && k->mcount < k->lim->max_memo) { /* the common case */
             k->mcount++;
             k->memo[x] = k->stack[sp - 1] | K_PRESENT;
-            goto next;
+            NEXT();
         }
         CALL(kmemo_put(k, x));
-        goto next;
+        NEXT();
     L_PROTO:
         NEED(1);
         if (p[0] > 5)
             goto give_up;
-        goto next;
+        NEXT();
     L_FRAME: {
         NEED(8);
         uint64_t n = kle(p, 8);
@@ -785,8 +796,6 @@ dispatch:
     }
 L_default:
     goto give_up; /* code, text opcodes, buffers, extensions, persistent ids, bad bytes */
-next: /* the frame's checks are NEED's bound and dispatch's slow path */
-    goto dispatch;
 stop:
     SYNC();
     *count = ops;
@@ -800,6 +809,7 @@ give_up:
 #undef NEED
 #undef PUSH
 #undef CALL
+#undef NEXT
 }
 
 bool brine_vm_kinds(const uint8_t *data, size_t len, const brine_vm_config *cfg, uint64_t *end, uint64_t *opcodes)
