@@ -358,7 +358,11 @@ static const uint8_t SCALAR_WIDTH[256] = {
     [BRINE_OP_NONE] = 1,    [BRINE_OP_NEWTRUE] = 1,  [BRINE_OP_NEWFALSE] = 1,
 };
 
-__attribute__((optimize("no-crossjumping"))) static int krun(kvm *k, uint64_t *count)
+/* gcc would merge the handlers' identical tails (NEXT) back into one jump */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-crossjumping")))
+#endif
+static int krun(kvm *k, uint64_t *count)
 {
     const void *table[256];
     for (int i = 0; i < 256; i++)
