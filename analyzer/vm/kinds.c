@@ -309,6 +309,12 @@ static int kmemo_put(kvm *k, uint64_t key)
         size_t nc = k->dcap ? k->dcap : 64; /* a small file zeroes little */
         while (nc <= key)
             nc *= 2;
+        /* a file in memory of 2 MiB of entries and more: room at once for a
+         * MEMOIZE per byte (mapped, so pages it never reaches cost nothing
+         * and none is zeroed or copied), up to 64M entries */
+        size_t room = k->len < k->lim->max_memo ? k->len + 1 : (size_t)k->lim->max_memo + 1;
+        if (!k->dcap && !k->win && room > nc && room * sizeof *k->memo >= ((size_t)2 << 20))
+            nc = room < ((size_t)64 << 20) ? room : (size_t)64 << 20;
         uint32_t *n = brine_table_grow(k->memo, k->dcap * sizeof *n, nc * sizeof *n);
         if (!n)
             return GIVE_UP;
@@ -424,9 +430,13 @@ static int krun(kvm *k, uint64_t *count)
      * (the bytes at hand, and no further than the frame: an opcode that would
      * cross its end is the full VM's anomaly), and dispatch runs up to dlim,
      * nlim or guard, the position before which the opcode limit cannot be
-     * reached (every opcode takes a byte at least). At dlim the slow path
-     * leaves a frame that ended, checks the opcode limit and moves the
-     * window on. */
+     * reached (every opcode takes a byte at least), and the position before
+     * which the stack cannot fill: no opcode pushes more than one cell, nor
+     * more cells than it takes bytes (a run of scalars checks its own room),
+     * so from (pos, sp) the stack has room for every opcode that starts
+     * before pos + (scap - sp), and PUSH makes no test. At dlim the slow
+     * path leaves a frame that ended, checks the opcode limit, grows the
+     * stack and moves the window on. */
     size_t nlim, dlim, guard;
     const uint8_t *p;
     size_t x;
@@ -438,6 +448,8 @@ static int krun(kvm *k, uint64_t *count)
     do {                                        \
         nlim = fe < len ? fe : len;             \
         dlim = guard < nlim ? guard : nlim;     \
+        if (dlim > pos && k->scap - sp < dlim - pos) \
+            dlim = pos + (k->scap - sp);        \
     } while (0)
 #define LOAD()                                  \
     do {                                        \
@@ -465,15 +477,11 @@ static int krun(kvm *k, uint64_t *count)
         p = data + pos;                           \
         pos += (size_t)(n);                       \
     } while (0)
-#define PUSH(c)                                  \
-    do {                                         \
-        uint32_t c_ = (c);                       \
-        if (sp == k->scap) {                     \
-            SYNC();                              \
-            if (kgrow(k))                        \
-                goto give_up;                    \
-        }                                        \
-        k->stack[sp++] = c_;                     \
+/* room is there: see dlim */
+#define PUSH(c)                    \
+    do {                           \
+        uint32_t c_ = (c);         \
+        k->stack[sp++] = c_;       \
     } while (0)
 /* a helper that reads and writes k->pos / k->sp */
 #define CALL(expr)          \
@@ -514,6 +522,14 @@ dispatch:
             if (r_)
                 goto give_up;
         }
+        /* room for the next stretch of opcodes (a full stack at max_stack: the full VM's) */
+        while (k->scap - sp < 4096 && k->scap < k->lim->max_stack) {
+            SYNC();
+            if (kgrow(k))
+                goto give_up;
+        }
+        if (k->scap == sp)
+            goto give_up;
         RELIM();
     }
     ops++;
@@ -596,7 +612,9 @@ dispatch:
     L_SHORT_BINUNICODE:
         /* ksized's common case inline: up to 8 bytes of ASCII, a cache hit
          * (the word as ksized makes it: little-endian only) */
-        if (K_LITTLE_ENDIAN && len - pos >= 9 && data[pos] <= 8 && data[pos] < nlim - pos) {
+        /* nine bytes inside the frame and the bytes at hand (nlim <= len), so a
+         * length up to 8 fits and the 8-byte load stays inside */
+        if (K_LITTLE_ENDIAN && nlim - pos >= 9 && data[pos] <= 8) {
             size_t n = data[pos];
             uint64_t w = kword8(data + pos + 1, n);
             if (!(w & 0x8080808080808080ULL)) {
@@ -670,12 +688,16 @@ dispatch:
         if (sp < 2 || sp - 2 < k->fence)
             goto give_up;
         uint32_t c0 = k->stack[sp - 1], c1 = k->stack[sp - 2];
+        if (!(c0 | c1)) /* two scalars */
+            TUPLE_OF(2, 0u, 0u);
         TUPLE_OF(2, c0 | c1, K_DMAX(K_DBITS(c0), K_DBITS(c1)));
     }
     L_TUPLE3: {
         if (sp < 3 || sp - 3 < k->fence)
             goto give_up;
         uint32_t c0 = k->stack[sp - 1], c1 = k->stack[sp - 2], c2 = k->stack[sp - 3];
+        if (!(c0 | c1 | c2)) /* three scalars (a record): a hashable tuple of depth 1 */
+            TUPLE_OF(3, 0u, 0u);
         TUPLE_OF(3, c0 | c1 | c2, K_DMAX(K_DMAX(K_DBITS(c0), K_DBITS(c1)), K_DBITS(c2)));
     }
 #undef TUPLE_OF
