@@ -74,13 +74,24 @@ static bool tar_checksum_ok(const uint8_t *h)
     uint64_t want;
     if (!tar_number(h + 148, 8, &want))
         return false;
-    /* whole-block sums (the compiler vectorises them), then the checksum
-     * field taken out and counted as eight spaces */
-    int64_t u = 0, sg = 0;
-    for (int i = 0; i < 512; i++) {
-        u += h[i];
-        sg += (int8_t)h[i];
+    /* whole-block sums, eight bytes at a time (every large bytes constant a
+     * model holds is probed: a byte at a time was a twentieth of a scan):
+     * the unsigned sum in 16-bit lanes (64 words of at most 510 a lane), the
+     * signed one is it less 256 for each byte from 0x80, counted in 8-bit
+     * lanes (at most 64 a lane). Then the checksum field taken out and
+     * counted as eight spaces. */
+    const uint64_t m16 = 0x00ff00ff00ff00ffull, ones = 0x0101010101010101ull;
+    uint64_t acc = 0, high = 0;
+    for (int i = 0; i < 512; i += 8) {
+        uint64_t w;
+        memcpy(&w, h + i, 8);
+        acc += (w & m16) + ((w >> 8) & m16);
+        high += (w >> 7) & ones;
     }
+    high = (high & m16) + ((high >> 8) & m16);
+    int64_t nhigh = (int64_t)((high * 0x0001000100010001ull) >> 48);
+    int64_t u = (int64_t)((acc & 0xffff) + ((acc >> 16) & 0xffff) + ((acc >> 32) & 0xffff) + (acc >> 48));
+    int64_t sg = u - 256 * nhigh;
     for (int i = 148; i < 156; i++) {
         u -= h[i];
         sg -= (int8_t)h[i];
