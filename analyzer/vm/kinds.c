@@ -309,11 +309,12 @@ static int kmemo_put(kvm *k, uint64_t key)
         size_t nc = k->dcap ? k->dcap : 64; /* a small file zeroes little */
         while (nc <= key)
             nc *= 2;
-        /* a file in memory of 2 MiB of entries and more: room at once for a
-         * MEMOIZE per byte (mapped, so pages it never reaches cost nothing
-         * and none is zeroed or copied), up to 64M entries */
+        /* a file in memory whose memo passes 64K entries (a large one, then):
+         * room at once for a MEMOIZE per byte, up to 64M entries (mapped with
+         * huge pages, so pages it never reaches cost nothing and nothing more
+         * is copied or zeroed; a small memo stays in a small block) */
         size_t room = k->len < k->lim->max_memo ? k->len + 1 : (size_t)k->lim->max_memo + 1;
-        if (!k->dcap && !k->win && room > nc && room * sizeof *k->memo >= ((size_t)2 << 20))
+        if (!k->win && nc >= ((size_t)64 << 10) && room > nc && room * sizeof *k->memo >= ((size_t)2 << 20))
             nc = room < ((size_t)64 << 20) ? room : (size_t)64 << 20;
         uint32_t *n = brine_table_grow(k->memo, k->dcap * sizeof *n, nc * sizeof *n);
         if (!n)
