@@ -59,6 +59,21 @@ def walked(brine, small, tsan):
               len(a.stdout.splitlines()) == len(files),
               "-j %s: the walked directory (%d results, exit %d) gives the files named one by one (%d, exit %d)" %
               (j, len(a.stdout.splitlines()), a.returncode, len(b.stdout.splitlines()), b.returncode))
+    # the walk's order is the bytes' order (strcmp) whatever the names share: prefixes of eight
+    # bytes and more, names shorter than eight bytes, bytes from 0x80 (walk.c sorts by an
+    # 8-byte key first)
+    odd = os.path.join(os.path.dirname(small), "names")
+    os.makedirs(odd, exist_ok=True)
+    names = [b"a", b"ab", b"abcdefg", b"abcdefgh", b"abcdefgha", b"abcdefghi", b"abcdefgh.pkl", b"abcdefgi",
+             b"Z", b"z", b"a b", b"\xc3\xa9t\xc3\xa9", b"\xe2\x82\xac", b"\x7f", b"abcdefghabcdefghb",
+             b"abcdefghabcdefgha", b"0", b"00000000", b"000000000"]
+    for i, nm in enumerate(names):
+        with open(os.path.join(odd.encode(), nm), "wb") as f:
+            f.write(pickle.dumps(i))
+    want = [os.path.join(odd.encode(), nm) for nm in sorted(names)]
+    r = subprocess.run([brine, "scan", "-f", "jsonl", odd.encode()], capture_output=True)
+    got = [json.loads(l)["path"].encode("utf-8", "surrogateescape") for l in r.stdout.splitlines()]
+    check(got == want, "walk order of names sharing prefixes: %r" % got)
     # a list still being written: its first file's result comes out before the list ends
     p = subprocess.Popen([brine, "scan", "-j", "2", "-f", "jsonl", "--progress", "always", "--files-from", "-"],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
