@@ -48,6 +48,26 @@ void rbuf_puts(rbuf *b, const char *s)
     rbuf_put(b, s, strlen(s));
 }
 
+void rbuf_u64(rbuf *b, uint64_t v)
+{
+    char d[20];
+    size_t i = sizeof d;
+    do
+        d[--i] = (char)('0' + v % 10);
+    while (v /= 10);
+    rbuf_put(b, d + i, sizeof d - i);
+}
+
+/* milliseconds with three decimals, as %.3f writes them for a time that is not negative */
+static void rbuf_ms3(rbuf *b, double seconds)
+{
+    double us = seconds * 1e6;
+    uint64_t v = us > 0 && us < 1.8e19 ? (uint64_t)(us + 0.5) : 0;
+    char frac[5] = {'.', (char)('0' + v / 100 % 10), (char)('0' + v / 10 % 10), (char)('0' + v % 10), 0};
+    rbuf_u64(b, v / 1000);
+    rbuf_put(b, frac, 4);
+}
+
 void rbuf_printf(rbuf *b, const char *fmt, ...)
 {
     va_list ap;
@@ -676,7 +696,9 @@ static void json_loc(rbuf *b, const rloc *l)
         rbuf_json_str(b, l->steps[k].format);
         rbuf_puts(b, ",\"name\":");
         rbuf_json_str(b, l->steps[k].name);
-        rbuf_printf(b, ",\"offset\":%" PRIu64 "}", l->steps[k].offset);
+        rbuf_puts(b, ",\"offset\":");
+        rbuf_u64(b, l->steps[k].offset);
+        rbuf_puts(b, "}");
     }
     rbuf_puts(b, "]}");
 }
@@ -697,43 +719,62 @@ static void json_file(rbuf *b, const brine_report_file *f)
                      "\"streams\":false,\"globals\":false},\"streams\":[],\"findings\":[],\"globals\":[],\"time_ms\":0}");
         return;
     }
-    rbuf_printf(b, ",\"size\":%" PRIu64 ",\"sha256\":", f->size);
+    rbuf_puts(b, ",\"size\":");
+    rbuf_u64(b, f->size);
+    rbuf_puts(b, ",\"sha256\":");
     rbuf_json_str(b, f->has_sha ? f->sha256 : NULL);
-    rbuf_printf(b, ",\"verdict\":\"%s\",\"status\":\"%s\",\"outcome\":\"%s\",\"safe\":%s,\"error\":",
-                brine_verdict_name(f->res.verdict), brine_status_name(f->res.status), report_outcome_name(oc),
-                oc == BRINE_OUTCOME_SAFE ? "true" : "false");
+    rbuf_puts(b, ",\"verdict\":\"");
+    rbuf_puts(b, brine_verdict_name(f->res.verdict));
+    rbuf_puts(b, "\",\"status\":\"");
+    rbuf_puts(b, brine_status_name(f->res.status));
+    rbuf_puts(b, "\",\"outcome\":\"");
+    rbuf_puts(b, report_outcome_name(oc));
+    rbuf_puts(b, oc == BRINE_OUTCOME_SAFE ? "\",\"safe\":true,\"error\":" : "\",\"safe\":false,\"error\":");
     if (f->res.error) {
         rbuf_puts(b, "{\"message\":");
         rbuf_json_str(b, f->res.error);
-        rbuf_printf(b, ",\"offset\":%" PRIu64 ",\"errno\":null}", f->res.error_offset);
+        rbuf_puts(b, ",\"offset\":");
+        rbuf_u64(b, f->res.error_offset);
+        rbuf_puts(b, ",\"errno\":null}");
     } else {
         rbuf_puts(b, "null");
     }
     rbuf_puts(b, ",\"policy_hash\":");
     rbuf_json_str(b, policy_hash(f));
-    rbuf_printf(b, ",\"counts\":{\"streams\":%" PRIu64 ",\"pickles\":%" PRIu64 ",\"findings\":%" PRIu64 "}",
-                f->res.streams, f->res.pickles, f->res.findings);
-    rbuf_printf(b, ",\"truncated\":{\"findings\":%s,\"streams\":%s,\"globals\":%s}",
-                f->findings_seen > f->nfinds ? "true" : "false", f->streams_seen > f->nstreams ? "true" : "false",
-                f->globals_dropped ? "true" : "false");
+    rbuf_puts(b, ",\"counts\":{\"streams\":");
+    rbuf_u64(b, f->res.streams);
+    rbuf_puts(b, ",\"pickles\":");
+    rbuf_u64(b, f->res.pickles);
+    rbuf_puts(b, ",\"findings\":");
+    rbuf_u64(b, f->res.findings);
+    rbuf_puts(b, f->findings_seen > f->nfinds ? "},\"truncated\":{\"findings\":true" : "},\"truncated\":{\"findings\":false");
+    rbuf_puts(b, f->streams_seen > f->nstreams ? ",\"streams\":true" : ",\"streams\":false");
+    rbuf_puts(b, f->globals_dropped ? ",\"globals\":true}" : ",\"globals\":false}");
     rbuf_puts(b, ",\"streams\":[");
     for (size_t i = 0; i < f->nstreams; i++) {
         const rstream *s = &f->streams[i];
-        rbuf_printf(b, "%s{\"id\":%zu,\"parent\":", i ? "," : "", i);
+        rbuf_puts(b, i ? ",{\"id\":" : "{\"id\":");
+        rbuf_u64(b, i);
+        rbuf_puts(b, ",\"parent\":");
         if (s->parent >= 0)
-            rbuf_printf(b, "%d", s->parent);
+            rbuf_u64(b, (uint64_t)s->parent);
         else
             rbuf_puts(b, "null");
         rbuf_puts(b, ",\"location\":");
         json_loc(b, &f->locs[s->loc]);
         rbuf_puts(b, ",\"format\":");
         rbuf_json_str(b, s->format);
-        rbuf_printf(b, ",\"verdict\":\"%s\",\"status\":\"%s\",\"error\":", brine_verdict_name(s->verdict),
-                    brine_status_name(s->status));
+        rbuf_puts(b, ",\"verdict\":\"");
+        rbuf_puts(b, brine_verdict_name(s->verdict));
+        rbuf_puts(b, "\",\"status\":\"");
+        rbuf_puts(b, brine_status_name(s->status));
+        rbuf_puts(b, "\",\"error\":");
         if (s->error) {
             rbuf_puts(b, "{\"message\":");
             rbuf_json_str(b, s->error);
-            rbuf_printf(b, ",\"offset\":%" PRIu64 "}", s->error_offset);
+            rbuf_puts(b, ",\"offset\":");
+            rbuf_u64(b, s->error_offset);
+            rbuf_puts(b, "}");
         } else {
             rbuf_puts(b, "null");
         }
@@ -778,11 +819,17 @@ static void json_file(rbuf *b, const brine_report_file *f)
         const rglobal *g = &f->globals[ord[k]];
         rbuf_puts(b, k ? ",{\"name\":" : "{\"name\":");
         rbuf_json_str(b, g->name);
-        rbuf_printf(b, ",\"import\":%" PRIu64 ",\"call\":%" PRIu64 ",\"build\":%" PRIu64 ",\"items\":%" PRIu64 "}",
-                    g->uses[0], g->uses[1], g->uses[2], g->uses[3]);
+        static const char *const use_keys[4] = {",\"import\":", ",\"call\":", ",\"build\":", ",\"items\":"};
+        for (int u = 0; u < 4; u++) {
+            rbuf_puts(b, use_keys[u]);
+            rbuf_u64(b, g->uses[u]);
+        }
+        rbuf_puts(b, "}");
     }
     free(ord);
-    rbuf_printf(b, "],\"time_ms\":%.3f}", f->seconds * 1000.0);
+    rbuf_puts(b, "],\"time_ms\":");
+    rbuf_ms3(b, f->seconds);
+    rbuf_puts(b, "}");
 }
 
 int brine_report_file_json(const brine_report_file *f, brine_write_fn out, void *user)
