@@ -370,12 +370,15 @@ static void *worker_main(void *arg)
     batch *b = a[0];
     worker *w = a[1];
     brine_item run[8];
-#ifdef CLONE_FILES
+#if defined(CLONE_FILES) && !defined(__SANITIZE_THREAD__)
     /* a table of descriptors of its own (a copy: stdin, stdout, --output are
      * in it): every file is opened and closed by the worker that scans it,
      * and the threads' open and close no longer take one table's lock, which
      * was a cache line the cores passed back and forth twice per file. It
-     * may fail (a sandbox): the shared table works the same, only slower. */
+     * may fail (a sandbox): the shared table works the same, only slower.
+     * Not under ThreadSanitizer, which takes a descriptor's number for the
+     * same object in every thread (descriptor 3 opened by one worker and
+     * closed by another would be reported as a race). */
     (void)unshare(CLONE_FILES);
 #endif
     pthread_mutex_lock(&b->mu);
