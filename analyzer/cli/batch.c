@@ -713,12 +713,14 @@ int brine_cli_scan(int argc, char **argv)
         fprintf(stderr, "brine: scan: --files-from %s: %s\n", lists[k], strerror(errno));
         goto out;
     }
-    /* files named on the command line only: listed here, their number known;
-     * a directory or a list: walked by a thread of its own while files are scanned */
-    bool stream = nlists > 0;
-    for (size_t k = 0; k < nops && !stream; k++) {
+    /* one file named on the command line: listed here, its number known; a
+     * directory, a list or several operands: walked by a thread of its own
+     * while the files it has found are scanned (each operand stat'ed once, by
+     * the walk) */
+    bool stream = nlists > 0 || nops > 1;
+    if (!stream && strcmp(operands[0], "-")) {
         struct stat st;
-        stream = strcmp(operands[k], "-") && stat(operands[k], &st) == 0 && S_ISDIR(st.st_mode);
+        stream = stat(operands[0], &st) == 0 && S_ISDIR(st.st_mode);
     }
     b.in = &w;
     b.lists = list_fps;
@@ -781,12 +783,10 @@ int brine_cli_scan(int argc, char **argv)
     if (!b.ring || !b.ready || !workers || !threads || !args)
         goto nomem;
     /* the first collector always (the others copy its policy identity); the
-     * rest as files come to use them (found() while walking) */
+     * rest as files come to use them (found() while walking; a run that is
+     * not walked has one file at most) */
     if (brine_report_file_create(&b.ring[0], policy) < 0)
         goto nomem;
-    for (size_t k = 1; !stream && k < b.window; k++)
-        if (!make_slot(&b, k))
-            goto nomem;
     for (size_t k = 0; k < nthreads; k++)
         if (brine_scanner_create(&workers[k].sc, policy, &s) < 0)
             goto nomem;
