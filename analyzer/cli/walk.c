@@ -7,37 +7,66 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fnmatch.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Append an item whose path the walk owns from here (freed by brine_walk_free). */
-static void add_owned(brine_walk *w, char *path, int err, bool is_stdin)
+/* Append items whose paths the walk owns from here (freed by brine_walk_free),
+ * taking the lock once for all of them: a directory's files go in batches, so
+ * the walk and the workers taking items do not trade the lock file by file. */
+static void add_batch(brine_walk *w, brine_item *batch, size_t k)
 {
+    if (!k)
+        return;
     if (w->mu)
         pthread_mutex_lock(w->mu);
-    if (w->n == w->cap) {
+    size_t i = 0;
+    if (w->n + k > w->cap && !w->oom) {
         size_t nc = w->cap ? w->cap * 2 : 64;
+        while (nc < w->n + k)
+            nc *= 2;
         brine_item *p = realloc(w->items, nc * sizeof *p);
-        if (!p) {
+        if (p) {
+            w->items = p;
+            w->cap = nc;
+        } else {
             w->oom = true;
-            free(path);
-            goto out;
         }
-        w->items = p;
-        w->cap = nc;
     }
-    w->items[w->n++] = (brine_item){path, err, is_stdin};
-    if (w->added && !w->added(w->ctx, w->n - 1)) {
-        w->n--;
-        w->oom = true;
-        free(path);
+    for (; i < k && !w->oom; i++) {
+        w->items[w->n++] = batch[i];
+        if (w->added && !w->added(w->ctx, w->n - 1)) {
+            w->n--;
+            w->oom = true;
+            break;
+        }
     }
-out:
+    for (; i < k; i++) /* not added (out of memory): the walk stops */
+        free(batch[i].path);
     if (w->mu)
         pthread_mutex_unlock(w->mu);
+}
+
+/* Everything found goes through one queue, in order, appended 64 at a time:
+ * flush() when a directory is done and when an operand or a list's line is. */
+static void flush(brine_walk *w)
+{
+    add_batch(w, w->pend, w->npend);
+    w->npend = 0;
+}
+
+static void add_owned(brine_walk *w, char *path, int err, bool is_stdin)
+{
+    if (w->oom) {
+        free(path);
+        return;
+    }
+    w->pend[w->npend++] = (brine_item){path, err, is_stdin};
+    if (w->npend == sizeof w->pend / sizeof w->pend[0])
+        flush(w);
 }
 
 static void add_item(brine_walk *w, const char *path, int err, bool is_stdin)
@@ -76,10 +105,67 @@ typedef struct ancestor {
     ino_t ino;
 } ancestor;
 
-/* names[i][0] is the entry's d_type, the name follows */
-static int cmp_names(const void *a, const void *b)
+/* A directory's entries are sorted by name, as strcmp orders them (unsigned
+ * bytes), with the comparison inline rather than through qsort's callback,
+ * which was half of listing a directory of 10,000 files: each entry carries
+ * its first eight bytes as a big-endian word (zero after the name's end), and
+ * only entries whose first eight bytes are equal are compared by strcmp. */
+typedef struct dir_ent {
+    uint64_t key;
+    union {
+        size_t off; /* while listing: where the entry is in the buffer */
+        char *e;    /* then: the entry, its d_type byte and then its name */
+    };
+} dir_ent;
+
+static uint64_t name_key(const char *name)
 {
-    return strcmp(*(char *const *)a + 1, *(char *const *)b + 1);
+    uint64_t k = 0;
+    int i = 0;
+    for (; i < 8 && name[i]; i++)
+        k = k << 8 | (unsigned char)name[i];
+    return k << (8 * (8 - i));
+}
+
+static inline bool ent_less(const dir_ent *a, const dir_ent *b)
+{
+    if (a->key != b->key)
+        return a->key < b->key;
+    return strcmp(a->e + 1, b->e + 1) < 0;
+}
+
+/* A stable bottom-up merge sort: runs of 16 by insertion, then merged through tmp. */
+static void sort_ents(dir_ent *v, dir_ent *tmp, size_t n)
+{
+    enum { RUN = 16 };
+    for (size_t lo = 0; lo < n; lo += RUN) {
+        size_t hi = lo + RUN < n ? lo + RUN : n;
+        for (size_t i = lo + 1; i < hi; i++) {
+            dir_ent x = v[i];
+            size_t j = i;
+            for (; j > lo && ent_less(&x, &v[j - 1]); j--)
+                v[j] = v[j - 1];
+            v[j] = x;
+        }
+    }
+    dir_ent *src = v, *dst = tmp;
+    for (size_t w = RUN; w < n; w *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * w) {
+            size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+            size_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi)
+                dst[k++] = ent_less(&src[j], &src[i]) ? src[j++] : src[i++];
+            while (i < mid)
+                dst[k++] = src[i++];
+            while (j < hi)
+                dst[k++] = src[j++];
+        }
+        dir_ent *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != v)
+        memcpy(v, src, n * sizeof *v);
 }
 
 /* A directory's entries, sorted: each is its d_type byte then its name, all in
@@ -87,8 +173,8 @@ static int cmp_names(const void *a, const void *b)
  * *names and *buf are the caller's to free. */
 static size_t list_dir(brine_walk *w, DIR *d, char ***names, char **buf)
 {
-    size_t n = 0, len = 0, cap = 0;
-    size_t *off = NULL, offcap = 0;
+    size_t n = 0, len = 0, cap = 0, vcap = 0;
+    dir_ent *v = NULL; /* (key, offset in b): b moves as it grows */
     char *b = NULL;
     struct dirent *e;
     *names = NULL;
@@ -107,32 +193,34 @@ static size_t list_dir(brine_walk *w, DIR *d, char ***names, char **buf)
             b = p;
             cap = nc;
         }
-        if (n == offcap) {
-            size_t nc = offcap ? offcap * 2 : 64;
-            size_t *p = realloc(off, nc * sizeof *p);
+        if (n == vcap) { /* room for the merge's second half too */
+            size_t nc = vcap ? vcap * 2 : 64;
+            dir_ent *p = realloc(v, 2 * nc * sizeof *p);
             if (!p)
                 goto oom;
-            off = p;
-            offcap = nc;
+            v = p;
+            vcap = nc;
         }
-        off[n++] = len;
+        v[n++] = (dir_ent){.key = name_key(e->d_name), .off = len};
         b[len] = (char)e->d_type;
         memcpy(b + len + 1, e->d_name, nl - 1);
         len += nl;
     }
-    char **v = n ? malloc(n * sizeof *v) : NULL;
-    if (n && !v)
+    for (size_t i = 0; i < n; i++)
+        v[i].e = b + v[i].off;
+    sort_ents(v, v + n, n);
+    char **out = n ? malloc(n * sizeof *out) : NULL;
+    if (n && !out)
         goto oom;
     for (size_t i = 0; i < n; i++)
-        v[i] = b + off[i];
-    free(off);
-    qsort(v, n, sizeof *v, cmp_names);
-    *names = v;
+        out[i] = v[i].e;
+    free(v);
+    *names = out;
     *buf = b;
     return n;
 oom:
     w->oom = true;
-    free(off);
+    free(v);
     free(b);
     return 0;
 }
@@ -209,25 +297,25 @@ static void walk_dir(brine_walk *w, const char *dir, size_t rootlen, const ances
             free(p);
         }
     }
+    flush(w); /* a directory's files are out before the next is listed */
     free(names);
     free(buf);
 }
 
 void brine_walk_add(brine_walk *w, const char *path)
 {
+    struct stat st;
     if (!strcmp(path, "-")) {
         add_item(w, "-", 0, true);
         w->stdin_used = true;
-        return;
-    }
-    struct stat st;
-    /* an operand is followed if it is a symlink: the user named it */
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+    } else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        /* an operand is followed if it is a symlink: the user named it */
         ancestor top = {NULL, st.st_dev, st.st_ino};
         walk_dir(w, path, strlen(path), &top);
-        return;
+    } else {
+        add_item(w, path, 0, false);
     }
-    add_item(w, path, 0, false);
+    flush(w); /* the operand is out before the next is looked at (a list may block) */
 }
 
 int brine_walk_files_from(brine_walk *w, FILE *f, bool nul)
@@ -248,10 +336,12 @@ int brine_walk_files_from(brine_walk *w, FILE *f, bool nul)
         if (strlen(line) != (size_t)n) /* a NUL inside a line: not a path */
             continue;
         /* listed paths are files or directories, never stdin */
-        if (!strcmp(line, "-"))
+        if (!strcmp(line, "-")) {
             add_item(w, "-", 0, false); /* a file named "-" */
-        else
+            flush(w);
+        } else {
             brine_walk_add(w, line);
+        }
     }
     int e = ferror(f) ? (errno ? errno : EIO) : 0; /* a directory given as the list: EISDIR */
     free(line);

@@ -32,6 +32,9 @@ typedef struct brine_walk {
     pthread_mutex_t *mu;
     bool (*added)(void *ctx, size_t i);
     void *ctx;
+    /* a directory's files not yet appended: they go in together (one lock) */
+    brine_item pend[64];
+    size_t npend;
 } brine_walk;
 
 /* Add a command-line operand: a file, a directory (walked) or "-". */

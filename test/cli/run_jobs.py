@@ -12,6 +12,7 @@ Usage: run_jobs.py BRINE ; last line: `cli-jobs: N passed, M failed`."""
 import json
 import os
 import pickle
+import random
 import re
 import select
 import subprocess
@@ -67,10 +68,27 @@ def walked(brine, small, tsan):
     names = [b"a", b"ab", b"abcdefg", b"abcdefgh", b"abcdefgha", b"abcdefghi", b"abcdefgh.pkl", b"abcdefgi",
              b"Z", b"z", b"a b", b"\xc3\xa9t\xc3\xa9", b"\xe2\x82\xac", b"\x7f", b"abcdefghabcdefghb",
              b"abcdefghabcdefgha", b"0", b"00000000", b"000000000"]
+    # and enough of them for the merge sort's passes (runs of 16) and the walk's batches
+    # (64 files a lock), with a subdirectory among them whose files come at its place
+    rnd = random.Random(13)
+    # (UTF-8 only: the JSON report escapes other bytes of a path)
+    tokens = [b"0", b"a", b"A", b"z", b"_", b".", b"-", b"\xc2\x80", b"\xc3\xa9", b"\xe2\x82\xac", b"\xf0\x9f\x90\x8d"]
+    while len(names) < 400:
+        nm = b"".join(rnd.choice(tokens) for _ in range(rnd.randint(1, 10)))
+        if nm not in names and nm not in (b".", b"..", b"sub"):
+            names.append(nm)
     for i, nm in enumerate(names):
         with open(os.path.join(odd.encode(), nm), "wb") as f:
             f.write(pickle.dumps(i))
-    want = [os.path.join(odd.encode(), nm) for nm in sorted(names)]
+    sub = os.path.join(odd.encode(), b"sub")
+    os.makedirs(sub, exist_ok=True)
+    for k in range(70):
+        with open(os.path.join(sub, b"s%02d" % k), "wb") as f:
+            f.write(pickle.dumps(k))
+    want = []
+    for nm in sorted(names + [b"sub"]):
+        want += [os.path.join(sub, b"s%02d" % k) for k in range(70)] if nm == b"sub" else [
+            os.path.join(odd.encode(), nm)]
     r = subprocess.run([brine, "scan", "-f", "jsonl", odd.encode()], capture_output=True)
     got = [json.loads(l)["path"].encode("utf-8", "surrogateescape") for l in r.stdout.splitlines()]
     check(got == want, "walk order of names sharing prefixes: %r" % got)
