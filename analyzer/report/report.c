@@ -34,18 +34,13 @@ static bool rbuf_grow(rbuf *b, size_t n)
     return true;
 }
 
-void rbuf_put(rbuf *b, const char *s, size_t n)
+void rbuf_put_slow(rbuf *b, const char *s, size_t n)
 {
     if (!rbuf_grow(b, n))
         return;
     memcpy(b->p + b->len, s, n);
     b->len += n;
     b->p[b->len] = 0;
-}
-
-void rbuf_puts(rbuf *b, const char *s)
-{
-    rbuf_put(b, s, strlen(s));
 }
 
 void rbuf_u64(rbuf *b, uint64_t v)
