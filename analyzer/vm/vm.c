@@ -121,6 +121,7 @@ typedef struct vm {
     bool stop;          /* reached STOP */
     bool failed;
     brine_value *none, *vtrue, *vfalse; /* immutable: one each per run */
+    brine_value *small_int[256];        /* the same for ints 0..255, made on first use */
 
     /* disassembly */
     char argbuf[160];
@@ -705,9 +706,17 @@ static int op_binint(vm *m, int width, bool is_signed)
 {
     const uint8_t *p;
     TRY(need(m, (size_t)width, &p));
-    brine_value *v;
-    NEWV(v, BRINE_V_INT);
-    v->u.i = is_signed ? binint(p, width) : (int64_t)le(p, width);
+    int64_t i = is_signed ? binint(p, width) : (int64_t)le(p, width);
+    /* an int has no identity a pickle can see (nor dump): the small ones,
+     * which an object-heavy pickle is full of (sizes, flags, indices), are
+     * one value each per run, like None and the bools */
+    brine_value *v = (uint64_t)i < 256 ? m->small_int[i] : NULL;
+    if (!v) {
+        NEWV(v, BRINE_V_INT);
+        v->u.i = i;
+        if ((uint64_t)i < 256)
+            m->small_int[i] = v;
+    }
     trace_value(m, v);
     return push(m, v);
 }
