@@ -13,7 +13,10 @@ Prints, from one run on this machine:
   - 10,000 small files in one invocation, `-j 2` against `-j 1`: seven pairs
     run one after the other (-j 1, then -j 2), so that both of a pair see the
     same machine; the best of each and the median of the pairs' ratios, and
-    whether the two reports are identical (they must be).
+    whether the two reports are identical (they must be). Next to each pair,
+    what two cores give on this machine at all: a CPU loop (no memory, nothing
+    shared) alone and as two processes at once; on a virtual machine whose
+    host is busy this is well under 2x, and it bounds any -j 2.
 Standard library only. Last line: `bench-startup: N passed, M failed` (failed:
 an output differed, or a command failed).
 """
@@ -77,6 +80,39 @@ int main(int argc, char **argv)
 """
 
 
+# What two cores give here at all: a loop of independent integer operations (no
+# memory, nothing shared), once alone and then as two processes at once. On a
+# virtual machine whose host is busy, the two vCPUs do not both run at full
+# speed (a sibling hyperthread, steal time), and no program's -j 2 can do better
+# than this pair; it is measured next to each pair of scans, since it moves.
+SPIN = r"""
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+int main(int argc, char **argv)
+{
+    uint64_t n = strtoull(argv[1], NULL, 10), a = 1, b = 2, c = 3, d = 4, e = 5, f = 6, g = 7, h = 8;
+    for (uint64_t i = 0; i < n; i++) {
+        a += i ^ b; b += a >> 3; c ^= i + d; d += c << 1; e += i * 3; f ^= e + 7; g += f ^ i; h ^= g + a;
+        __asm__ volatile("" : "+r"(a), "+r"(c), "+r"(e), "+r"(g));
+    }
+    printf("%llu\n", (unsigned long long)(a ^ b ^ c ^ d ^ e ^ f ^ g ^ h));
+    return 0;
+}
+"""
+
+
+def spin_pair(spin, n):
+    """(one alone, two at once) wall times of the spin loop, n iterations each."""
+    t0 = time.perf_counter()
+    subprocess.run([spin, str(n)], stdout=subprocess.DEVNULL, check=True)
+    t1 = time.perf_counter()
+    ps = [subprocess.Popen([spin, str(n)], stdout=subprocess.DEVNULL) for _ in range(2)]
+    for p in ps:
+        p.wait()
+    return t1 - t0, time.perf_counter() - t1
+
+
 def best(launcher, argv, runs):
     """Best and median wall time (s), peak RSS (KiB), failed runs of `runs` fresh processes."""
     out = subprocess.run([launcher, str(runs)] + argv, stdout=subprocess.PIPE, check=True, text=True).stdout.split()
@@ -101,6 +137,10 @@ def main():
         with open(l_src, "w") as f:
             f.write(LAUNCHER)
         subprocess.run([cc, "-O2", "-o", launcher, l_src], check=True)
+        s_src, spin = os.path.join(tmp, "spin.c"), os.path.join(tmp, "spin")
+        with open(s_src, "w") as f:
+            f.write(SPIN)
+        subprocess.run([cc, "-O2", "-o", spin, s_src], check=True)
         true = shutil.which("true") or "/bin/true"
         if os.path.exists("/bin/true"):
             true = "/bin/true"
@@ -144,6 +184,7 @@ def main():
             with open(os.path.join(d, "f%05d.pkl" % i), "wb") as f:
                 f.write(pickle.dumps(shapes[i % len(shapes)](i), protocol=i % 6))
         outs, ts = {}, {"1": [], "2": []}
+        ceil, spin_n = [], 0
         for r in range(8):  # the first pair warms the caches and is not counted
             for j in ("1", "2"):
                 t0 = time.perf_counter()
@@ -151,11 +192,18 @@ def main():
                                    stderr=subprocess.DEVNULL)
                 if r:
                     ts[j].append(time.perf_counter() - t0)
+                elif j == "1":  # the spin loop sized to last about as long as -j 1
+                    took = time.perf_counter() - t0
+                    probe = spin_pair(spin, 10 ** 7)[0]
+                    spin_n = max(10 ** 6, int(10 ** 7 * took / max(probe, 1e-4)))
                 # times aside, the reports are the same
                 outs[j] = [strip(l) for l in p.stdout.splitlines()]
                 ok = p.returncode in (0, 1)
                 passed += ok
                 failed += not ok
+            if r:
+                alone, two = spin_pair(spin, spin_n)
+                ceil.append(2 * alone / two)
         same = outs["1"] == outs["2"] and len(outs["1"]) >= 10000
         passed += same
         failed += not same
@@ -165,6 +213,10 @@ def main():
               "(%.0f files/s): best -j 2 is %.2fx of best -j 1; the pairs' ratios %.2f-%.2f, median %.2fx; "
               "reports %s" % (t1, 10000 / t1, t2, 10000 / t2, t1 / t2, ratios[0], ratios[-1], ratios[3],
                               "identical" if same else "DIFFER"))
+        ceil.sort()
+        print("  what two cores give here, in the same rounds: two independent CPU loops at once do %.2f-%.2fx the "
+              "work of one, median %.2fx (2.00 on an idle host); -j 2's median is %.0f%% of that" %
+              (ceil[0], ceil[-1], ceil[3], 100 * ratios[3] / ceil[3]))
         print("load average: %s; cores: %d" % (" ".join("%.2f" % x for x in os.getloadavg()), os.cpu_count()))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
