@@ -303,14 +303,10 @@ int brine_learner_add(brine_learner *l, const brine_settings *settings, const ui
  * directory and its pickles; see brine_scanner_scan_fd for their guard. */
 #define BRINE_READ_LIMIT ((size_t)64 << 20)
 
-/* Read up to cap bytes. A regular file (exact: cap is its size + 1) is read
- * into one buffer of that size, a brine_big_alloc (from 2 MiB, huge pages: an
- * 8.7 MB pickle took 2,100 page faults to read into malloc's memory, a fifth
- * of its scan); anything else into a malloc'd buffer that doubles. *bufsize
- * is what brine_big_free is given (0 for the latter). */
-/* From here to brine_big_alloc's huge pages, a regular file's buffer is mapped
- * with its pages made at once (MAP_POPULATE): a 1.7 MB pickle read into
- * malloc'd memory took 420 page faults, one per page read() filled. */
+/* A regular file's buffer from 256 KiB up to where brine_big_alloc maps huge
+ * pages (2 MiB, value.c) is mapped with its pages made at once (MAP_POPULATE):
+ * a 1.7 MB pickle read into malloc'd memory took 420 page faults, one for
+ * each page read() filled. */
 #define POPULATE_MIN ((size_t)256 << 10)
 #define POPULATE_MAX ((size_t)2 << 20)
 
@@ -327,6 +323,11 @@ static void buf_free(uint8_t *buf, size_t bufsize)
         brine_big_free(buf, bufsize);
 }
 
+/* Read up to cap bytes. A regular file (exact: cap is its size + 1) is read
+ * into one buffer of that size: populated (above), or a brine_big_alloc (from
+ * 2 MiB, huge pages: an 8.7 MB pickle took 2,100 page faults to read into
+ * malloc's memory, a fifth of its scan); anything else into a malloc'd buffer
+ * that doubles. *bufsize is what buf_free is given (0 for the latter). */
 static int read_all(int fd, uint64_t cap, bool exact, uint8_t **out, size_t *outlen, size_t *bufsize, bool *over)
 {
     size_t size = exact ? (size_t)cap : 1 << 16, len = 0;
