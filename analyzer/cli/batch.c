@@ -60,6 +60,8 @@ typedef struct batch {
     bool nul; /* the lists are NUL-separated */
     const char **operands;
     size_t nops;
+    struct stat *op_stat; /* what stat() said of each operand, where op_stat_ok (or NULL) */
+    bool *op_stat_ok;
     int list_err; /* a list that could not be read to its end: errno, and which */
     const char *list_failed;
     const brine_policy *policy;
@@ -457,7 +459,7 @@ static void walk_inputs(batch *b)
         }
     }
     for (size_t k = 0; k < b->nops && !b->in->oom && !b->list_err; k++)
-        brine_walk_add(b->in, b->operands[k]);
+        brine_walk_add_stat(b->in, b->operands[k], b->op_stat && b->op_stat_ok[k] ? &b->op_stat[k] : NULL);
 }
 
 static void *walker_main(void *arg)
@@ -582,6 +584,8 @@ int brine_cli_scan(int argc, char **argv)
     pthread_t *threads = NULL, walker;
     void **args = NULL;
     FILE **list_fps = NULL;
+    struct stat *op_stat = NULL;
+    bool *op_stat_ok = NULL;
     size_t nthreads = 0;
 
     for (int i = 0; i < argc && !bad; i++) {
@@ -713,15 +717,21 @@ int brine_cli_scan(int argc, char **argv)
         fprintf(stderr, "brine: scan: --files-from %s: %s\n", lists[k], strerror(errno));
         goto out;
     }
-    /* one file named on the command line: listed here, its number known; a
-     * directory, a list or several operands: walked by a thread of its own
-     * while the files it has found are scanned (each operand stat'ed once, by
-     * the walk) */
-    bool stream = nlists > 0 || nops > 1;
-    if (!stream && strcmp(operands[0], "-")) {
-        struct stat st;
-        stream = stat(operands[0], &st) == 0 && S_ISDIR(st.st_mode);
+    /* files named on the command line only: listed here, their number known
+     * (the progress line's total is exact); a directory or a list: walked by a
+     * thread of its own while the files it has found are scanned. Each
+     * operand is stat'ed once: what is learnt here, the walk uses. */
+    bool stream = nlists > 0;
+    op_stat = nops ? calloc(nops, sizeof *op_stat) : NULL;
+    op_stat_ok = nops ? calloc(nops, sizeof *op_stat_ok) : NULL;
+    if (nops && (!op_stat || !op_stat_ok))
+        goto nomem;
+    for (size_t k = 0; k < nops && !stream; k++) {
+        op_stat_ok[k] = strcmp(operands[k], "-") && stat(operands[k], &op_stat[k]) == 0;
+        stream = op_stat_ok[k] && S_ISDIR(op_stat[k].st_mode);
     }
+    b.op_stat = op_stat;
+    b.op_stat_ok = op_stat_ok;
     b.in = &w;
     b.lists = list_fps;
     b.list_names = lists;
@@ -783,10 +793,12 @@ int brine_cli_scan(int argc, char **argv)
     if (!b.ring || !b.ready || !workers || !threads || !args)
         goto nomem;
     /* the first collector always (the others copy its policy identity); the
-     * rest as files come to use them (found() while walking; a run that is
-     * not walked has one file at most) */
+     * rest as files come to use them (found() while walking) */
     if (brine_report_file_create(&b.ring[0], policy) < 0)
         goto nomem;
+    for (size_t k = 1; !stream && k < b.window; k++)
+        if (!make_slot(&b, k))
+            goto nomem;
     for (size_t k = 0; k < nthreads; k++)
         if (brine_scanner_create(&workers[k].sc, policy, &s) < 0)
             goto nomem;
@@ -914,6 +926,8 @@ out:
     free(list_fps);
     free(pfiles);
     free(operands);
+    free(op_stat);
+    free(op_stat_ok);
     free(lists);
     return rc;
 }

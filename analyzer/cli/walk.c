@@ -302,20 +302,25 @@ static void walk_dir(brine_walk *w, const char *dir, size_t rootlen, const ances
     free(buf);
 }
 
-void brine_walk_add(brine_walk *w, const char *path)
+void brine_walk_add_stat(brine_walk *w, const char *path, const struct stat *st)
 {
-    struct stat st;
+    struct stat mine;
     if (!strcmp(path, "-")) {
         add_item(w, "-", 0, true);
         w->stdin_used = true;
-    } else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+    } else if ((st || (stat(path, &mine) == 0 && (st = &mine))) && S_ISDIR(st->st_mode)) {
         /* an operand is followed if it is a symlink: the user named it */
-        ancestor top = {NULL, st.st_dev, st.st_ino};
+        ancestor top = {NULL, st->st_dev, st->st_ino};
         walk_dir(w, path, strlen(path), &top);
     } else {
         add_item(w, path, 0, false);
     }
     flush(w); /* the operand is out before the next is looked at (a list may block) */
+}
+
+void brine_walk_add(brine_walk *w, const char *path)
+{
+    brine_walk_add_stat(w, path, NULL);
 }
 
 int brine_walk_files_from(brine_walk *w, FILE *f, bool nul)

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 typedef struct brine_item {
     char *path;
@@ -39,6 +40,9 @@ typedef struct brine_walk {
 
 /* Add a command-line operand: a file, a directory (walked) or "-". */
 void brine_walk_add(brine_walk *w, const char *path);
+/* The same with the operand's stat() already made (st: its result, which
+ * succeeded), so that it is not made twice. */
+void brine_walk_add_stat(brine_walk *w, const char *path, const struct stat *st);
 /* Add the paths listed in an open list, one per line or NUL-separated.
  * Returns 0 or an errno value (a read error). */
 int brine_walk_files_from(brine_walk *w, FILE *list, bool nul);
