@@ -9,8 +9,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -574,18 +576,66 @@ static int chain_global(collector *c, const brine_location *w, const char *name,
  * @p cap bytes, *over set if there was more. Returns 0 or an errno value. */
 #define READ_LIMIT ((uint64_t)64 << 20)
 
-static int read_all_fd(int fd, uint64_t cap, uint8_t **buf, size_t *len, int *over)
+/* A regular file's buffer, of its size at once: from 2 MiB mapped on a 2 MiB
+ * boundary and offered to transparent huge pages (read into malloc'd memory
+ * by doubling, a 42 MB file took 10,500 page faults, half of brine.scan(path)).
+ * *mapped: the length to munmap, 0 for malloc'd memory. */
+#define BIG_BUF ((size_t)2 << 20)
+
+static uint8_t *buf_alloc(size_t n, size_t *mapped)
+{
+    *mapped = 0;
+    if (n < BIG_BUF)
+        return malloc(n ? n : 1);
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), rn = (n + page - 1) & ~(page - 1), len = rn + BIG_BUF;
+    uint8_t *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        return NULL;
+    uint8_t *a = (uint8_t *)(((uintptr_t)m + BIG_BUF - 1) & ~(uintptr_t)(BIG_BUF - 1));
+    if (a > m)
+        munmap(m, (size_t)(a - m));
+    if (len - (size_t)(a - m) > rn)
+        munmap(a + rn, len - (size_t)(a - m) - rn);
+#ifdef MADV_HUGEPAGE
+    madvise(a, rn, MADV_HUGEPAGE);
+#endif
+    *mapped = rn;
+    return a;
+}
+
+static void buf_free(uint8_t *b, size_t mapped)
+{
+    if (mapped)
+        munmap(b, mapped);
+    else
+        free(b);
+}
+
+/* Read up to cap bytes (cap + 1 tells "longer"). A regular file (exact: cap is
+ * its size) gets one buffer of cap + 1 bytes; anything else one that doubles. */
+static int read_all_fd(int fd, uint64_t cap, bool exact, uint8_t **buf, size_t *len, int *over, size_t *mapped)
 {
     size_t n = 0, sz = 0;
     uint8_t *b = NULL;
     *over = 0;
+    *mapped = 0;
+    if (exact && cap < SIZE_MAX) {
+        sz = (size_t)cap + 1;
+        if (!(b = buf_alloc(sz, mapped)))
+            return ENOMEM;
+    }
     for (;;) {
         if (n == sz) {
             size_t nsz = sz ? sz * 2 : 1 << 16;
-            uint8_t *nb = realloc(b, nsz);
+            uint8_t *nb = *mapped ? malloc(nsz) : realloc(b, nsz);
             if (!nb) {
-                free(b);
+                buf_free(b, *mapped);
                 return ENOMEM;
+            }
+            if (*mapped) { /* a regular file that grew while it was read: on in malloc'd memory */
+                memcpy(nb, b, n);
+                buf_free(b, *mapped);
+                *mapped = 0;
             }
             b = nb;
             sz = nsz;
@@ -598,7 +648,7 @@ static int read_all_fd(int fd, uint64_t cap, uint8_t **buf, size_t *len, int *ov
             continue;
         if (r < 0) {
             int e = errno;
-            free(b);
+            buf_free(b, *mapped);
             return e;
         }
         if (r == 0)
@@ -743,6 +793,7 @@ static PyObject *Scanner_scan(ScannerObject *so, PyObject *args)
     }
 #endif
     uint8_t *owned = NULL; /* a path's bytes, read here */
+    size_t owned_mapped = 0;
     const uint8_t *data = have_view ? view.buf : NULL;
     size_t len = have_view ? (size_t)view.len : 0;
     int over = 0, by_fd = 0, close_fd = 0;
@@ -767,7 +818,8 @@ static PyObject *Scanner_scan(ScannerObject *so, PyObject *args)
                 by_fd = 1;
                 size = (uint64_t)st.st_size;
             } else {
-                int e = read_all_fd(fd, regular ? (uint64_t)st.st_size : so->s.max_input_bytes, &owned, &len, &over);
+                int e = read_all_fd(fd, regular ? (uint64_t)st.st_size : so->s.max_input_bytes, regular, &owned, &len,
+                                    &over, &owned_mapped);
                 if (e) {
                     err = e;
                     r = e == ENOMEM ? BRINE_ERR_NOMEM : BRINE_ERR_IO;
@@ -816,7 +868,8 @@ static PyObject *Scanner_scan(ScannerObject *so, PyObject *args)
         }
 #endif
     }
-    free(owned);
+    if (owned)
+        buf_free(owned, owned_mapped);
     if (close_fd)
         close(fd);
     Py_END_ALLOW_THREADS

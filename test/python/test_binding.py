@@ -6,6 +6,7 @@ benign corpus, and the library wrappers.
 Usage: test_binding.py BRINE_EXE SOURCE_ROOT   (the package on PYTHONPATH)
 Last line: `python-binding: N passed, M failed`.
 """
+import hashlib
 import io
 import json
 import os
@@ -160,6 +161,18 @@ def test_sources():
               "plain data at protocol %d: %r" % (proto, r))
     r = brine.scan(b"")
     check(not r.safe and r.status == "malformed", "empty input is malformed: %r" % r)
+    # a file past 2 MiB (read into a buffer mapped with huge pages) and one under it: the path's
+    # scan is the bytes' scan, and its sha256 hashlib's
+    for n in (100000, (3 << 20) + 5):
+        big = pickle.dumps({"blob": bytes(range(256)) * (n // 256)}, protocol=4)
+        with tempfile.NamedTemporaryFile(suffix=".pkl") as t:
+            t.write(big)
+            t.flush()
+            r, rb = brine.scan(t.name), brine.scan(big, name=t.name)
+            j = json.loads(r.to_json())
+            check(r.safe and strip_time(r.to_json()) == strip_time(rb.to_json()) and
+                  j["sha256"] == hashlib.sha256(big).hexdigest() and j["size"] == len(big),
+                  "a %d-byte file by path: %r, sha256 %s" % (len(big), r, j.get("sha256")))
     # a container: the torch zip's streams come back with structured locations
     tz = sorted(pathlib.Path("corpus/benign/torch").glob("*_zip.pt"))[0]
     r = brine.scan(tz)
