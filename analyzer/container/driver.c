@@ -312,6 +312,7 @@ static bool would_run_in(const brine_drv *d, const brine_vm_input *in, uint8_t f
     probe pr = {d, depth, false};
     brine_arena a;
     brine_arena_init(&a, d->s->max_bytes);
+    a.cache = d->arena_cache;
     brine_vm_config cfg = {.settings = d->s, .arena = &a, .on_event = runs_something, .user = &pr,
                            .flags = BRINE_VM_NESTED, .window = in->win};
     brine_vm_result res;
@@ -466,6 +467,7 @@ static int run_stream(brine_drv *d, const brine_vm_input *in, size_t start, cons
     }
     brine_arena arena;
     brine_arena_init(&arena, d->s->max_bytes);
+    arena.cache = d->arena_cache;
     brine_vm_config cfg = {.settings = d->s, .arena = &arena, .on_event = on_event, .user = &r,
                            .on_trace = k->trace ? on_trace : NULL,
                            .flags = BRINE_VM_NESTED | vmflags |

@@ -85,6 +85,7 @@ struct brine_drv {
     bool zip_prefix_scanned; /* the bytes before a zip were already read as a pickle */
     uint64_t fail_at, allocs; /* fault injection (brine_drv_fault) */
     size_t window_grain;      /* tests: windows read their source in pieces this small */
+    brine_arena_cache *arena_cache; /* the scanner's: the streams' arenas reuse its blocks (or NULL) */
 };
 
 /* How brine_drv_feed() treats bytes whose format it sniffs. */

@@ -26,6 +26,7 @@ struct brine_scanner {
     char hint[320]; /* libmagic's word on unknown content, for the error */
     uint64_t fail_at, allocs; /* fault injection for tests (brine_scanner_fault) */
     size_t window_grain;      /* tests: brine_scanner_window_grain */
+    brine_arena_cache arena_cache; /* the arenas' blocks, reused file after file */
 };
 
 void brine_scanner_window_grain(brine_scanner *s, size_t grain)
@@ -59,6 +60,8 @@ int brine_scanner_create(brine_scanner **out, const brine_policy *policy, const 
 
 void brine_scanner_destroy(brine_scanner *s)
 {
+    if (s)
+        brine_arena_cache_free(&s->arena_cache);
     free(s);
 }
 
@@ -90,7 +93,7 @@ static int drive(brine_scanner *s, const brine_consumer *k, brine_write_fn write
     const char *fname = name ? name : "";
     brine_drv d = {.policy = s->policy, .s = &s->s, .cb = &s->cb, .user = s->user, .consumer = k,
                    .write = write, .write_user = write_user, .fail_at = s->fail_at,
-                   .window_grain = s->window_grain};
+                   .window_grain = s->window_grain, .arena_cache = &s->arena_cache};
     brine_loc *top = brine_loc_new(NULL, "file", "", fname, strlen(fname), 0);
     if (!top) {
         d.nomem = true;

@@ -20,12 +20,24 @@
 
 /* ---- arena ------------------------------------------------------------- */
 
+/* Mapped blocks an arena gave back, for the next arena to take: a scanner
+ * keeps one (one thread), so that file after file reuses the same memory
+ * instead of mapping, faulting in and unmapping it (and, with threads,
+ * interrupting the other cores to flush their TLBs at each unmapping). */
+typedef struct brine_arena_cache {
+    struct brine_arena_block *blocks;
+    size_t bytes; /* what they map, at most BRINE_ARENA_CACHE_MAX */
+} brine_arena_cache;
+#define BRINE_ARENA_CACHE_MAX ((size_t)16 << 20)
+void brine_arena_cache_free(brine_arena_cache *c);
+
 typedef struct brine_arena {
     struct brine_arena_block *head;
     uint64_t used;   /* bytes handed out, counted against the limit */
     uint64_t limit;  /* max_bytes */
     bool exhausted;  /* an allocation was refused: the scan is inconclusive */
     bool nomem;      /* malloc itself failed */
+    brine_arena_cache *cache; /* where mapped blocks come from and go back to (or NULL) */
 } brine_arena;
 
 void brine_arena_init(brine_arena *a, uint64_t limit);
