@@ -267,9 +267,9 @@ class Report:
     """
 
     __slots__ = ("name", "verdict", "status", "error", "error_offset", "pickles", "streams_scanned", "findings",
-                 "streams", "globals", "policy_identity", "_json")
+                 "streams", "globals", "policy_identity", "_json", "_later")
 
-    def __init__(self, raw, policy):
+    def __init__(self, raw, policy, later=None):
         file, findings, streams, globals_, json_text = raw
         self.name = file["location"]
         self.verdict = file["verdict"]
@@ -283,6 +283,7 @@ class Report:
         self.globals = globals_
         self.policy_identity = policy.identity
         self._json = json_text
+        self._later = later  # makes the JSON when first asked for (see _scan_or_raise)
 
     @property
     def safe(self):
@@ -297,6 +298,8 @@ class Report:
 
     def to_json(self):
         """The per-file JSON object of ``brine scan --format json``, as a str (one line)."""
+        if self._json is None and self._later is not None:
+            self._json, self._later = self._later(), None
         if self._json is None:
             raise RuntimeError("this brine extension was built without the report library")
         return self._json
@@ -394,7 +397,15 @@ def _data_of(file, name):
 
 
 def _scan_or_raise(data, name, policy, limits):
-    rep = _scan_bytes(_policy(policy), data, name, limits or {})
+    """The loaders' scan of the bytes they are about to load (immutable: the
+    caller made them bytes). Without the JSON report and its sha256, which a
+    load that goes ahead never reads (a third of a RandomForest's scan): the
+    report's to_json() scans the same bytes again, with it, when asked."""
+    pol, limits = _policy(policy), limits or {}
+
+    def later():
+        return _scanner(pol, limits).scan("buffer", data, name)[4]
+    rep = Report(_scanner(pol, limits).scan("buffer", data, name, True, False), pol, later)
     if not rep.safe:
         raise UnsafePickleError(rep)
     return rep

@@ -248,6 +248,11 @@ def test_errors():
     except brine.UnsafePickleError as e:
         check(isinstance(e, pickle.UnpicklingError) and e.report.verdict == "dangerous" and "os:system" in str(e),
               "UnsafePickleError: %s" % e)
+        # the loaders scan without the JSON report; asked for, it is brine.scan's of the same bytes
+        bad = open("corpus/malicious/A-os-system.pkl", "rb").read()
+        check(strip_time(e.report.to_json()) == strip_time(brine.scan(bad).to_json()) and
+              json.loads(e.report.to_json())["sha256"] == hashlib.sha256(bad).hexdigest(),
+              "the refused load's report, made when asked: %s" % e.report.to_json()[:200])
     raises(TypeError, lambda: brine.safe_loads("text"), "safe_loads of a str")
     raises(TypeError, lambda: brine.safe_load(3), "safe_load of an int")
     raises(brine.UnsafePickleError, lambda: brine.safe_loads(pickle.dumps(list(range(50))), limits={"max_opcodes": 3}),
