@@ -150,12 +150,12 @@ static struct brine_arena_block *block_new(brine_arena *a, size_t bs)
     if (total >= BRINE_ARENA_POPULATE && a->cache && (b = cache_take(a->cache, total)))
         return b;
     if (total >= BRINE_ARENA_POPULATE) {
-        /* a block under the huge pages' size is mapped with its pages made at
-         * once: values filling malloc's memory took a page fault per 4 KiB
-         * (200 of a RandomForest's 930, each a microsecond or more in a VM) */
-        /* from 2 MiB, on a 2 MiB boundary: a block mapped anywhere held no
-         * whole aligned 2 MiB for a huge page, and faulted 4 KiB at a time
-         * (32,000 faults for 24 state-dict pickles of 2-5 MB) */
+        /* Under the huge pages' size, a block is mapped with its pages made
+         * at once: values filling malloc's memory took a page fault per 4 KiB
+         * (200 of a RandomForest's 930, each a microsecond or more in a VM).
+         * From 2 MiB, on a 2 MiB boundary: mapped anywhere, a block held no
+         * whole aligned 2 MiB for a huge page and faulted 4 KiB at a time
+         * (32,000 faults for 24 state-dict pickles of 2-5 MB). */
         bool huge = total >= BRINE_ARENA_MAP;
         mapped = (total + 4095) & ~(size_t)4095;
         void *m = huge ? brine_map_huge(mapped)
