@@ -309,41 +309,16 @@ int brine_learner_add(brine_learner *l, const brine_settings *settings, const ui
  * from end to end either way, is no slower mapped. */
 #define BRINE_READ_LIMIT ((size_t)1 << 20)
 
-/* A regular file's buffer from 256 KiB up to where brine_big_alloc maps huge
- * pages (2 MiB, value.c) is mapped with its pages made at once (MAP_POPULATE):
- * a 1.7 MB pickle read into malloc'd memory took 420 page faults, one for
- * each page read() filled. */
-#define POPULATE_MIN ((size_t)256 << 10)
-#define POPULATE_MAX ((size_t)2 << 20)
-
-static bool populated(size_t bufsize)
-{
-    return bufsize >= POPULATE_MIN && bufsize < POPULATE_MAX;
-}
-
-static void buf_free(uint8_t *buf, size_t bufsize)
-{
-    if (buf && populated(bufsize))
-        munmap(buf, bufsize);
-    else
-        brine_big_free(buf, bufsize);
-}
-
 /* Read up to cap bytes. A regular file (exact: cap is its size + 1) is read
- * into one buffer of that size: populated (above), or a brine_big_alloc (from
- * 2 MiB, huge pages: an 8.7 MB pickle took 2,100 page faults to read into
- * malloc's memory, a fifth of its scan); anything else into a malloc'd buffer
- * that doubles. *bufsize is what buf_free is given (0 for the latter). */
+ * into one buffer of that size, a brine_big_alloc (mapped from 256 KiB, its
+ * pages made at once, huge pages from 2 MiB: an 8.7 MB pickle took 2,100 page
+ * faults to read into malloc's memory, a fifth of its scan); anything else
+ * into a malloc'd buffer that doubles. *bufsize is what brine_big_free is
+ * given (0 for the latter). */
 static int read_all(int fd, uint64_t cap, bool exact, uint8_t **out, size_t *outlen, size_t *bufsize, bool *over)
 {
     size_t size = exact ? (size_t)cap : 1 << 16, len = 0;
-    uint8_t *buf;
-    if (exact && populated(size)) {
-        buf = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-        buf = buf == MAP_FAILED ? NULL : buf;
-    } else {
-        buf = exact ? brine_big_alloc(size) : malloc(size);
-    }
+    uint8_t *buf = exact ? brine_big_alloc(size) : malloc(size);
     *over = false;
     *bufsize = exact ? size : 0;
     if (!buf)
@@ -368,7 +343,7 @@ static int read_all(int fd, uint64_t cap, bool exact, uint8_t **out, size_t *out
             continue;
         if (r < 0) {
             int e = errno;
-            buf_free(buf, *bufsize);
+            brine_big_free(buf, *bufsize);
             errno = e;
             return BRINE_ERR_IO;
         }
@@ -492,7 +467,7 @@ int brine_scanner_scan_fd(brine_scanner *s, int fd, const char *name, brine_stre
         out->error = "max_input_bytes: input from a pipe or device is longer than the limit";
         out->error_offset = len;
     }
-    buf_free(buf, bufsize);
+    brine_big_free(buf, bufsize);
     return r;
 }
 

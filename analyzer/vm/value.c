@@ -19,14 +19,12 @@ struct brine_arena_block {
 };
 
 /* Blocks grow with the arena: 64 KiB first (a small pickle touches little),
- * then half of what is in use, up to 4 MiB. Blocks of 2 MiB and more are
- * mapped directly and offered to transparent huge pages: a data-heavy pickle
- * then takes one page fault per 2 MiB rather than per 4 KiB, and what it
- * hands out needs no zeroing. */
+ * then half of what is in use, up to 4 MiB. Blocks from 256 KiB are a
+ * brine_big_alloc's (mapped, their pages made at once below 2 MiB, huge pages
+ * from there): a data-heavy pickle then takes one page fault per 2 MiB rather
+ * than per 4 KiB, and what they hand out needs no zeroing. */
 #define BRINE_ARENA_BLOCK (64 * 1024)
 #define BRINE_ARENA_BLOCK_MAX (4 * 1024 * 1024)
-#define BRINE_ARENA_MAP (2 * 1024 * 1024)
-#define BRINE_ARENA_POPULATE (256 * 1024) /* from here blocks are mapped (zero: no memset) */
 
 void brine_arena_init(brine_arena *a, uint64_t limit)
 {
@@ -59,6 +57,11 @@ void *brine_arena_alloc_input(brine_arena *a, size_t size)
 }
 
 #define BIG_MAP ((size_t)2 << 20) /* from here brine_big_alloc maps huge pages */
+/* from here to BIG_MAP, brine_big_alloc maps memory with its pages made at once
+ * (MAP_POPULATE): a 1.7 MB pickle read into malloc'd memory took a page fault
+ * for each page read() filled, 420 of them, and values filling arena blocks
+ * of malloc's memory 200 more, each a microsecond or more in a VM */
+#define BIG_POPULATE ((size_t)256 << 10)
 
 void *brine_map_huge(size_t n)
 {
@@ -84,12 +87,17 @@ void *brine_map_huge(size_t n)
 
 void *brine_big_alloc(size_t n)
 {
-    return n < BIG_MAP ? malloc(n ? n : 1) : brine_map_huge(n);
+    if (n < BIG_POPULATE)
+        return malloc(n ? n : 1);
+    if (n >= BIG_MAP)
+        return brine_map_huge(n);
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
 }
 
 void brine_big_free(void *p, size_t n)
 {
-    if (n < BIG_MAP)
+    if (n < BIG_POPULATE)
         free(p);
     else if (p)
         munmap(p, n);
@@ -97,7 +105,7 @@ void brine_big_free(void *p, size_t n)
 
 void *brine_table_grow(void *p, size_t old_bytes, size_t new_bytes)
 {
-    if (new_bytes < BIG_MAP) {
+    if (new_bytes < BIG_POPULATE) {
         uint8_t *n = realloc(p, new_bytes);
         if (n && new_bytes > old_bytes)
             memset(n + old_bytes, 0, new_bytes - old_bytes);
@@ -136,7 +144,7 @@ void brine_arena_cache_free(brine_arena_cache *c)
     while (c && c->blocks) {
         struct brine_arena_block *b = c->blocks;
         c->blocks = b->next;
-        munmap(b, b->mapped);
+        brine_big_free(b, b->mapped);
     }
     if (c)
         c->bytes = 0;
@@ -147,22 +155,16 @@ static struct brine_arena_block *block_new(brine_arena *a, size_t bs)
     size_t total = sizeof(struct brine_arena_block) + bs;
     struct brine_arena_block *b;
     size_t mapped = 0;
-    if (total >= BRINE_ARENA_POPULATE && a->cache && (b = cache_take(a->cache, total)))
-        return b;
-    if (total >= BRINE_ARENA_POPULATE) {
-        /* Under the huge pages' size, a block is mapped with its pages made
-         * at once: values filling malloc's memory took a page fault per 4 KiB
-         * (200 of a RandomForest's 930, each a microsecond or more in a VM).
-         * From 2 MiB, on a 2 MiB boundary: mapped anywhere, a block held no
-         * whole aligned 2 MiB for a huge page and faulted 4 KiB at a time
-         * (32,000 faults for 24 state-dict pickles of 2-5 MB). */
-        bool huge = total >= BRINE_ARENA_MAP;
+    if (total >= BIG_POPULATE) {
+        if (a->cache && (b = cache_take(a->cache, total)))
+            return b;
+        /* mapped (zero: nothing to clear) by brine_big_alloc; from 2 MiB on a
+         * 2 MiB boundary, since a block mapped anywhere held no whole aligned
+         * 2 MiB for a huge page and faulted 4 KiB at a time (32,000 faults for
+         * 24 state-dict pickles of 2-5 MB) */
         mapped = (total + 4095) & ~(size_t)4095;
-        void *m = huge ? brine_map_huge(mapped)
-                       : mmap(NULL, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-        if (!m || m == MAP_FAILED)
+        if (!(b = brine_big_alloc(mapped)))
             return NULL;
-        b = m;
     } else {
         b = malloc(total);
         if (!b)
@@ -221,7 +223,7 @@ void brine_arena_free(brine_arena *a)
             a->cache->blocks = b;
             a->cache->bytes += b->mapped;
         } else if (b->mapped) {
-            munmap(b, b->mapped);
+            brine_big_free(b, b->mapped);
         } else {
             free(b);
         }

@@ -55,12 +55,13 @@ void brine_arena_free(brine_arena *a);
 /* n bytes of zeroed memory mapped on a 2 MiB boundary with transparent huge
  * pages (a few faults for megabytes, not one per 4 KiB page); munmap(p, n). */
 void *brine_map_huge(size_t n);
-/* n bytes, unzeroed below 2 MiB (malloc), brine_map_huge'd (zeroed) from
- * there; freed with brine_big_free and the same n (0: memory from malloc). */
+/* n bytes: below 256 KiB unzeroed (malloc); from there zeroed and mapped,
+ * with its pages made at once (MAP_POPULATE) below 2 MiB and brine_map_huge'd
+ * from 2 MiB. Freed with brine_big_free and the same n (0: memory from malloc). */
 void *brine_big_alloc(size_t n);
 void brine_big_free(void *p, size_t n);
 /* A table that grows by doubling (the memo's): the part past old_bytes comes
- * zeroed; from 2 MiB it is a brine_big_alloc (a memo of a million entries
+ * zeroed; from 256 KiB it is a brine_big_alloc (a memo of a million entries
  * took a thousand page faults). NULL on failure (p is then still valid).
  * Freed with brine_big_free and its size. */
 void *brine_table_grow(void *p, size_t old_bytes, size_t new_bytes);
