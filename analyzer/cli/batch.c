@@ -61,8 +61,7 @@ typedef struct batch {
     bool nul; /* the lists are NUL-separated */
     const char **operands;
     size_t nops;
-    struct stat *op_stat; /* what stat() said of each operand, where op_stat_ok (or NULL) */
-    bool *op_stat_ok;
+    struct stat *op_stat; /* what stat() said of each operand (st_mode 0: not stat'ed), or NULL */
     int list_err; /* a list that could not be read to its end: errno, and which */
     const char *list_failed;
     const brine_policy *policy;
@@ -100,9 +99,10 @@ typedef struct batch {
 } batch;
 
 /* The worker's buffer becomes nc bytes, its first keep kept. It comes from
- * brine_big_alloc, so that from 2 MiB it is mapped with huge pages: a 42 MB
- * torch file read (to be hashed) into malloc'd memory took 10,500 page
- * faults, half of its scan. w->cap is always the size it was given. */
+ * brine_big_alloc, so that from 256 KiB it is mapped with its pages made at
+ * once, with huge pages from 2 MiB: a 42 MB torch file read (to be hashed)
+ * into malloc'd memory took 10,500 page faults, half of its scan. w->cap is
+ * always the size it was given. */
 static bool buf_resize(worker *w, size_t nc, size_t keep)
 {
     uint8_t *p = brine_big_alloc(nc);
@@ -471,7 +471,7 @@ static void walk_inputs(batch *b)
         }
     }
     for (size_t k = 0; k < b->nops && !b->in->oom && !b->list_err; k++)
-        brine_walk_add_stat(b->in, b->operands[k], b->op_stat && b->op_stat_ok[k] ? &b->op_stat[k] : NULL);
+        brine_walk_add_stat(b->in, b->operands[k], b->op_stat && b->op_stat[k].st_mode ? &b->op_stat[k] : NULL);
 }
 
 static void *walker_main(void *arg)
@@ -597,7 +597,6 @@ int brine_cli_scan(int argc, char **argv)
     void **args = NULL;
     FILE **list_fps = NULL;
     struct stat *op_stat = NULL;
-    bool *op_stat_ok = NULL;
     size_t nthreads = 0;
 
     for (int i = 0; i < argc && !bad; i++) {
@@ -735,15 +734,14 @@ int brine_cli_scan(int argc, char **argv)
      * operand is stat'ed once: what is learnt here, the walk uses. */
     bool stream = nlists > 0;
     op_stat = nops ? calloc(nops, sizeof *op_stat) : NULL;
-    op_stat_ok = nops ? calloc(nops, sizeof *op_stat_ok) : NULL;
-    if (nops && (!op_stat || !op_stat_ok))
+    if (nops && !op_stat)
         goto nomem;
     for (size_t k = 0; k < nops && !stream; k++) {
-        op_stat_ok[k] = strcmp(operands[k], "-") && stat(operands[k], &op_stat[k]) == 0;
-        stream = op_stat_ok[k] && S_ISDIR(op_stat[k].st_mode);
+        if (strcmp(operands[k], "-") && stat(operands[k], &op_stat[k]) != 0)
+            op_stat[k].st_mode = 0; /* failed: the walk tries again and reports it */
+        stream = S_ISDIR(op_stat[k].st_mode);
     }
     b.op_stat = op_stat;
-    b.op_stat_ok = op_stat_ok;
     b.in = &w;
     b.lists = list_fps;
     b.list_names = lists;
@@ -939,7 +937,6 @@ out:
     free(pfiles);
     free(operands);
     free(op_stat);
-    free(op_stat_ok);
     free(lists);
     return rc;
 }

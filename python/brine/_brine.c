@@ -612,7 +612,8 @@ static void buf_free(uint8_t *b, size_t mapped)
 }
 
 /* Read up to cap bytes (cap + 1 tells "longer"). A regular file (exact: cap is
- * its size) gets one buffer of cap + 1 bytes; anything else one that doubles. */
+ * its size) gets one buffer of cap + 1 bytes, which reading never outgrows
+ * (past cap it stops); anything else one that doubles. */
 static int read_all_fd(int fd, uint64_t cap, bool exact, uint8_t **buf, size_t *len, int *over, size_t *mapped)
 {
     size_t n = 0, sz = 0;
@@ -627,15 +628,10 @@ static int read_all_fd(int fd, uint64_t cap, bool exact, uint8_t **buf, size_t *
     for (;;) {
         if (n == sz) {
             size_t nsz = sz ? sz * 2 : 1 << 16;
-            uint8_t *nb = *mapped ? malloc(nsz) : realloc(b, nsz);
+            uint8_t *nb = realloc(b, nsz); /* not an exact buffer: only those are mapped */
             if (!nb) {
-                buf_free(b, *mapped);
+                free(b);
                 return ENOMEM;
-            }
-            if (*mapped) { /* a regular file that grew while it was read: on in malloc'd memory */
-                memcpy(nb, b, n);
-                buf_free(b, *mapped);
-                *mapped = 0;
             }
             b = nb;
             sz = nsz;
