@@ -14,16 +14,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Append items whose paths the walk owns from here (freed by brine_walk_free),
- * taking the lock once for all of them: a directory's files go in batches, so
- * the walk and the workers taking items do not trade the lock file by file. */
-static void add_batch(brine_walk *w, brine_item *batch, size_t k)
+/* Everything found goes through one queue (pend), in order, and is appended
+ * to the items 64 at a time, taking the lock once for all of them, so that
+ * the walk and the workers taking items do not trade the lock file by file:
+ * flush() when the queue is full, when a directory is done and when an
+ * operand or a list's line is. The paths are the walk's from here (freed by
+ * brine_walk_free). */
+static void flush(brine_walk *w)
 {
+    size_t k = w->npend, i = 0;
+    w->npend = 0;
     if (!k)
         return;
     if (w->mu)
         pthread_mutex_lock(w->mu);
-    size_t i = 0;
     if (w->n + k > w->cap && !w->oom) {
         size_t nc = w->cap ? w->cap * 2 : 64;
         while (nc < w->n + k)
@@ -37,7 +41,7 @@ static void add_batch(brine_walk *w, brine_item *batch, size_t k)
         }
     }
     for (; i < k && !w->oom; i++) {
-        w->items[w->n++] = batch[i];
+        w->items[w->n++] = w->pend[i];
         if (w->added && !w->added(w->ctx, w->n - 1)) {
             w->n--;
             w->oom = true;
@@ -45,17 +49,9 @@ static void add_batch(brine_walk *w, brine_item *batch, size_t k)
         }
     }
     for (; i < k; i++) /* not added (out of memory): the walk stops */
-        free(batch[i].path);
+        free(w->pend[i].path);
     if (w->mu)
         pthread_mutex_unlock(w->mu);
-}
-
-/* Everything found goes through one queue, in order, appended 64 at a time:
- * flush() when a directory is done and when an operand or a list's line is. */
-static void flush(brine_walk *w)
-{
-    add_batch(w, w->pend, w->npend);
-    w->npend = 0;
 }
 
 static void add_owned(brine_walk *w, char *path, int err, bool is_stdin)
