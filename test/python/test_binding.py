@@ -119,12 +119,82 @@ def test_corpus():
             theirs = [t[:-1] + ([st[:3] for st in t[-1]],) if t[0] in ambiguous else t for t in theirs]
         ok = check(mine == theirs, "%s: findings differ from the command's" % f)
         same_findings += ok
-        sj = json.loads(cli_json[f])["streams"]
+        # every use the binding lists, tallied by name, is what the command's inventory counts
+        jo = json.loads(cli_json[f])
+        if not jo.get("truncated", {}).get("globals"):
+            tally = {}
+            for _, name, use in r.globals:
+                tally.setdefault(name, {"import": 0, "call": 0, "build": 0, "items": 0})[use] += 1
+            check(tally == {g["name"]: {u: g[u] for u in ("import", "call", "build", "items")} for g in jo["globals"]},
+                  "%s: the binding's globals differ from the command's inventory" % f)
+        sj = jo["streams"]
         check([(s.location, s.format, s.verdict, s.status) for s in r.streams][:len(sj)] ==
               [(s["location"]["text"], s["format"], s["verdict"], s["status"]) for s in sj],
               "%s: streams differ from the command's" % f)
     print("corpus: %d files; same verdict %d, same JSON object %d, same findings %d" % (len(files), same_verdict,
                                                                                       same_json, same_findings))
+
+
+def test_globals():
+    """Report.globals: one record per use, in the order of the stream, each with its location."""
+    import collections
+    import datetime
+    import tarfile
+    data = pickle.dumps([collections.OrderedDict(), datetime.date(2000, 1, 1), collections.OrderedDict(a=1)],
+                        protocol=2)
+    # by hand: GLOBAL and REDUCE of OrderedDict; GLOBAL date, its bytes through _codecs.encode (protocol 2),
+    # REDUCE of date; the memoized OrderedDict called again and given an item (SETITEMS)
+    od, dt, enc = "collections:OrderedDict", "datetime:date", "_codecs:encode"
+    want = [(od, "import"), (od, "call"), (dt, "import"), (enc, "import"), (enc, "call"), (dt, "call"), (od, "call"),
+            (od, "items")]
+    r = brine.scan(data, name="x.pkl")
+    check(r.globals == [("x.pkl", n, u) for n, u in want], "globals of a list of three objects: %r" % (r.globals,))
+    # two members, the location changing and coming back (a tar: first a, then b, then a again)
+    other = pickle.dumps(datetime.timedelta(1), protocol=4)
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        for n, d in (("a.pkl", data), ("b.pkl", other), ("c.pkl", data)):
+            ti = tarfile.TarInfo(n)
+            ti.size = len(d)
+            t.addfile(ti, io.BytesIO(d))
+    r = brine.scan(buf.getvalue(), name="m.tar")
+    td = "datetime:timedelta"
+    exp = ([("m.tar!a.pkl", n, u) for n, u in want] + [("m.tar!b.pkl", td, "import"), ("m.tar!b.pkl", td, "call")] +
+           [("m.tar!c.pkl", n, u) for n, u in want])
+    check(r.globals == exp, "globals of a tar of three members: %r" % (r.globals,))
+    # more distinct names than the binding's caches have slots (its records share strings and tuples):
+    # 600 globals of several lengths, each imported (GLOBAL, POP), every third also called (GLOBAL,
+    # EMPTY_TUPLE, REDUCE, POP)
+    def nm(i):
+        return "m%d" % i, "f%s%d" % ("x" * (i % 7), i)
+    distinct = b"".join(("c%s\n%s\n" % nm(i)).encode() + (b")R0" if i % 3 == 0 else b"0") for i in range(600)) + b"N."
+    r = brine.scan(distinct)
+    exp = [("<bytes>", "%s:%s" % nm(i), u) for i in range(600) for u in (("import", "call") if i % 3 == 0 else
+                                                                          ("import",))]
+    check(r.globals == exp, "globals of 600 distinct names: %d records, first wrong %r" % (
+        len(r.globals), next((g for g, e in zip(r.globals, exp) if g != e), None)))
+    # 40 members, each naming its own global: a name's text freed with its stream is often made again
+    # at the same address for the next member's (another) name
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        for i in range(40):
+            d = b"cm%03d\nf%03d\n)R." % (i, i)
+            ti = tarfile.TarInfo("p%02d" % i)
+            ti.size = len(d)
+            t.addfile(ti, io.BytesIO(d))
+    r = brine.scan(buf.getvalue(), name="n.tar")
+    exp = [("n.tar!p%02d" % i, "m%03d:f%03d" % (i, i), u) for i in range(40) for u in ("import", "call")]
+    check(r.globals == exp, "globals of 40 members: first wrong %r" % (
+        next((g for g, e in zip(r.globals, exp) if g != e), None),))
+    # many uses of a few names: each record is right
+    many = pickle.dumps([datetime.date(2000, 1, 1 + i % 28) if i % 3 else datetime.timedelta(i) for i in range(3000)],
+                        protocol=4)
+    r = brine.scan(many)
+    exp = [("<bytes>", td, "import"), ("<bytes>", dt, "import")]  # i = 0 is a timedelta
+    got = [g for g in r.globals if g[2] == "import"]
+    calls = [g[1] for g in r.globals if g[2] == "call"]
+    check(got == exp and calls == [dt if i % 3 else td for i in range(3000)] and len(r.globals) == 3002,
+          "globals of 3,000 objects of two classes: %d records, imports %r" % (len(r.globals), got))
 
 
 # ---- 2. sources -------------------------------------------------------------------------------
@@ -509,7 +579,7 @@ def test_address_space():
 
 def main():
     # test_address_space before the tests that install audit hooks (they block rmtree)
-    for t in (test_corpus, test_sources, test_errors, test_address_space, test_restricted, test_threads, test_wrappers,
+    for t in (test_corpus, test_globals, test_sources, test_errors, test_address_space, test_restricted, test_threads, test_wrappers,
               test_safe_load):
         t0 = time.perf_counter()
         try:
