@@ -35,9 +35,11 @@ typedef struct judge {
     int depth;            /* calls judged on behalf of a functools.partial */
     struct verdict_cache *cache; /* what the policy says of each distinct name */
     size_t cache_mask, cache_used;
-    /* the VM interns globals (one value per distinct name in a stream), so the
-     * value's address finds its entry without hashing the name (the name is
-     * still compared); cleared when the cache grows (entries move) */
+    /* the VM interns globals (one value per distinct name in a stream), so an
+     * interned value's address finds its entry without hashing or comparing
+     * the name: only interned values are entered, and no other value can
+     * have their address while the stream lasts. Cleared when the cache
+     * grows (entries move). */
     struct { const brine_value *g; struct verdict_cache *vc; } by_addr[64];
     /* node visits left for matching constraints in this stream (max_compare):
      * when it runs out, no constraint matches (fail closed) */
@@ -63,12 +65,10 @@ static const verdict_cache *policy_says(judge *j, const brine_value *g)
 {
     const brine_value *m = g->u.g.module, *n = g->u.g.name;
     size_t ai = ((uintptr_t)g >> 4) & 63;
-    const verdict_cache *hit = j->by_addr[ai].g == g ? j->by_addr[ai].vc : NULL;
-    /* the name is still compared: a value made for one event (a getattr
-     * target) may live where another one lived before */
-    if (hit && hit->modn == m->u.s.n && hit->namen == n->u.s.n && !memcmp(hit->mod, m->u.s.p, hit->modn) &&
-        !memcmp(hit->name, n->u.s.p, hit->namen))
-        return hit;
+    /* a value made for one event (a getattr target, in the judge's scratch
+     * arena) may live where another lived before: those are looked up by name */
+    if (g->interned && j->by_addr[ai].g == g)
+        return j->by_addr[ai].vc;
     uint64_t h = brine_policy_name_hash(m->u.s.p, m->u.s.n, n->u.s.p, n->u.s.n);
     if (!j->cache || (j->cache_used + 1) * 2 > j->cache_mask + 1) {
         memset(j->by_addr, 0, sizeof j->by_addr);
@@ -92,8 +92,10 @@ static const verdict_cache *policy_says(judge *j, const brine_value *g)
         verdict_cache *c = &j->cache[k];
         if (c->hash == h && c->modn == m->u.s.n && c->namen == n->u.s.n && !memcmp(c->mod, m->u.s.p, c->modn) &&
             !memcmp(c->name, n->u.s.p, c->namen)) {
-            j->by_addr[ai].g = g;
-            j->by_addr[ai].vc = c;
+            if (g->interned) {
+                j->by_addr[ai].g = g;
+                j->by_addr[ai].vc = c;
+            }
             return c;
         }
     }
@@ -108,8 +110,10 @@ static const verdict_cache *policy_says(judge *j, const brine_value *g)
                            brine_policy_find(j->p, m->u.s.p, m->u.s.n, n->u.s.p, n->u.s.n), NULL, true};
     j->cache[k] = fresh;
     j->cache_used++;
-    j->by_addr[ai].g = g;
-    j->by_addr[ai].vc = &j->cache[k];
+    if (g->interned) {
+        j->by_addr[ai].g = g;
+        j->by_addr[ai].vc = &j->cache[k];
+    }
     return &j->cache[k];
 }
 
@@ -324,7 +328,9 @@ static bool is_nested_torch_load(const brine_value *g)
            !memcmp(g->u.g.name->u.s.p, name, sizeof name - 1);
 }
 
-static bool str_is(const brine_value *v, const char *s)
+/* Always inlined: s is a literal at every call, so its length is a constant
+ * (a strlen call per check was a tenth of judging an allowed call). */
+static inline __attribute__((always_inline)) bool str_is(const brine_value *v, const char *s)
 {
     return v->kind == BRINE_V_STR && v->u.s.n == strlen(s) && !memcmp(v->u.s.p, s, v->u.s.n);
 }
@@ -350,7 +356,7 @@ static bool constant_bytes_call(const brine_vm_event *ev)
     return !kw && a && a->kind == BRINE_V_TUPLE && a->u.seq.len == 1 && constant_bytes(a->u.seq.items[0]);
 }
 
-static bool global_is(const brine_value *g, const char *mod, const char *name)
+static inline __attribute__((always_inline)) bool global_is(const brine_value *g, const char *mod, const char *name)
 {
     return g && g->kind == BRINE_V_GLOBAL && !g->dynamic && str_is(g->u.g.module, mod) && str_is(g->u.g.name, name);
 }
@@ -885,8 +891,8 @@ static int inventory(judge *j, const brine_vm_event *ev)
     const char *text = vc ? vc->text : NULL;
     if (!text) {
         text = render(j, g);
-        if (vc && text)
-            vc->text = strdup(text);
+        if (vc && text && (vc->text = strdup(text)))
+            text = vc->text; /* the same address for every use: the binding's records share it */
     }
     if (j->cb->global(j->user, &j->where, text, use)) {
         j->stopped = j->d->stopped = true;

@@ -125,6 +125,8 @@ struct brine_value {
     uint8_t kind;        /* brine_vkind */
     bool dynamic;        /* GLOBAL: module or name not a constant str */
     bool exported;       /* BYTEARRAY: a memoryview of it exists */
+    bool interned;       /* GLOBAL: the VM's one value for its name, alive (and the
+                          * only value at its address) until the stream ends */
     union {
         bool b;
         int64_t i;

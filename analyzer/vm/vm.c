@@ -639,6 +639,7 @@ static brine_value *intern_global(vm *m, brine_value *mod, brine_value *name)
         return NULL;
     g->u.g.module = mod;
     g->u.g.name = name;
+    g->interned = true;
     m->globals[i].g = g;
     m->gcount++;
     return g;
