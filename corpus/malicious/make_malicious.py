@@ -194,6 +194,12 @@ emit("C-partial-newobj-os-system.pkl", proto(2) + PARTIAL + MARK + glob("posix",
 UNPICKLE_FN = glob("scipy._lib._uarray._backend", "unpickle_function")
 emit("C-unpickle-function-os-system.pkl", proto(2) + UNPICKLE_FN + MARK + su("os") + su("system") + b"N" + TUPLE +
      REDUCE + tup1(TRUE) + REDUCE + STOP, "dangerous", [("call", "scipy._lib._uarray._backend:unpickle_function")])
+# an allowed name, then os.system, each made for its event where the last one was: a verdict
+# cached by the address of such a value would judge the second as the first
+emit("C-unpickle-function-allowed-then-os-system.pkl", proto(2) + UNPICKLE_FN + MARK + su("scipy.fft._backend") +
+     su("_backend_from_arg") + b"N" + TUPLE + REDUCE + b"0" + UNPICKLE_FN + MARK + su("os") + su("system") + b"N" +
+     TUPLE + REDUCE + tup1(TRUE) + REDUCE + STOP, "dangerous",
+     [("call", "scipy._lib._uarray._backend:unpickle_function")])
 emit("C-unpickle-function-dunder.pkl", proto(2) + UNPICKLE_FN + MARK + su("builtins") + su("object.__subclasses__") +
      b"N" + TUPLE + REDUCE + STOP, "dangerous", [("call", "scipy._lib._uarray._backend:unpickle_function")])
 # torch.ScriptObject's BUILD state names the C++ class whose __setstate__ runs: only torch's
