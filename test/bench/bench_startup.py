@@ -16,7 +16,10 @@ Prints, from one run on this machine:
     whether the two reports are identical (they must be). Next to each pair,
     what two cores give on this machine at all: a CPU loop (no memory, nothing
     shared) alone and as two processes at once; on a virtual machine whose
-    host is busy this is well under 2x, and it bounds any -j 2.
+    host is busy this is well under 2x, and it bounds any -j 2. And what
+    threads in one process are measured against: two `-j 1` processes at
+    once, each scanning half the files (hard links in two directories), the
+    most that two cores give this work without sharing a process.
 Standard library only. Last line: `bench-startup: N passed, M failed` (failed:
 an output differed, or a command failed).
 """
@@ -183,6 +186,13 @@ def main():
         for i in range(10000):
             with open(os.path.join(d, "f%05d.pkl" % i), "wb") as f:
                 f.write(pickle.dumps(shapes[i % len(shapes)](i), protocol=i % 6))
+        halves = [os.path.join(tmp, "half%d" % k) for k in (1, 2)]
+        names = sorted(os.listdir(d))
+        for k, h in enumerate(halves):
+            os.mkdir(h)
+            for n in names[k * len(names) // 2:(k + 1) * len(names) // 2]:
+                os.link(os.path.join(d, n), os.path.join(h, n))
+        two_procs = []
         outs, ts = {}, {"1": [], "2": []}
         ceil, spin_n = [], 0
         for r in range(8):  # the first pair warms the caches and is not counted
@@ -204,6 +214,13 @@ def main():
             if r:
                 alone, two = spin_pair(spin, spin_n)
                 ceil.append(2 * alone / two)
+                t0 = time.perf_counter()
+                ps = [subprocess.Popen([brine, "scan", "-j", "1", "--format", "jsonl", h], stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL) for h in halves]
+                ok = all(p.wait() in (0, 1) for p in ps)
+                two_procs.append(time.perf_counter() - t0)
+                passed += ok
+                failed += not ok
         same = outs["1"] == outs["2"] and len(outs["1"]) >= 10000
         passed += same
         failed += not same
@@ -217,6 +234,10 @@ def main():
         print("  what two cores give here, in the same rounds: two independent CPU loops at once do %.2f-%.2fx the "
               "work of one, median %.2fx (2.00 on an idle host); -j 2's median is %.0f%% of that" %
               (ceil[0], ceil[-1], ceil[3], 100 * ratios[3] / ceil[3]))
+        pr = sorted(a / b for a, b in zip(ts["1"], two_procs))
+        print("  two -j 1 processes at once, each on half the files: %.3f s best, against -j 1 the pairs' ratios "
+              "%.2f-%.2f, median %.2fx; -j 2's median is %.0f%% of that" %
+              (min(two_procs), pr[0], pr[-1], pr[3], 100 * ratios[3] / pr[3]))
         print("load average: %s; cores: %d" % (" ".join("%.2f" % x for x in os.getloadavg()), os.cpu_count()))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
