@@ -48,6 +48,9 @@ CASES = [
     ("frame-too-long", b"\x80\x04\x95\xff\x00\x00\x00\x00\x00\x00\x00N.", 2, "FRAME"),
     ("locals-in-dotted-name", b"\x80\x04\x8c\x0bcollections\x8c\x0fa.<locals>.func\x93.", 32, "STACK_GLOBAL"),
     ("payload-then-error", b"\x80\x02cbuiltins\nprint\n\x8c\x01x\x85R\xff", 23, "-"),
+    # MEMOIZE and BINPUT take the top of the stack only above the last MARK (the memo's fast paths)
+    ("memoize-after-mark", b"\x80\x04N\x94(\x94.", 5, "MEMOIZE"), ("binput-after-mark", b"N(q\x00.", 2, "BINPUT"),
+    ("binget-then-missing", b"Nq\x00h\x00h\x01.", 5, "BINGET"),
 ]
 
 
