@@ -32,7 +32,7 @@ void brine_arena_init(brine_arena *a, uint64_t limit)
     a->limit = limit;
 }
 
-static void *arena_alloc(brine_arena *a, size_t size, bool zero);
+static inline void *arena_alloc(brine_arena *a, size_t size, bool zero);
 
 void *brine_arena_alloc(brine_arena *a, size_t size)
 {
@@ -177,11 +177,37 @@ static struct brine_arena_block *block_new(brine_arena *a, size_t bs)
     return b;
 }
 
-static void *arena_alloc(brine_arena *a, size_t size, bool zero)
+/* A block's room taken, the limit tested: the whole of most allocations,
+ * inline in brine_arena_alloc(_raw), which then save no registers (the
+ * call of block_new below made every allocation pay for a frame). */
+static inline __attribute__((always_inline)) void *arena_bump(brine_arena *a, struct brine_arena_block *b, size_t size,
+                                                             bool zero)
+{
+    void *p = b->data + b->used;
+    b->used += size;
+    a->used += size;
+    if (zero && !b->fresh)
+        memset(p, 0, size);
+    return p;
+}
+
+static void *arena_alloc_slow(brine_arena *a, size_t size, bool zero) __attribute__((noinline));
+
+static inline __attribute__((always_inline)) void *arena_alloc(brine_arena *a, size_t size, bool zero)
 {
     size = (size + 15) & ~(size_t)15;
     if (size == 0)
         size = 16;
+    struct brine_arena_block *b = a->head;
+    if (__builtin_expect(!a->exhausted && b && size <= a->limit && a->used <= a->limit - size &&
+                         b->size - b->used >= size, 1))
+        return arena_bump(a, b, size, zero);
+    return arena_alloc_slow(a, size, zero);
+}
+
+/* arena_alloc's other cases: the limit, or a new block */
+static void *arena_alloc_slow(brine_arena *a, size_t size, bool zero)
+{
     if (a->exhausted || size > a->limit || a->used > a->limit - size) {
         a->exhausted = true;
         return NULL;
@@ -205,12 +231,7 @@ static void *arena_alloc(brine_arena *a, size_t size, bool zero)
             a->head = b;
         }
     }
-    void *p = b->data + b->used;
-    b->used += size;
-    a->used += size;
-    if (zero && !b->fresh)
-        memset(p, 0, size);
-    return p;
+    return arena_bump(a, b, size, zero);
 }
 
 void brine_arena_free(brine_arena *a)
@@ -453,14 +474,41 @@ static uint64_t mix(uint64_t h)
     return h;
 }
 
-static uint64_t fnv(const uint8_t *p, size_t n, uint64_t seed)
+/* The hash of a str's or bytes' content: eight bytes a step (a byte a step,
+ * FNV-1a, was a third of inserting a dict's short string keys), then the
+ * bytes left; mixed with the length and a seed per kind. Not keyed, as
+ * before: the probes it costs a hostile file are counted (brine_work). */
+static uint64_t bytes_hash(const uint8_t *p, size_t n, uint64_t seed)
 {
-    uint64_t h = 1469598103934665603ULL ^ seed;
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 1099511628211ULL;
+    uint64_t h = (seed * 0x9e3779b97f4a7c15ULL) ^ n;
+    for (; n >= 8; p += 8, n -= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 32;
     }
-    return h;
+    if (n) { /* 1-7 bytes: a load of four, two and one as the length has them */
+        uint64_t w = 0;
+        unsigned sh = 0;
+        if (n & 4) {
+            uint32_t x;
+            memcpy(&x, p, 4);
+            w = x;
+            p += 4;
+            sh = 32;
+        }
+        if (n & 2) {
+            uint16_t x;
+            memcpy(&x, p, 2);
+            w |= (uint64_t)x << sh;
+            p += 2;
+            sh += 16;
+        }
+        if (n & 1)
+            w |= (uint64_t)p[0] << sh;
+        h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+    }
+    return mix(h);
 }
 
 static bool is_number(const brine_value *v)
@@ -524,12 +572,12 @@ static brine_hashres hash_uncached(brine_arena *a, brine_value *v, uint64_t *out
     }
     case BRINE_V_STR:
         *cost += v->u.s.n / 32;
-        *out = fnv(v->u.s.p, v->u.s.n, 1);
+        *out = bytes_hash(v->u.s.p, v->u.s.n, 1);
         return BRINE_HASH_OK;
     case BRINE_V_BYTES:
     case BRINE_V_MEMORYVIEW: /* a read-only memoryview hashes and compares as its bytes */
         *cost += brine_value_buffer(v)->u.s.n / 32;
-        *out = fnv(brine_value_buffer(v)->u.s.p, brine_value_buffer(v)->u.s.n, 2);
+        *out = bytes_hash(brine_value_buffer(v)->u.s.p, brine_value_buffer(v)->u.s.n, 2);
         return BRINE_HASH_OK;
     case BRINE_V_TUPLE: {
         uint64_t h = 0x345678;

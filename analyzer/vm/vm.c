@@ -122,6 +122,7 @@ typedef struct vm {
     bool failed;
     brine_value *none, *vtrue, *vfalse; /* immutable: one each per run */
     brine_value *small_int[256];        /* the same for ints 0..255, made on first use */
+    bool plain;                         /* no window, no trace: step's inline fast paths apply */
 
     /* disassembly */
     char argbuf[160];
@@ -1530,7 +1531,15 @@ static int step(vm *m)
     case BRINE_OP_INT: r = op_text_int(m, false); break;
     case BRINE_OP_LONG: r = op_text_int(m, true); break;
     case BRINE_OP_BININT: r = op_binint(m, 4, true); break;
-    case BRINE_OP_BININT1: r = op_binint(m, 1, false); break;
+    case BRINE_OP_BININT1:
+        /* an int below 256 made before: the shared value, inline */
+        if (m->plain && m->pos < m->len && m->small_int[m->data[m->pos]] && m->sp < m->scap) {
+            m->stack[m->sp++] = m->small_int[m->data[m->pos++]];
+            r = 0;
+            break;
+        }
+        r = op_binint(m, 1, false);
+        break;
     case BRINE_OP_BININT2: r = op_binint(m, 2, false); break;
     case BRINE_OP_LONG1: r = op_long_bin(m, 1); break;
     case BRINE_OP_LONG4: r = op_long_bin(m, 4); break;
@@ -1637,8 +1646,8 @@ static int step(vm *m)
     case BRINE_OP_BINGET:
         /* the common case inline (an object pickle is a third BINGET): the
          * byte at hand, no window, a dense entry; the rest by op_get */
-        if (m->pos < m->len && !m->win && !m->cfg->on_trace && m->data[m->pos] < m->dcap &&
-            m->dense[m->data[m->pos]] && m->sp < m->scap) {
+        if (m->plain && m->pos < m->len && m->data[m->pos] < m->dcap && m->dense[m->data[m->pos]] &&
+            m->sp < m->scap) {
             m->stack[m->sp++] = m->dense[m->data[m->pos++]];
             r = 0;
             break;
@@ -1651,8 +1660,8 @@ static int step(vm *m)
     case BRINE_OP_LONG_BINPUT: r = op_put(m, 4); break;
     case BRINE_OP_MEMOIZE:
         /* the common case inline: a fresh dense entry below the limit */
-        if (m->sp > m->fence && m->mcount < m->dcap && !m->dense[m->mcount] && m->mcount < m->lim->max_memo &&
-            !m->cfg->on_trace) {
+        if (m->plain && m->sp > m->fence && m->mcount < m->dcap && !m->dense[m->mcount] &&
+            m->mcount < m->lim->max_memo) {
             m->dense[m->mcount++] = m->stack[m->sp - 1];
             r = 0;
             break;
@@ -1798,6 +1807,7 @@ int brine_vm_run(const uint8_t *data, size_t len, const brine_vm_config *cfg, br
     m.len = len;
     m.cfg = cfg;
     m.lim = cfg->settings;
+    m.plain = !m.win && !cfg->on_trace;
     m.a = cfg->arena;
     m.res = res;
     m.work.left = brine_compare_budget(m.lim, len);
