@@ -1521,7 +1521,7 @@ static int step(vm *m)
         return limit(m, "max_opcodes: more opcodes than the limit");
     m->pos++;
     m->op_end = SIZE_MAX;
-    if (m->cfg->on_trace) { /* what the trace shows of the opcode */
+    if (!m->plain && m->cfg->on_trace) { /* what the trace shows of the opcode */
         m->argbuf[0] = 0;
         m->trace_memo = -1;
         m->trace_put = false;
@@ -1714,14 +1714,15 @@ static int step(vm *m)
         r = malformed(m, msg);
     }
     }
-    if (r == 0 && m->frame_end) {
+    /* an opcode that ends before the frame does crosses nothing (op_end <= pos) */
+    if (r == 0 && m->frame_end && m->pos >= m->frame_end) {
         size_t end = m->op_end != SIZE_MAX ? m->op_end : m->pos; /* skipped array data is no opcode */
         if (m->opoffset < m->frame_end && end > m->frame_end && m->op != BRINE_OP_FRAME)
             r = anomaly(m, "opcode crosses the end of a FRAME");
         if (m->pos >= m->frame_end && m->op != BRINE_OP_FRAME)
             m->frame_end = 0;
     }
-    if (m->cfg->on_trace && !m->failed) {
+    if (!m->plain && m->cfg->on_trace && !m->failed) {
         brine_vm_trace t = {m->opoffset, m->op, m->argbuf, m->sp, m->nmarks, m->trace_memo, m->trace_put, m->proto};
         if (m->cfg->on_trace(m->cfg->user, &t)) {
             m->res->callback_stopped = true;
