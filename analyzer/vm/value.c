@@ -291,7 +291,7 @@ bool brine_vec_reserve(brine_arena *a, brine_vec *v, size_t n)
     return true;
 }
 
-bool brine_vec_push(brine_arena *a, brine_vec *v, brine_value *x)
+bool brine_vec_push_grow(brine_arena *a, brine_vec *v, brine_value *x)
 {
     if (v->len == v->cap) {
         if (v->cap >= UINT32_MAX / 2) {

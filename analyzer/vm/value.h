@@ -153,7 +153,16 @@ static inline const struct brine_value *brine_value_buffer(const struct brine_va
     return v->kind == BRINE_V_MEMORYVIEW ? v->u.mv.base : v;
 }
 
-bool brine_vec_push(brine_arena *a, brine_vec *v, brine_value *x);
+bool brine_vec_push_grow(brine_arena *a, brine_vec *v, brine_value *x);
+/* Append x (false on arena exhaustion); the common case, room, inline. */
+static inline bool brine_vec_push(brine_arena *a, brine_vec *v, brine_value *x)
+{
+    if (__builtin_expect(v->len < v->cap, 1)) {
+        v->items[v->len++] = x;
+        return true;
+    }
+    return brine_vec_push_grow(a, v, x);
+}
 /* Make room for n more items (a hint; false on arena exhaustion). */
 bool brine_vec_reserve(brine_arena *a, brine_vec *v, size_t n);
 
