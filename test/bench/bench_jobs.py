@@ -34,6 +34,7 @@ def main():
     brine = os.path.abspath(sys.argv[1])
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     t = tempfile.mkdtemp(prefix="brine-bench-jobs-")
+    outdir = None
     try:
         models = sorted(f for sub in ("torch", "joblib", "numpy", "pandas")
                         for f in glob.glob(os.path.join(ROOT, "corpus/benign", sub, "*")))
@@ -52,19 +53,29 @@ def main():
             u = resource.getrusage(resource.RUSAGE_CHILDREN)
             return u.ru_utime + u.ru_stime
 
+        # every report of the benchmark goes to a file of its own (--output), the same JSON for the
+        # control: the control once wrote nothing (-q, which hashes no file) while the timed runs'
+        # JSON came through a pipe to this process, which made the control look faster than two
+        # cores can be
+        outdir = tempfile.mkdtemp(prefix="brine-bench-jobs-out-")
+
         def once(j):
+            out = os.path.join(outdir, "j%d.json" % j)
             t0, c0 = time.perf_counter(), cpu()
-            r = subprocess.run([brine, "scan", "-f", "json", "--progress", "never", "-j", str(j), t],
-                               capture_output=True, timeout=1200)
-            return time.perf_counter() - t0, cpu() - c0, r.returncode, strip_times(json.loads(r.stdout))
+            r = subprocess.run([brine, "scan", "-f", "json", "--progress", "never", "-j", str(j), "--output", out, t],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=1200)
+            dt, dc = time.perf_counter() - t0, cpu() - c0
+            with open(out) as f:
+                return dt, dc, r.returncode, strip_times(json.load(f))
 
         def two_processes():
             """The control: the same files split between two -j 1 processes at once,
             what the machine gives two independent workers right now."""
             names = sorted(os.path.join(t, f) for f in files)
             t0 = time.perf_counter()
-            ps = [subprocess.Popen([brine, "scan", "-q", "--no-summary", "--progress", "never", "-j", "1"] + half,
-                                   stdout=subprocess.DEVNULL) for half in (names[::2], names[1::2])]
+            ps = [subprocess.Popen([brine, "scan", "-f", "json", "--progress", "never", "-j", "1", "--output",
+                                    os.path.join(outdir, "half%d.json" % k)] + half, stdout=subprocess.DEVNULL)
+                  for k, half in enumerate((names[::2], names[1::2]))]
             for p in ps:
                 p.wait()
             return time.perf_counter() - t0
@@ -92,6 +103,8 @@ def main():
             if max(load0, os.getloadavg()[0]) > (os.cpu_count() or 1) else ""))
     finally:
         shutil.rmtree(t, ignore_errors=True)
+        if outdir:
+            shutil.rmtree(outdir, ignore_errors=True)
     print("bench-jobs: %d passed, %d failed" % (1 if same else 0, 0 if same else 1))
     return 0 if same else 1
 
