@@ -417,6 +417,13 @@ def hand_made():
         ("binget-missing", b"h\x05."), ("get-after-pop", b"N\x940h\x00."),
         ("memo-huge-binput", b"Nr\xff\xff\xff\x7fj\xff\xff\xff\x7f."),
         ("deep-tuples", b"(" * 45 + b")" + b"t" * 45 + b"."), ("deep-lists", b"]" * 40 + b"a" * 39 + b"."),
+        # the full VM's inline BINGET, MEMOIZE and BININT1 (taken once the dense memo and the shared
+        # small int exist): above a MARK, at the end of the input, across a frame's end
+        ("memoize-above-mark", b"\x80\x04N\x94(\x94."), ("binget-dense-then-missing", b"Nq\x00h\x00h\x01."),
+        ("binint1-shared", b"]\x94(K\x05K\x05K\x00K\xffK\x00e."), ("binget-truncated", b"N\x94h"),
+        ("binint1-truncated", b"K\x05\x94K"), ("binget-crosses-frame", b"\x80\x04\x95\x03\x00\x00\x00\x00\x00\x00\x00N\x94h\x00."),
+        ("binint1-crosses-frame", b"\x80\x04\x95\x03\x00\x00\x00\x00\x00\x00\x00K\x07K\x07\x86."),
+        ("memoize-dense-twice", b"N\x94q\x01\x94h\x02h\x01\x86."),
     ]
 
 
