@@ -158,6 +158,14 @@ static int read_fd(worker *w, int fd, uint64_t cap, size_t *len, bool *over, boo
     return 0;
 }
 
+/* Whether a large file's sha256 may run beside its scan: when fewer files
+ * are scanned at a time than there are cores (one file, or -j 1), a core is
+ * idle; with every core scanning, a hash thread would only take turns. */
+static bool hash_beside(const batch *b, size_t len)
+{
+    return len >= BRINE_HASH_BESIDE_MIN && (long)b->nthreads < brine_report_cores();
+}
+
 static void scan_one(batch *b, worker *w, const brine_item *it, brine_report_file *f)
 {
     double t0 = now();
@@ -196,16 +204,20 @@ static void scan_one(batch *b, worker *w, const brine_item *it, brine_report_fil
     bool regular = S_ISREG(st.st_mode) && !it->stdin_;
     /* without a hash to tie to the bytes scanned, a file over 1 MiB is mapped
      * rather than copied (the library's guard covers a file cut meanwhile) */
+    brine_report_sha256_job hj;
     if (regular && (uint64_t)st.st_size > (b->hash ? READ_LIMIT : MAP_LIMIT)) {
+        if (b->hash)
+            brine_report_sha256_begin(&hj, NULL, (size_t)st.st_size, fd, hash_beside(b, (size_t)st.st_size));
         errno = 0;
         rc = brine_scanner_scan_fd(w->sc, fd, it->path, &res);
+        int e = errno;
+        if (b->hash)
+            brine_report_sha256_end(&hj, hex);
         if (rc == BRINE_ERR_IO) {
-            brine_report_file_fail(f, errno ? errno : EIO, NULL);
+            brine_report_file_fail(f, e ? e : EIO, NULL);
             goto out;
         }
         size = (uint64_t)st.st_size;
-        if (b->hash)
-            brine_report_sha256_fd(fd, hex);
     } else {
         size_t len = 0;
         bool over = false;
@@ -217,9 +229,12 @@ static void scan_one(batch *b, worker *w, const brine_item *it, brine_report_fil
         }
         if (regular)
             over = false; /* it grew while read: scan what its size said */
+        const uint8_t *data = w->buf ? w->buf : (const uint8_t *)"";
         if (b->hash)
-            brine_report_sha256(w->buf ? w->buf : (const uint8_t *)"", len, hex);
-        rc = brine_scanner_scan_buffer(w->sc, w->buf ? w->buf : (const uint8_t *)"", len, it->path, &res);
+            brine_report_sha256_begin(&hj, data, len, -1, hash_beside(b, len));
+        rc = brine_scanner_scan_buffer(w->sc, data, len, it->path, &res);
+        if (b->hash)
+            brine_report_sha256_end(&hj, hex);
         if (over && rc >= 0 && res.status != BRINE_STATUS_INCONCLUSIVE) {
             /* longer than the cap: what was read is judged, the rest was not seen */
             res.status = BRINE_STATUS_INCONCLUSIVE;

@@ -35,6 +35,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "brine.h"
@@ -169,6 +170,29 @@ void brine_report_destroy(brine_report *r);
 void brine_report_sha256(const uint8_t *data, size_t len, char hex[65]);
 /* SHA-256 of what an open file holds, read with pread from offset 0. */
 void brine_report_sha256_fd(int fd, char hex[65]);
+
+/**
+ * A SHA-256 computed beside the scan of the same bytes: on a thread of its
+ * own when the bytes are large (BRINE_HASH_BESIDE_MIN or more) and @p beside
+ * says a core is free for it, else at once, on the caller's thread. The bytes
+ * (or the file) must stay as they are until brine_report_sha256_end, which
+ * every begin needs. @p data NULL: the file @p fd holds, read with pread, as
+ * brine_report_sha256_fd does (@p len its size, to decide).
+ */
+typedef struct brine_report_sha256_job {
+    const uint8_t *data;
+    size_t len;
+    int fd;
+    bool threaded;
+    pthread_t thread;
+    char hex[65];
+} brine_report_sha256_job;
+#define BRINE_HASH_BESIDE_MIN ((size_t)512 << 10)
+void brine_report_sha256_begin(brine_report_sha256_job *j, const uint8_t *data, size_t len, int fd, bool beside);
+/** Wait for the hash (if it ran beside) and copy its hex digits to @p hex. */
+void brine_report_sha256_end(brine_report_sha256_job *j, char hex[65]);
+/** The cores this process may run on (its affinity mask; at least 1). */
+long brine_report_cores(void);
 
 /** An incremental SHA-256 (for files read in pieces). */
 typedef struct brine_report_hash {

@@ -868,12 +868,28 @@ static PyObject *Scanner_scan(ScannerObject *so, PyObject *args)
     if (r == 0) {
         brine_scan_callbacks cb = {on_finding, on_stream, on_global};
         brine_scanner_set_callbacks(so->sc, &cb, &c);
+#ifdef BRINE_HAVE_REPORT
+        /* the sha256 beside the scan (a thread of its own for a large input
+         * when there is a second core): a caller's descriptor is not read again */
+        brine_report_sha256_job hj;
+        int hashing = c.report && (!by_fd || path_b);
+        if (hashing) {
+            size_t hl = by_fd ? (size_t)size : len;
+            brine_report_sha256_begin(&hj, by_fd ? NULL : (data ? data : (const uint8_t *)""), hl, fd,
+                                      hl >= BRINE_HASH_BESIDE_MIN && brine_report_cores() > 1);
+        }
+#endif
         errno = 0;
         if (by_fd)
             r = brine_scanner_scan_fd(so->sc, fd, name, &outr);
         else
             r = brine_scanner_scan_buffer(so->sc, data ? data : (const uint8_t *)"", len, name, &outr);
         err = errno;
+#ifdef BRINE_HAVE_REPORT
+        char hex[65] = "";
+        if (hashing)
+            brine_report_sha256_end(&hj, hex);
+#endif
         brine_scanner_set_callbacks(so->sc, NULL, NULL);
         if (over && r >= 0 && outr.status != BRINE_STATUS_INCONCLUSIVE) {
             /* longer than the cap: what was read is judged, the rest was not seen */
@@ -885,15 +901,8 @@ static PyObject *Scanner_scan(ScannerObject *so, PyObject *args)
             put_stream(&c, &file, &outr); /* the file's strings live in the scanner: copy them now */
 #ifdef BRINE_HAVE_REPORT
         if ((r == 0 || r == BRINE_ERR_NOMEM) && c.report) {
-            char hex[65];
-            if (by_fd && path_b)
-                brine_report_sha256_fd(fd, hex);
-            else if (by_fd) /* a caller's descriptor: not read again */
-                hex[0] = 0;
-            else {
-                brine_report_sha256(data ? data : (const uint8_t *)"", len, hex);
+            if (!by_fd)
                 size = len;
-            }
             brine_report_file_end(c.report, r, &outr, size, hex[0] ? hex : NULL, now_seconds() - t0);
             if (brine_report_file_json(c.report, write_to_bytes, &js) < 0)
                 js.oom = 1;

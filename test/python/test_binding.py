@@ -232,8 +232,9 @@ def test_sources():
     r = brine.scan(b"")
     check(not r.safe and r.status == "malformed", "empty input is malformed: %r" % r)
     # a file past 2 MiB (read into a buffer mapped with huge pages) and one under it: the path's
-    # scan is the bytes' scan, and its sha256 hashlib's
-    for n in (100000, (3 << 20) + 5):
+    # scan is the bytes' scan, and its sha256 hashlib's; from 512 KiB on the hash runs on a
+    # thread beside the scan (on two cores or more), and past 64 MiB it is read from the file
+    for n in (100000, (3 << 20) + 5, (65 << 20) + 7):
         big = pickle.dumps({"blob": bytes(range(256)) * (n // 256)}, protocol=4)
         with tempfile.NamedTemporaryFile(suffix=".pkl") as t:
             t.write(big)
@@ -243,6 +244,12 @@ def test_sources():
             check(r.safe and strip_time(r.to_json()) == strip_time(rb.to_json()) and
                   j["sha256"] == hashlib.sha256(big).hexdigest() and j["size"] == len(big),
                   "a %d-byte file by path: %r, sha256 %s" % (len(big), r, j.get("sha256")))
+            os.environ["BRINE_HASH_INLINE"] = "1"  # the hash after the scan, on this thread
+            try:
+                ri = brine.scan(t.name)
+            finally:
+                del os.environ["BRINE_HASH_INLINE"]
+            check(strip_time(ri.to_json()) == strip_time(r.to_json()), "a %d-byte file, hashed inline" % len(big))
     # a container: the torch zip's streams come back with structured locations
     tz = sorted(pathlib.Path("corpus/benign/torch").glob("*_zip.pt"))[0]
     r = brine.scan(tz)
