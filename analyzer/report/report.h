@@ -184,6 +184,7 @@ typedef struct brine_report_sha256_job {
     size_t len;
     int fd;
     bool threaded;
+    bool pinned; /* started on another core than its creator's */
     pthread_t thread;
     char hex[65];
 } brine_report_sha256_job;
