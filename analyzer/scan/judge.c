@@ -57,6 +57,10 @@ typedef struct verdict_cache {
     const brine_allow *allow;
     char *text; /* the rendered name, made on first use by the inventory */
     bool used;
+    /* as a callee: 0 not yet asked, 1 plain (none of the names judged apart,
+     * not denied, allowed with call: only its call constraints are left to
+     * check), 2 anything else (judge_call's whole path) */
+    uint8_t callee;
 } verdict_cache;
 
 
@@ -107,7 +111,7 @@ static const verdict_cache *policy_says(judge *j, const brine_value *g)
     verdict_cache fresh = {copy, copy + m->u.s.n, m->u.s.n, n->u.s.n, h,
                            brine_policy_denied(j->p, m->u.s.p, m->u.s.n, n->u.s.p, n->u.s.n),
                            brine_policy_dunder(j->p, m->u.s.p, m->u.s.n, n->u.s.p, n->u.s.n),
-                           brine_policy_find(j->p, m->u.s.p, m->u.s.n, n->u.s.p, n->u.s.n), NULL, true};
+                           brine_policy_find(j->p, m->u.s.p, m->u.s.n, n->u.s.p, n->u.s.n), NULL, true, 0};
     j->cache[k] = fresh;
     j->cache_used++;
     if (g->interned) {
@@ -669,9 +673,48 @@ static int judge_import(judge *j, const brine_vm_event *ev)
 
 static int judge_name_import(judge *j, const brine_vm_event *ev, const brine_value *g);
 
+#define CALLTXT call_text(j, ev)
+#define NAMETXT render(j, c)
+/* The call of global c, allowed with call by entry e: its constraints. */
+static int judge_call_constraints(judge *j, const brine_vm_event *ev, const brine_value *c, const brine_allow *e)
+{
+    const char *why = call_mismatch(j, e, ev);
+    if (why)
+        return report(j, ev, "call-constraint", &e->where, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, NAMETXT, CALLTXT,
+                      fmt(j, "allow %s:%s (%s, %s:%u) call constraints", e->module, e->name, e->where.pack,
+                          e->where.file, e->where.line),
+                      fmt(j, "call of %s: %s", NAMETXT, why));
+    return 0;
+}
+#undef CALLTXT
+#undef NAMETXT
+
+/* Whether global g, called, needs no more than its call constraints checked
+ * (judge_call's path for a global that none of its special cases takes):
+ * none of the names judged apart (partial, getattr, type, scipy's
+ * unpickle_function, torch's nested load), neither denied nor a dunder path,
+ * allowed with call. A property of the name alone, kept in its cache entry. */
+static bool plain_callee(const brine_value *g, verdict_cache *vc)
+{
+    if (!vc->callee) {
+        bool special = is_partial_type(g) || global_is(g, "builtins", "getattr") || global_is(g, "builtins", "type") ||
+                       is_unpickle_function(g) || is_nested_torch_load(g);
+        vc->callee = !special && !vc->deny && !vc->dunder && vc->allow && (vc->allow->perms & BRINE_PERM_CALL) ? 1 : 2;
+    }
+    return vc->callee == 1;
+}
+
 static int judge_call(judge *j, const brine_vm_event *ev)
 {
     const brine_value *raw = resolve_persid(j, ev->target);
+    /* most calls are of an interned global whose name needs no more than its
+     * constraints: found by address, the rest of this function skipped (for a
+     * global, new_of, the partial object and as_global are all no-ops) */
+    if (raw->kind == BRINE_V_GLOBAL && raw->interned && !raw->dynamic) {
+        verdict_cache *vc = (verdict_cache *)policy_says(j, raw);
+        if (vc && plain_callee(raw, vc))
+            return judge_call_constraints(j, ev, raw, vc->allow);
+    }
     /* C.__new__(C, *args): NEWOBJ of C (protocols 2-3 write NEWOBJ_EX so, via partial) */
     const brine_value *cls = new_of(j, raw, ev->args);
     if (cls)
@@ -723,13 +766,7 @@ static int judge_call(judge *j, const brine_vm_event *ev)
                       fmt(j, "allow %s:%s (%s, %s:%u) without call", e->module, e->name, e->where.pack,
                           e->where.file, e->where.line),
                       fmt(j, "%s may be imported but not called", NAMETXT));
-    const char *why = call_mismatch(j, e, ev);
-    if (why)
-        return report(j, ev, "call-constraint", &e->where, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, NAMETXT, CALLTXT,
-                      fmt(j, "allow %s:%s (%s, %s:%u) call constraints", e->module, e->name, e->where.pack,
-                          e->where.file, e->where.line),
-                      fmt(j, "call of %s: %s", NAMETXT, why));
-    return 0;
+    return judge_call_constraints(j, ev, c, e);
 #undef CALLTXT
 #undef NAMETXT
 }
