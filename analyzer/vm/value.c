@@ -464,52 +464,8 @@ static bool double_eq_bigint(double f, const uint8_t *p, size_t n)
 
 /* ---- hashing and equality ---------------------------------------------- */
 
-static uint64_t mix(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
-}
-
-/* The hash of a str's or bytes' content: eight bytes a step (a byte a step,
- * FNV-1a, was a third of inserting a dict's short string keys), then the
- * bytes left; mixed with the length and a seed per kind. Not keyed, as
- * before: the probes it costs a hostile file are counted (brine_work). */
-static uint64_t bytes_hash(const uint8_t *p, size_t n, uint64_t seed)
-{
-    uint64_t h = (seed * 0x9e3779b97f4a7c15ULL) ^ n;
-    for (; n >= 8; p += 8, n -= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        h = (h ^ w) * 0xff51afd7ed558ccdULL;
-        h ^= h >> 32;
-    }
-    if (n) { /* 1-7 bytes: a load of four, two and one as the length has them */
-        uint64_t w = 0;
-        unsigned sh = 0;
-        if (n & 4) {
-            uint32_t x;
-            memcpy(&x, p, 4);
-            w = x;
-            p += 4;
-            sh = 32;
-        }
-        if (n & 2) {
-            uint16_t x;
-            memcpy(&x, p, 2);
-            w |= (uint64_t)x << sh;
-            p += 2;
-            sh += 16;
-        }
-        if (n & 1)
-            w |= (uint64_t)p[0] << sh;
-        h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
-    }
-    return mix(h);
-}
+#define mix brine_hash_mix
+#define bytes_hash brine_bytes_hash
 
 static bool is_number(const brine_value *v)
 {
@@ -527,11 +483,7 @@ static double number_as_double(const brine_value *v)
     }
 }
 
-/* A computed hash is cached in the value once computing it cost this many
- * units (one per node, one per 32 bytes of text); cheaper values are hashed
- * again each time, which costs at most this much, and saves the 48 bytes of a
- * brine_vext on every short dict key. */
-#define HASH_CACHE_MIN 16
+#define HASH_CACHE_MIN BRINE_HASH_CACHE_MIN
 
 static bool hash_cacheable(const brine_value *v)
 {
@@ -754,7 +706,8 @@ static const brine_vec *ckeys_of(const brine_value *c)
 /* Position of an equal key, -1 if absent, -2 if the depth limit was hit, -3
  * if the work budget ran out (each probe costs a unit: the hashes are not
  * keyed, so a hostile file can make every key land in one probe chain). */
-static int64_t index_find(const brine_value *c, const brine_value *k, uint64_t h, unsigned depth, brine_work *w)
+static inline __attribute__((always_inline)) int64_t index_find(const brine_value *c, const brine_value *k, uint64_t h,
+                                                               unsigned depth, brine_work *w)
 {
     const brine_vec *keys = ckeys_of(c);
     if (!c->x)
@@ -801,7 +754,7 @@ static int set_contains(const brine_value *s, const brine_value *x, uint64_t h, 
 /* 0, -1 on arena exhaustion, BRINE_INS_BUDGET when probing ran out of work
  * (the table then lacks the new key, which only a lookup could notice, and
  * none follows: the stream ends there). */
-static int index_insert(brine_arena *a, brine_value *cv, uint64_t h, brine_work *w)
+static inline __attribute__((always_inline)) int index_insert(brine_arena *a, brine_value *cv, uint64_t h, brine_work *w)
 {
     brine_vec *keys = keys_of(cv);
     if (!cv->x && !(cv->x = brine_arena_alloc(a, sizeof *cv->x)))

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* ---- arena ------------------------------------------------------------- */
 
@@ -216,6 +217,81 @@ static inline bool brine_work_spend(brine_work *w, uint64_t n)
  * the arena refuses, the hash is still returned, just not cached), so the
  * work over a whole stream stays proportional to the values built. */
 brine_hashres brine_value_hash(brine_arena *a, brine_value *v, uint64_t *out, unsigned depth);
+
+/* A computed hash is cached in the value once computing it cost this many
+ * units (one per node, one per 32 bytes of text); cheaper values are hashed
+ * again each time, which costs at most this much, and saves the 48 bytes of a
+ * brine_vext on every short dict key. */
+#define BRINE_HASH_CACHE_MIN 16
+
+static inline uint64_t brine_hash_mix(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+/* The hash of a str's or bytes' content: eight bytes a step (a byte a step,
+ * FNV-1a, was a third of inserting a dict's short string keys), then the
+ * bytes left; mixed with the length and a seed per kind. Not keyed, as
+ * before: the probes it costs a hostile file are counted (brine_work). */
+static inline uint64_t brine_bytes_hash(const uint8_t *p, size_t n, uint64_t seed)
+{
+    uint64_t h = (seed * 0x9e3779b97f4a7c15ULL) ^ n;
+    for (; n >= 8; p += 8, n -= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 32;
+    }
+    if (n) { /* 1-7 bytes: a load of four, two and one as the length has them */
+        uint64_t w = 0;
+        unsigned sh = 0;
+        if (n & 4) {
+            uint32_t x;
+            memcpy(&x, p, 4);
+            w = x;
+            p += 4;
+            sh = 32;
+        }
+        if (n & 2) {
+            uint16_t x;
+            memcpy(&x, p, 2);
+            w |= (uint64_t)x << sh;
+            p += 2;
+            sh += 16;
+        }
+        if (n & 1)
+            w |= (uint64_t)p[0] << sh;
+        h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+    }
+    return brine_hash_mix(h);
+}
+
+/* brine_value_hash, with the commonest keys inline: a str too short for its
+ * hash to be cached (the same hash as brine_value_hash's, which it computes
+ * again each time too) and an int (hashed as the float it equals, as
+ * 1 == 1.0 == True requires). */
+static inline brine_hashres brine_value_hash_quick(brine_arena *a, brine_value *v, uint64_t *out, unsigned depth)
+{
+    if (__builtin_expect(depth > 0, 1)) {
+        if (v->kind == BRINE_V_STR && v->u.s.n < (size_t)BRINE_HASH_CACHE_MIN * 32) {
+            *out = brine_bytes_hash(v->u.s.p, v->u.s.n, 1);
+            return BRINE_HASH_OK;
+        }
+        if (v->kind == BRINE_V_INT) {
+            double d = (double)v->u.i;
+            uint64_t bits;
+            memcpy(&bits, &d, sizeof bits);
+            *out = d == 0 ? 0 : brine_hash_mix(bits);
+            return BRINE_HASH_OK;
+        }
+    }
+    return brine_value_hash(a, v, out, depth);
+}
 
 #define BRINE_EQ_DEPTH (-1)  /* nested deeper than the depth limit */
 #define BRINE_EQ_BUDGET (-2) /* the work budget ran out */

@@ -884,7 +884,7 @@ static brine_value *pop_seq(vm *m, size_t start, brine_vkind kind)
 
 static int hash_key(vm *m, brine_value *k, uint64_t *h)
 {
-    switch (brine_value_hash(m->a, k, h, (unsigned)m->lim->max_depth)) {
+    switch (brine_value_hash_quick(m->a, k, h, (unsigned)m->lim->max_depth)) {
     case BRINE_HASH_OK:
     case BRINE_HASH_UNKNOWN: /* an opaque object: hashable by identity under the stubs */
         return 0;
