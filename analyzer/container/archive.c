@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "driver.h"
 #include "lazylib.h"
@@ -26,52 +29,74 @@ static bool has(const uint8_t *d, size_t n, size_t off, const char *magic, size_
  * So brine walks the headers the way tarfile does, as a second reading, and
  * scans every member that reading returns and libarchive's did not. */
 
-/* tarfile's nti(): base-256 after 0x80/0xff, else octal text as int() reads it */
-static bool tar_number(const uint8_t *f, size_t len, uint64_t *out)
+/* The whitespace str.strip() and int() remove from ASCII text: the C locale's
+ * isspace() set and the four information separators 0x1c-0x1f. */
+static bool py_space(uint8_t ch)
+{
+    return ch == ' ' || (ch >= '\t' && ch <= '\r') || (ch >= 0x1c && ch <= 0x1f);
+}
+
+/* tarfile's nti(): base-256 after 0x80 (positive) or 0xff (negative:
+ * -(256**(len-1) - n)), else the text up to the first NUL, stripped, read by
+ * int(s, 8): a sign, octal digits with single '_' between them; an empty
+ * field is 0. Signed, as tarfile's numbers are: a negative size or checksum
+ * is one tarfile accepts. False where nti raises (or the value does not fit
+ * in 63 bits, which no real archive has). */
+static bool tar_number(const uint8_t *f, size_t len, int64_t *out)
 {
     if (f[0] == 0x80 || f[0] == 0xff) {
-        uint64_t v = 0;
-        for (size_t i = 1; i < len; i++) {
-            if (v >> 56)
-                return false;
+        unsigned __int128 v = 0;
+        for (size_t i = 1; i < len; i++)
             v = v << 8 | f[i];
+        if (f[0] == 0x80) {
+            if (v > (unsigned __int128)INT64_MAX)
+                return false;
+            *out = (int64_t)v;
+        } else {
+            unsigned __int128 mag = ((unsigned __int128)1 << (8 * (len - 1))) - v; /* len is 8 or 12 */
+            if (mag > (unsigned __int128)INT64_MAX)
+                return false;
+            *out = -(int64_t)mag;
         }
-        *out = f[0] == 0xff ? 0 : v; /* a negative size reads as no data */
         return true;
     }
     size_t e = 0;
     while (e < len && f[e])
         e++;
     size_t b = 0;
-    while (b < e && (f[b] == ' ' || f[b] == '\t' || f[b] == '\n' || f[b] == '\r' || f[b] == '\v' || f[b] == '\f'))
+    while (b < e && py_space(f[b]))
         b++;
-    while (e > b && (f[e - 1] == ' ' || f[e - 1] == '\t' || f[e - 1] == '\n' || f[e - 1] == '\r' ||
-                     f[e - 1] == '\v' || f[e - 1] == '\f'))
+    while (e > b && py_space(f[e - 1]))
         e--;
+    bool neg = false;
+    if (b < e && (f[b] == '+' || f[b] == '-')) {
+        neg = f[b] == '-';
+        b++;
+        if (b == e)
+            return false; /* a sign alone */
+    }
     uint64_t v = 0;
     bool prev_digit = false;
-    if (b < e && f[b] == '+')
-        b++;
     for (size_t i = b; i < e; i++) {
         if (f[i] == '_' && prev_digit && i + 1 < e && f[i + 1] >= '0' && f[i + 1] <= '7') {
             prev_digit = false;
             continue;
         }
-        if (f[i] < '0' || f[i] > '7' || (v >> 60))
+        if (f[i] < '0' || f[i] > '7' || (v >> 59))
             return false;
         v = v * 8 + (uint64_t)(f[i] - '0');
         prev_digit = true;
     }
     if (b < e && !prev_digit)
         return false;
-    *out = v;
+    *out = neg ? -(int64_t)v : (int64_t)v;
     return true;
 }
 
 /* calc_chksums: the header summed with the checksum field as spaces, unsigned or signed */
 static bool tar_checksum_ok(const uint8_t *h)
 {
-    uint64_t want;
+    int64_t want;
     if (!tar_number(h + 148, 8, &want))
         return false;
     /* whole-block sums, eight bytes at a time (every large bytes constant a
@@ -80,6 +105,19 @@ static bool tar_checksum_ok(const uint8_t *h)
      * signed one is it less 256 for each byte from 0x80, counted in 8-bit
      * lanes (at most 64 a lane). Then the checksum field taken out and
      * counted as eight spaces. */
+#if defined(__SSE2__)
+    /* sixteen bytes a step: psadbw sums each half's bytes, and sums their
+     * high bits once shifted down (a third of the instructions of the loop
+     * below, which every bytes constant of a model paid) */
+    __m128i zero = _mm_setzero_si128(), one = _mm_set1_epi8(1), acc = zero, high = zero;
+    for (int i = 0; i < 512; i += 16) {
+        __m128i w = _mm_loadu_si128((const __m128i *)(const void *)(h + i));
+        acc = _mm_add_epi64(acc, _mm_sad_epu8(w, zero));
+        high = _mm_add_epi64(high, _mm_sad_epu8(_mm_and_si128(_mm_srli_epi16(w, 7), one), zero));
+    }
+    int64_t u = _mm_cvtsi128_si64(acc) + _mm_cvtsi128_si64(_mm_unpackhi_epi64(acc, acc));
+    int64_t nhigh = _mm_cvtsi128_si64(high) + _mm_cvtsi128_si64(_mm_unpackhi_epi64(high, high));
+#else
     const uint64_t m16 = 0x00ff00ff00ff00ffull, ones = 0x0101010101010101ull;
     uint64_t acc = 0, high = 0;
     for (int i = 0; i < 512; i += 8) {
@@ -91,6 +129,7 @@ static bool tar_checksum_ok(const uint8_t *h)
     high = (high & m16) + ((high >> 8) & m16);
     int64_t nhigh = (int64_t)((high * 0x0001000100010001ull) >> 48);
     int64_t u = (int64_t)((acc & 0xffff) + ((acc >> 16) & 0xffff) + ((acc >> 32) & 0xffff) + (acc >> 48));
+#endif
     int64_t sg = u - 256 * nhigh;
     for (int i = 148; i < 156; i++) {
         u -= h[i];
@@ -98,7 +137,7 @@ static bool tar_checksum_ok(const uint8_t *h)
     }
     u += 8 * ' ';
     sg += 8 * ' ';
-    return (uint64_t)u == want || (int64_t)want == sg;
+    return u == want || sg == want;
 }
 
 static bool is_zero_block(const uint8_t *h)
@@ -203,9 +242,20 @@ static int tarfile_view(brine_drv *c, const uint8_t *d, size_t n, const brine_lo
         const uint8_t *h = d + pos;
         if (is_zero_block(h) || !tar_checksum_ok(h))
             break; /* the end, or tarfile stops with an invalid header */
-        uint64_t size;
-        if (!tar_number(h + 124, 12, &size))
+        int64_t ssize;
+        if (!tar_number(h + 124, 12, &ssize))
             break;
+        /* a negative size: no data, and tarfile's next header is at
+         * offset_data + _block(size), which is offset_data itself from -511
+         * to -1, and an earlier header from -512 down: read again and again */
+        if (ssize <= -512 && pax_size == UINT64_MAX) {
+            r = brine_drv_fail(c, loc, "tar", BRINE_STATUS_INCONCLUSIVE,
+                               "a tar member's size is -512 or less: Python's tarfile reads an earlier header "
+                               "again, and again",
+                               pos);
+            break;
+        }
+        uint64_t size = ssize < 0 ? 0 : (uint64_t)ssize;
         if (pax_size != UINT64_MAX)
             size = pax_size;
         uint8_t type = h[156];

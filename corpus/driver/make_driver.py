@@ -136,6 +136,51 @@ def main():
             tf.addfile(ti, io.BytesIO(payload2))
         put("tar-with-%s.tar" % label, buf.getvalue(), "dangerous", "os:system")
 
+    # tar headers as tarfile's nti() and calc_chksums() read them (written by hand:
+    # tarfile's writer makes none of these): negative numbers, base-256 or octal
+    # with a sign; str.strip()'s information separators around a number; a v7
+    # header (no ustar magic) full of high bytes whose checksum is the signed sum
+    # (Sun and NeXT tars), negative, or the unsigned one
+    def tar_hdr(name, size_field, magic=True, link=b"", chk="unsigned"):
+        h = bytearray(512)
+        h[0:len(name)] = name
+        h[100:108] = b"0000644\0"
+        h[108:116] = b"0000000\0"
+        h[116:124] = b"0000000\0"
+        h[124:136] = size_field.ljust(12, b"\0")
+        h[136:148] = b"00000000000\0"
+        h[156:157] = b"0"
+        h[157:157 + len(link)] = link
+        if magic:
+            h[257:265] = b"ustar\x0000"
+        h[148:156] = b" " * 8
+        unsigned, signed = sum(h), sum(b - 256 if b >= 128 else b for b in h)
+        h[148:156] = b"%06o\0 " % {"unsigned": unsigned, "signed": signed, "bad": unsigned + 1}[chk]
+        return bytes(h)
+
+    def padded(data):
+        return data + bytes(-len(data) % 512)
+
+    member = tar_hdr(b"payload.pkl", b"%011o" % len(payload2)) + padded(payload2)
+    end = bytes(1024)
+    # size -1: no data, and tarfile's next header is the very next block
+    put("tar-negative-size-octal.tar", tar_hdr(b"a.bin", b"-1") + member + end, "dangerous", "os:system")
+    put("tar-negative-size-base256.tar", tar_hdr(b"a.bin", b"\xff" * 12) + member + end, "dangerous", "os:system")
+    # -0o1000 (-512): tarfile's next header would be this one's block again (it ends there,
+    # being the first; later in a file it reads earlier headers again): not analysed
+    put("tar-size-minus-1000.tar", tar_hdr(b"a.bin", b"-1000") + member + end, "unsafe", "reads an earlier header")
+    put("tar-size-information-separators.tar",
+        tar_hdr(b"payload.pkl", b"\x1c%o\x1f" % len(payload2)) + padded(payload2) + end, "dangerous", "os:system")
+    high = bytes(range(0x80, 0xe4))  # a linkname of 100 high bytes: the signed sum is negative
+    for chk, label in (("signed", "signed-negative"), ("unsigned", "unsigned")):
+        put("tar-v7-high-bytes-%s-checksum.tar" % label,
+            tar_hdr(b"\xe9-member.bin", b"%011o" % len(payload2), magic=False, link=high, chk=chk) +
+            padded(payload2) + end, "dangerous", "os:system")
+    # off by one: tarfile refuses it (bad checksum), and so must the probe: not a tar
+    put("tar-v7-high-bytes-bad-checksum.tar",
+        tar_hdr(b"\xe9-member.bin", b"%011o" % len(payload2), magic=False, link=high, chk="bad") +
+        padded(payload2) + end, "unsafe", "not a pickle or a known container")
+
     # a zip64 end record whose directory offset is near 2**64: the offset
     # arithmetic must not wrap (it made brine read far out of bounds)
     cd = b""
