@@ -24,7 +24,7 @@ static const brine_value *dict_get(const brine_value *d, const char *key)
     return NULL;
 }
 
-static bool is_global(const brine_value *g, const char *mod, const char *name)
+static inline __attribute__((always_inline)) bool is_global(const brine_value *g, const char *mod, const char *name)
 {
     return g && g->kind == BRINE_V_GLOBAL && !g->dynamic && g->u.g.module->u.s.n == strlen(mod) &&
            memcmp(g->u.g.module->u.s.p, mod, strlen(mod)) == 0 && g->u.g.name->u.s.n == strlen(name) &&

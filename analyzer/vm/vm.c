@@ -1505,6 +1505,58 @@ static int op_frame(vm *m)
 
 /* ---- the dispatch loop ---------------------------------------------------- */
 
+/* A run of the three commonest opcodes of an object pickle (BINGET, MEMOIZE
+ * and BININT1 are two thirds of a RandomForest's), with the position, the
+ * stack pointer and the opcode count in registers: step() did each with
+ * some 70 instructions of loads and checks around a single store. Each case
+ * is step's inline case, with the same conditions; anything else stops the
+ * run and step() does it: another opcode, an opcode whose end would reach a
+ * FRAME's end (step checks the crossing) or the input's, the opcode limit, a
+ * full stack, a memo entry absent or taken. Only for a plain run (no window,
+ * no trace, so nothing sees opcodes one by one). */
+static void fast_run(vm *m)
+{
+    const uint8_t *d = m->data;
+    size_t pos = m->pos, sp = m->sp, mcount = m->mcount;
+    uint64_t ops = m->opindex;
+    const uint64_t max_ops = m->lim->max_opcodes;
+    const size_t scap = m->scap, dcap = m->dcap, fence = m->fence, max_memo = m->lim->max_memo;
+    brine_value **stack = m->stack, **dense = m->dense;
+    /* an opcode may end at or before `end` (before a FRAME's end: step
+     * checks what reaches it) */
+    size_t end = m->len;
+    if (m->frame_end && m->frame_end - 1 < end)
+        end = (size_t)m->frame_end - 1;
+    while (ops < max_ops && pos < end) {
+        uint8_t op = d[pos];
+        if (op == BRINE_OP_BINGET) {
+            brine_value *v;
+            if (pos + 2 > end || d[pos + 1] >= dcap || !(v = dense[d[pos + 1]]) || sp >= scap)
+                break;
+            stack[sp++] = v;
+            pos += 2;
+        } else if (op == BRINE_OP_MEMOIZE) {
+            if (sp <= fence || mcount >= dcap || dense[mcount] || mcount >= max_memo)
+                break;
+            dense[mcount++] = stack[sp - 1];
+            pos += 1;
+        } else if (op == BRINE_OP_BININT1) {
+            brine_value *v;
+            if (pos + 2 > end || !(v = m->small_int[d[pos + 1]]) || sp >= scap)
+                break;
+            stack[sp++] = v;
+            pos += 2;
+        } else {
+            break;
+        }
+        ops++;
+    }
+    m->pos = pos;
+    m->sp = sp;
+    m->mcount = mcount;
+    m->opindex = ops;
+}
+
 static int step(vm *m)
 {
     m->opoffset = m->pos;
@@ -1842,9 +1894,12 @@ int brine_vm_run(const uint8_t *data, size_t len, const brine_vm_config *cfg, br
     for (;;) {
         reset(&m);
         if (!first_done) {
-            while (!m.stop && !m.failed)
+            while (!m.stop && !m.failed) {
+                if (m.plain)
+                    fast_run(&m);
                 if (step(&m) < 0)
                     break;
+            }
         }
         first_done = false;
         if (m.failed)

@@ -51,6 +51,11 @@ CASES = [
     # MEMOIZE and BINPUT take the top of the stack only above the last MARK (the memo's fast paths)
     ("memoize-after-mark", b"\x80\x04N\x94(\x94.", 5, "MEMOIZE"), ("binput-after-mark", b"N(q\x00.", 2, "BINPUT"),
     ("binget-then-missing", b"Nq\x00h\x00h\x01.", 5, "BINGET"),
+    # the full VM's run of BINGET/MEMOIZE/BININT1 (vm.c, fast_run) stops before an opcode whose
+    # argument is past the end: a memoized value asked for, and an int made before, truncated
+    ("truncated-binget-memoized", b"\x80\x04N\x94h", 4, "BINGET"),
+    # (0 made too: the byte past the end, when a reader reads it, is often 0)
+    ("truncated-binint1-made-before", b"\x80\x04K\x000K\x050K", 8, "BININT1"),
 ]
 
 

@@ -165,6 +165,14 @@ emit("C-text-int-odd.pkl", b"I0x10\n" + POP + glob("os", "system") + tup1(TRUE) 
      [("anomaly", "INT literal a pickler never writes (CPython's C and Python unpicklers may disagree)")])
 emit("C-frame-crossing.pkl", proto(4) + b"\x95" + struct.pack("<Q", 3) + su("os") + su("system") + b"\x93" + STOP,
      "dangerous", [("anomaly", "opcode crosses the end of a FRAME"), ("import", "os:system")])
+# the same, by the opcodes the full VM runs in registers (vm.c, fast_run): a BINGET of a
+# memoized value and a BININT1 of an int made before, each with its argument past the frame
+emit("C-frame-crossing-binget.pkl", proto(4) + b"\x95" + struct.pack("<Q", 3) + b"N\x94h" + b"\x000" +
+     su("os") + su("system") + b"\x93" + STOP,
+     "dangerous", [("anomaly", "opcode crosses the end of a FRAME"), ("import", "os:system")])
+emit("C-frame-crossing-binint1.pkl", proto(4) + b"\x95" + struct.pack("<Q", 4) + b"K\x050K" + b"\x050" +
+     su("os") + su("system") + b"\x93" + STOP,
+     "dangerous", [("anomaly", "opcode crosses the end of a FRAME"), ("import", "os:system")])
 emit("C-broken-after-payload.pkl", proto(2) + glob("os", "system") + tup1(TRUE) + REDUCE + b"\xff", "dangerous",
      [("call", "os:system"), ("malformed", "invalid load key, '\\xff'.")])
 emit("C-trailing-after-stop.pkl", proto(2) + b"N" + STOP + b"\x00" + b"cos\nsystem\n", "suspicious", [("trailing", "12")])
