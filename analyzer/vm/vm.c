@@ -1505,8 +1505,9 @@ static int op_frame(vm *m)
 
 /* ---- the dispatch loop ---------------------------------------------------- */
 
-/* A run of the three commonest opcodes of an object pickle (BINGET, MEMOIZE
- * and BININT1 are two thirds of a RandomForest's), with the position, the
+/* A run of the commonest opcodes of an object pickle (BINGET, MEMOIZE and
+ * BININT1 are two thirds of a RandomForest's; MARK, NONE and the booleans
+ * another eighth), with the position, the
  * stack pointer and the opcode count in registers: step() did each with
  * some 70 instructions of loads and checks around a single store. Each case
  * is step's inline case, with the same conditions; anything else stops the
@@ -1520,7 +1521,8 @@ static void fast_run(vm *m)
     size_t pos = m->pos, sp = m->sp, mcount = m->mcount;
     uint64_t ops = m->opindex;
     const uint64_t max_ops = m->lim->max_opcodes;
-    const size_t scap = m->scap, dcap = m->dcap, fence = m->fence, max_memo = m->lim->max_memo;
+    const size_t scap = m->scap, dcap = m->dcap, max_memo = m->lim->max_memo;
+    size_t fence = m->fence;
     brine_value **stack = m->stack, **dense = m->dense;
     /* an opcode may end at or before `end` (before a FRAME's end: step
      * checks what reaches it) */
@@ -1546,6 +1548,19 @@ static void fast_run(vm *m)
                 break;
             stack[sp++] = v;
             pos += 2;
+        } else if (op == BRINE_OP_MARK) {
+            if (m->nmarks >= m->lim->max_marks || m->nmarks >= m->mcap)
+                break;
+            m->marks[m->nmarks++] = (int64_t)sp;
+            fence = sp;
+            pos += 1;
+        } else if (op == BRINE_OP_NONE || op == BRINE_OP_NEWFALSE || op == BRINE_OP_NEWTRUE) {
+            /* the one value of each, once made */
+            brine_value *v = op == BRINE_OP_NONE ? m->none : op == BRINE_OP_NEWFALSE ? m->vfalse : m->vtrue;
+            if (!v || sp >= scap)
+                break;
+            stack[sp++] = v;
+            pos += 1;
         } else {
             break;
         }
@@ -1553,6 +1568,7 @@ static void fast_run(vm *m)
     }
     m->pos = pos;
     m->sp = sp;
+    m->fence = fence;
     m->mcount = mcount;
     m->opindex = ops;
 }
