@@ -61,6 +61,9 @@ typedef struct verdict_cache {
      * not denied, allowed with call: only its call constraints are left to
      * check), 2 anything else (judge_call's whole path) */
     uint8_t callee;
+    /* as the maker of an object given state or items: 0 not yet asked, 1 not
+     * functools.partial (judge_made_by at once), 2 partial */
+    uint8_t maker;
 } verdict_cache;
 
 
@@ -111,7 +114,7 @@ static const verdict_cache *policy_says(judge *j, const brine_value *g)
     verdict_cache fresh = {copy, copy + m->u.s.n, m->u.s.n, n->u.s.n, h,
                            brine_policy_denied(j->p, m->u.s.p, m->u.s.n, n->u.s.p, n->u.s.n),
                            brine_policy_dunder(j->p, m->u.s.p, m->u.s.n, n->u.s.p, n->u.s.n),
-                           brine_policy_find(j->p, m->u.s.p, m->u.s.n, n->u.s.p, n->u.s.n), NULL, true, 0};
+                           brine_policy_find(j->p, m->u.s.p, m->u.s.n, n->u.s.p, n->u.s.n), NULL, true, 0, 0};
     j->cache[k] = fresh;
     j->cache_used++;
     if (g->interned) {
@@ -771,6 +774,9 @@ static int judge_call(judge *j, const brine_vm_event *ev)
 #undef NAMETXT
 }
 
+static int judge_made_by(judge *j, const brine_vm_event *ev, int perm, const brine_value *maker, const brine_allow *e,
+                         const brine_value *margs);
+
 /* BUILD and items on an object: the permission belongs to what made it. */
 static int judge_target(judge *j, const brine_vm_event *ev, int perm)
 {
@@ -788,6 +794,18 @@ static int judge_target(judge *j, const brine_vm_event *ev, int perm)
                       fmt(j, "%s on %s, an object of unknown type", what, render(j, t)));
     }
     const brine_value *raw = resolve_persid(j, t->u.c.callee);
+    /* made by an interned global that is not functools.partial (most
+     * objects): for a global, new_of, the partial object and as_global are
+     * no-ops, and its entry is found by address */
+    if (raw->kind == BRINE_V_GLOBAL && raw->interned && !raw->dynamic) {
+        verdict_cache *vc = (verdict_cache *)policy_says(j, raw);
+        if (vc) {
+            if (!vc->maker)
+                vc->maker = is_partial_type(raw) ? 2 : 1;
+            if (vc->maker == 1)
+                return judge_made_by(j, ev, perm, raw, vc->allow, t->u.c.args);
+        }
+    }
     if (is_partial_type(as_global(j, raw))) {
         /* partial.__setstate__((f, args, kw, dict)): the partial of that */
         const brine_value *f, *a, *kw;
@@ -820,7 +838,16 @@ static int judge_target(judge *j, const brine_vm_event *ev, int perm)
     if (maker->kind != BRINE_V_GLOBAL || maker->dynamic)
         return report(j, ev, "unknown-target", NULL, BRINE_VERDICT_SUSPICIOUS, BRINE_SEVERITY_MEDIUM, "", render(j, t),
                       "not on the allowlist", fmt(j, "%s on the result of a computed call", what));
-    const brine_allow *e = allowed(j, maker);
+    return judge_made_by(j, ev, perm, maker, allowed(j, maker), margs);
+}
+
+/* BUILD or items on t = ev->target, an object made by global maker (whose
+ * entry is e) with arguments margs */
+static int judge_made_by(judge *j, const brine_vm_event *ev, int perm, const brine_value *maker, const brine_allow *e,
+                         const brine_value *margs)
+{
+    const brine_value *t = ev->target;
+    const char *what = perm == BRINE_PERM_BUILD ? "BUILD" : "adding items";
     /* a factory (copyreg._reconstructor, numpy's _reconstruct, ...) returns an
      * instance of its first argument: that class's entry decides */
     for (int hops = 0; e && e->factory && hops < 4 && t->kind == BRINE_V_CALL && margs && margs->kind == BRINE_V_TUPLE &&
