@@ -93,6 +93,46 @@ static bool tar_number(const uint8_t *f, size_t len, int64_t *out)
     return true;
 }
 
+/* A pax record's number as int() reads the text: whitespace around it, a
+ * sign, decimal digits with single '_' between them (tarfile's
+ * _apply_pax_info; a ValueError makes the value 0). 1 with the value, 0 for
+ * what int() refuses, -1 for text with non-ASCII bytes, whose Unicode digits
+ * int() also reads (brine does not model those: the caller fails closed). */
+static int pax_number(const uint8_t *p, size_t n, int64_t *out)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] >= 0x80)
+            return -1;
+    size_t b = 0, e = n;
+    while (b < e && py_space(p[b]))
+        b++;
+    while (e > b && py_space(p[e - 1]))
+        e--;
+    bool neg = false;
+    if (b < e && (p[b] == '+' || p[b] == '-'))
+        neg = p[b++] == '-';
+    if (b == e)
+        return 0;
+    uint64_t v = 0;
+    bool prev_digit = false;
+    for (size_t i = b; i < e; i++) {
+        if (p[i] == '_' && prev_digit && i + 1 < e && p[i + 1] >= '0' && p[i + 1] <= '9') {
+            prev_digit = false;
+            continue;
+        }
+        if (p[i] < '0' || p[i] > '9')
+            return 0;
+        if (v > (uint64_t)INT64_MAX / 10)
+            return -1; /* beyond any file: Python's ints have no bound, brine's do */
+        v = v * 10 + (uint64_t)(p[i] - '0');
+        prev_digit = true;
+    }
+    if (!prev_digit || v > (uint64_t)INT64_MAX)
+        return prev_digit ? -1 : 0;
+    *out = neg ? -(int64_t)v : (int64_t)v;
+    return 1;
+}
+
 /* calc_chksums: the header summed with the checksum field as spaces, unsigned or signed */
 static bool tar_checksum_ok(const uint8_t *h)
 {
@@ -235,7 +275,8 @@ static int tarfile_view(brine_drv *c, const uint8_t *d, size_t n, const brine_lo
     size_t pos = 0;
     char longname[4096];
     bool have_long = false;
-    uint64_t pax_size = UINT64_MAX;
+    bool have_pax_size = false; /* a pax 'size' for the next header */
+    int64_t pax_size = 0;
     int r = 0;
     uint64_t members = 0;
     while (!c->stopped && n - pos >= 512) {
@@ -248,7 +289,9 @@ static int tarfile_view(brine_drv *c, const uint8_t *d, size_t n, const brine_lo
         /* a negative size: no data, and tarfile's next header is at
          * offset_data + _block(size), which is offset_data itself from -511
          * to -1, and an earlier header from -512 down: read again and again */
-        if (ssize <= -512 && pax_size == UINT64_MAX) {
+        if (have_pax_size)
+            ssize = pax_size;
+        if (ssize <= -512) {
             r = brine_drv_fail(c, loc, "tar", BRINE_STATUS_INCONCLUSIVE,
                                "a tar member's size is -512 or less: Python's tarfile reads an earlier header "
                                "again, and again",
@@ -256,8 +299,6 @@ static int tarfile_view(brine_drv *c, const uint8_t *d, size_t n, const brine_lo
             break;
         }
         uint64_t size = ssize < 0 ? 0 : (uint64_t)ssize;
-        if (pax_size != UINT64_MAX)
-            size = pax_size;
         uint8_t type = h[156];
         size_t data = pos + 512;
         uint64_t blocks = size / 512 + (size % 512 ? 1 : 0);
@@ -281,11 +322,20 @@ static int tarfile_view(brine_drv *c, const uint8_t *d, size_t n, const brine_lo
                     break;
                 const uint8_t *kv = d + q + 1;
                 size_t kvlen = s0 + rl - (q + 1);
-                if (kvlen > 5 && !memcmp(kv, "size=", 5)) {
-                    uint64_t v = 0;
-                    for (size_t i = 5; i < kvlen && kv[i] >= '0' && kv[i] <= '9' && v < (UINT64_MAX / 10 - 9); i++)
-                        v = v * 10 + (uint64_t)(kv[i] - '0');
-                    pax_size = v;
+                if (kvlen >= 5 && !memcmp(kv, "size=", 5)) {
+                    /* the value: the record less its last byte, newline or not (_proc_pax) */
+                    size_t vl = kvlen >= 6 ? kvlen - 6 : 0;
+                    int pr = pax_number(kv + 5, vl, &pax_size);
+                    if (pr < 0) {
+                        r = brine_drv_fail(c, loc, "tar", BRINE_STATUS_INCONCLUSIVE,
+                                           "a pax size brine cannot read as Python's int() does (non-ASCII or "
+                                           "beyond 2**63)",
+                                           pos);
+                        return r;
+                    }
+                    if (pr == 0)
+                        pax_size = 0; /* tarfile: a ValueError makes it 0 */
+                    have_pax_size = true;
                 } else if (kvlen > 5 && !memcmp(kv, "path=", 5)) {
                     size_t k = kvlen - 6 < sizeof longname - 1 ? kvlen - 6 : sizeof longname - 1;
                     memcpy(longname, kv + 5, k);
@@ -322,7 +372,7 @@ static int tarfile_view(brine_drv *c, const uint8_t *d, size_t n, const brine_lo
                 name[k + m] = 0;
             }
             have_long = false;
-            pax_size = UINT64_MAX;
+            have_pax_size = false;
             /* regular files and types tarfile does not know carry data that
              * extractfile() returns; the other known types carry none */
             bool regular = type == '0' || type == 0 || type == '7' || type == 'S' || !type_supported(type);

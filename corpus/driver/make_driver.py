@@ -141,7 +141,7 @@ def main():
     # with a sign; str.strip()'s information separators around a number; a v7
     # header (no ustar magic) full of high bytes whose checksum is the signed sum
     # (Sun and NeXT tars), negative, or the unsigned one
-    def tar_hdr(name, size_field, magic=True, link=b"", chk="unsigned"):
+    def tar_hdr(name, size_field, magic=True, link=b"", chk="unsigned", typ=b"0"):
         h = bytearray(512)
         h[0:len(name)] = name
         h[100:108] = b"0000644\0"
@@ -149,7 +149,7 @@ def main():
         h[116:124] = b"0000000\0"
         h[124:136] = size_field.ljust(12, b"\0")
         h[136:148] = b"00000000000\0"
-        h[156:157] = b"0"
+        h[156:157] = typ
         h[157:157 + len(link)] = link
         if magic:
             h[257:265] = b"ustar\x0000"
@@ -176,6 +176,26 @@ def main():
         put("tar-v7-high-bytes-%s-checksum.tar" % label,
             tar_hdr(b"\xe9-member.bin", b"%011o" % len(payload2), magic=False, link=high, chk=chk) +
             padded(payload2) + end, "dangerous", "os:system")
+    # a pax 'size' as _apply_pax_info reads it: int() of the record less its last byte (a
+    # ValueError makes it 0): '_' between digits, whitespace, a sign; Unicode digits, which int()
+    # reads too and brine does not model, leave the file not fully analysed. The decoy's size
+    # decides where tarfile's next header is, and there is the payload.
+    def pax_size(value):
+        body = b" size=" + value + b"\n"
+        n = len(body) + 1
+        while len(str(n)) + len(body) != n:
+            n += 1
+        r = str(n).encode() + body
+        return tar_hdr(b"pax", b"%011o" % len(r), typ=b"x") + padded(r)
+
+    decoy = tar_hdr(b"decoy.bin", b"0")
+    put("tar-pax-size-underscore.tar", pax_size(b"1_000") + decoy + padded(b"A" * 1000) + member + end, "dangerous",
+        "os:system")
+    put("tar-pax-size-not-a-number.tar", pax_size(b"12x") + decoy + member + end, "dangerous", "os:system")
+    put("tar-pax-size-negative.tar", pax_size(b"-1") + tar_hdr(b"decoy.bin", b"5") + member + end, "dangerous",
+        "os:system")
+    put("tar-pax-size-arabic-digits.tar", pax_size("\u0661\u0660\u0660\u0660".encode()) + decoy + padded(b"A" * 1000) +
+        member + end, "unsafe", "a pax size brine cannot read")
     # off by one: tarfile refuses it (bad checksum), and so must the probe: not a tar
     put("tar-v7-high-bytes-bad-checksum.tar",
         tar_hdr(b"\xe9-member.bin", b"%011o" % len(payload2), magic=False, link=high, chk="bad") +
