@@ -38,8 +38,8 @@ static bool py_space(uint8_t ch)
 
 /* tarfile's nti(): base-256 after 0x80 (positive) or 0xff (negative:
  * -(256**(len-1) - n)), else the text up to the first NUL, stripped, read by
- * int(s, 8): a sign, octal digits with single '_' between them; an empty
- * field is 0. Signed, as tarfile's numbers are: a negative size or checksum
+ * int(s, 8): a sign, a 0o prefix, octal digits with single '_' between
+ * them; an empty field is 0. Signed, as tarfile's numbers are: a negative size or checksum
  * is one tarfile accepts. False where nti raises (or the value does not fit
  * in 63 bits, which no real archive has). */
 static bool tar_number(const uint8_t *f, size_t len, int64_t *out)
@@ -75,8 +75,13 @@ static bool tar_number(const uint8_t *f, size_t len, int64_t *out)
         if (b == e)
             return false; /* a sign alone */
     }
+    /* int(s, 8) takes the prefix 0o (or 0O) too, and one '_' right after it */
+    bool prefix = e - b >= 2 && f[b] == '0' && (f[b + 1] == 'o' || f[b + 1] == 'O');
+    if (prefix)
+        b += 2;
     uint64_t v = 0;
-    bool prev_digit = false;
+    bool prev_digit = prefix; /* what may stand before a '_' */
+    size_t digits = 0;
     for (size_t i = b; i < e; i++) {
         if (f[i] == '_' && prev_digit && i + 1 < e && f[i + 1] >= '0' && f[i + 1] <= '7') {
             prev_digit = false;
@@ -86,9 +91,10 @@ static bool tar_number(const uint8_t *f, size_t len, int64_t *out)
             return false;
         v = v * 8 + (uint64_t)(f[i] - '0');
         prev_digit = true;
+        digits++;
     }
-    if (b < e && !prev_digit)
-        return false;
+    if ((b < e || prefix) && !digits)
+        return false; /* a prefix without digits */
     *out = neg ? -(int64_t)v : (int64_t)v;
     return true;
 }
