@@ -1507,14 +1507,14 @@ static int op_frame(vm *m)
 
 /* A run of the commonest opcodes of an object pickle (BINGET, MEMOIZE and
  * BININT1 are two thirds of a RandomForest's; MARK, NONE and the booleans
- * another eighth), with the position, the
- * stack pointer and the opcode count in registers: step() did each with
- * some 70 instructions of loads and checks around a single store. Each case
- * is step's inline case, with the same conditions; anything else stops the
- * run and step() does it: another opcode, an opcode whose end would reach a
- * FRAME's end (step checks the crossing) or the input's, the opcode limit, a
- * full stack, a memo entry absent or taken. Only for a plain run (no window,
- * no trace, so nothing sees opcodes one by one). */
+ * another eighth), with the position, the stack pointer and the opcode count
+ * in registers: step() did each with some 70 instructions of loads and checks
+ * around a single store. Each case is the common case of step's handler
+ * (op_get, op_put, op_binint, MARK's), with its conditions; anything else
+ * stops the run and step() does it: another opcode, an opcode whose end
+ * would reach a FRAME's end (step checks the crossing) or the input's, the
+ * opcode limit, a full stack, a memo entry absent or taken. Only for a plain
+ * run (no window, no trace, so nothing sees opcodes one by one). */
 static void fast_run(vm *m)
 {
     const uint8_t *d = m->data;
@@ -1599,15 +1599,7 @@ static int step(vm *m)
     case BRINE_OP_INT: r = op_text_int(m, false); break;
     case BRINE_OP_LONG: r = op_text_int(m, true); break;
     case BRINE_OP_BININT: r = op_binint(m, 4, true); break;
-    case BRINE_OP_BININT1:
-        /* an int below 256 made before: the shared value, inline */
-        if (m->plain && m->pos < m->len && m->small_int[m->data[m->pos]] && m->sp < m->scap) {
-            m->stack[m->sp++] = m->small_int[m->data[m->pos++]];
-            r = 0;
-            break;
-        }
-        r = op_binint(m, 1, false);
-        break;
+    case BRINE_OP_BININT1: r = op_binint(m, 1, false); break;
     case BRINE_OP_BININT2: r = op_binint(m, 2, false); break;
     case BRINE_OP_LONG1: r = op_long_bin(m, 1); break;
     case BRINE_OP_LONG4: r = op_long_bin(m, 4); break;
@@ -1711,31 +1703,12 @@ static int step(vm *m)
         r = 0;
         break;
     case BRINE_OP_GET: r = op_get(m, 0); break;
-    case BRINE_OP_BINGET:
-        /* the common case inline (an object pickle is a third BINGET): the
-         * byte at hand, no window, a dense entry; the rest by op_get */
-        if (m->plain && m->pos < m->len && m->data[m->pos] < m->dcap && m->dense[m->data[m->pos]] &&
-            m->sp < m->scap) {
-            m->stack[m->sp++] = m->dense[m->data[m->pos++]];
-            r = 0;
-            break;
-        }
-        r = op_get(m, 1);
-        break;
+    case BRINE_OP_BINGET: r = op_get(m, 1); break; /* the common case: fast_run */
     case BRINE_OP_LONG_BINGET: r = op_get(m, 4); break;
     case BRINE_OP_PUT: r = op_put(m, 0); break;
     case BRINE_OP_BINPUT: r = op_put(m, 1); break;
     case BRINE_OP_LONG_BINPUT: r = op_put(m, 4); break;
-    case BRINE_OP_MEMOIZE:
-        /* the common case inline: a fresh dense entry below the limit */
-        if (m->plain && m->sp > m->fence && m->mcount < m->dcap && !m->dense[m->mcount] &&
-            m->mcount < m->lim->max_memo) {
-            m->dense[m->mcount++] = m->stack[m->sp - 1];
-            r = 0;
-            break;
-        }
-        r = op_put(m, -1);
-        break;
+    case BRINE_OP_MEMOIZE: r = op_put(m, -1); break; /* the common case: fast_run */
     case BRINE_OP_EXT1: r = op_ext(m, 1); break;
     case BRINE_OP_EXT2: r = op_ext(m, 2); break;
     case BRINE_OP_EXT4: r = op_ext(m, 4); break;
