@@ -464,9 +464,6 @@ static bool double_eq_bigint(double f, const uint8_t *p, size_t n)
 
 /* ---- hashing and equality ---------------------------------------------- */
 
-#define mix brine_hash_mix
-#define bytes_hash brine_bytes_hash
-
 static bool is_number(const brine_value *v)
 {
     return v->kind == BRINE_V_BOOL || v->kind == BRINE_V_INT || v->kind == BRINE_V_BIGINT ||
@@ -482,8 +479,6 @@ static double number_as_double(const brine_value *v)
     default: return v->u.f;
     }
 }
-
-#define HASH_CACHE_MIN BRINE_HASH_CACHE_MIN
 
 static bool hash_cacheable(const brine_value *v)
 {
@@ -511,25 +506,18 @@ static brine_hashres hash_uncached(brine_arena *a, brine_value *v, uint64_t *out
         if (v->kind == BRINE_V_BIGINT)
             *cost += v->u.s.n / 32;
         double d = number_as_double(v);
-        if (isnan(d)) {
-            *out = mix((uint64_t)(uintptr_t)v); /* NaN: equal only to itself */
-        } else if (d == 0) {
-            *out = 0;
-        } else {
-            uint64_t bits;
-            memcpy(&bits, &d, sizeof bits);
-            *out = mix(bits);
-        }
+        /* NaN: equal only to itself */
+        *out = isnan(d) ? brine_hash_mix((uint64_t)(uintptr_t)v) : brine_hash_number(d);
         return BRINE_HASH_OK;
     }
     case BRINE_V_STR:
         *cost += v->u.s.n / 32;
-        *out = bytes_hash(v->u.s.p, v->u.s.n, 1);
+        *out = brine_bytes_hash(v->u.s.p, v->u.s.n, 1);
         return BRINE_HASH_OK;
     case BRINE_V_BYTES:
     case BRINE_V_MEMORYVIEW: /* a read-only memoryview hashes and compares as its bytes */
         *cost += brine_value_buffer(v)->u.s.n / 32;
-        *out = bytes_hash(brine_value_buffer(v)->u.s.p, brine_value_buffer(v)->u.s.n, 2);
+        *out = brine_bytes_hash(brine_value_buffer(v)->u.s.p, brine_value_buffer(v)->u.s.n, 2);
         return BRINE_HASH_OK;
     case BRINE_V_TUPLE: {
         uint64_t h = 0x345678;
@@ -541,7 +529,7 @@ static brine_hashres hash_uncached(brine_arena *a, brine_value *v, uint64_t *out
                 return r;
             if (r == BRINE_HASH_UNKNOWN)
                 worst = r;
-            h = mix(h ^ x) + i;
+            h = brine_hash_mix(h ^ x) + i;
         }
         *out = h;
         return worst;
@@ -550,20 +538,20 @@ static brine_hashres hash_uncached(brine_arena *a, brine_value *v, uint64_t *out
         uint64_t h = 0x51ed270b;
         *cost += v->u.seq.len;
         for (uint32_t i = 0; i < v->u.seq.len; i++)
-            h += mix(v->x->hashes[i]);
+            h += brine_hash_mix(v->x->hashes[i]);
         *out = h;
         return BRINE_HASH_OK;
     }
     case BRINE_V_GLOBAL:
         /* find_class returns the same object for the same name; brine interns
          * globals per name, so identity is the pointer */
-        *out = mix((uint64_t)(uintptr_t)v);
+        *out = brine_hash_mix((uint64_t)(uintptr_t)v);
         return v->dynamic ? BRINE_HASH_UNKNOWN : BRINE_HASH_OK;
     case BRINE_V_CALL:
     case BRINE_V_NEW:
     case BRINE_V_PERSID:
     case BRINE_V_EXT:
-        *out = mix((uint64_t)(uintptr_t)v);
+        *out = brine_hash_mix((uint64_t)(uintptr_t)v);
         return BRINE_HASH_UNKNOWN;
     case BRINE_V_BYTEARRAY:
     case BRINE_V_LIST:
@@ -591,7 +579,7 @@ static brine_hashres hash_rec(brine_arena *a, brine_value *v, uint64_t *out, uns
     brine_hashres r = hash_uncached(a, v, out, depth, &mine);
     *cost += mine;
     if ((r == BRINE_HASH_OK || r == BRINE_HASH_UNKNOWN) && hash_cacheable(v) &&
-        (v->x || mine >= HASH_CACHE_MIN) && (v->x || (v->x = brine_arena_alloc(a, sizeof *v->x)))) {
+        (v->x || mine >= BRINE_HASH_CACHE_MIN) && (v->x || (v->x = brine_arena_alloc(a, sizeof *v->x)))) {
         v->x->hash = *out;
         v->x->hashres = (uint8_t)(r + 1);
     }

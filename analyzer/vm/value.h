@@ -234,6 +234,15 @@ static inline uint64_t brine_hash_mix(uint64_t h)
     return h;
 }
 
+/* The hash of a number that is not NaN (an int, bool or float that equal
+ * each other hash alike, as Python's do, and 0.0 == -0.0) */
+static inline uint64_t brine_hash_number(double d)
+{
+    uint64_t bits;
+    memcpy(&bits, &d, sizeof bits);
+    return d == 0 ? 0 : brine_hash_mix(bits);
+}
+
 /* The hash of a str's or bytes' content: eight bytes a step (a byte a step,
  * FNV-1a, was a third of inserting a dict's short string keys), then the
  * bytes left; mixed with the length and a seed per kind. Not keyed, as
@@ -283,10 +292,7 @@ static inline brine_hashres brine_value_hash_quick(brine_arena *a, brine_value *
             return BRINE_HASH_OK;
         }
         if (v->kind == BRINE_V_INT) {
-            double d = (double)v->u.i;
-            uint64_t bits;
-            memcpy(&bits, &d, sizeof bits);
-            *out = d == 0 ? 0 : brine_hash_mix(bits);
+            *out = brine_hash_number((double)v->u.i);
             return BRINE_HASH_OK;
         }
     }
