@@ -36,10 +36,50 @@ static bool py_space(uint8_t ch)
     return ch == ' ' || (ch >= '\t' && ch <= '\r') || (ch >= 0x1c && ch <= 0x1f);
 }
 
+/* What int(s, base) makes of ASCII text, for base 8 or 10: whitespace around
+ * it, a sign, for base 8 a 0o (0O) prefix and one '_' right after it, digits
+ * with single '_' between them. 1 with the value, 0 where int() raises
+ * (empty text too), -1 for a value past 2**63 - 1 (Python's ints have no
+ * bound; no tar number comes near it). */
+static int py_int(const uint8_t *p, size_t n, unsigned base, int64_t *out)
+{
+    size_t b = 0, e = n;
+    while (b < e && py_space(p[b]))
+        b++;
+    while (e > b && py_space(p[e - 1]))
+        e--;
+    bool neg = false;
+    if (b < e && (p[b] == '+' || p[b] == '-'))
+        neg = p[b++] == '-';
+    bool prefix = base == 8 && e - b >= 2 && p[b] == '0' && (p[b + 1] == 'o' || p[b + 1] == 'O');
+    if (prefix)
+        b += 2;
+    const uint8_t top = (uint8_t)('0' + base - 1);
+    uint64_t v = 0;
+    bool prev_digit = prefix; /* what may stand before a '_' */
+    size_t digits = 0;
+    for (size_t i = b; i < e; i++) {
+        if (p[i] == '_' && prev_digit && i + 1 < e && p[i + 1] >= '0' && p[i + 1] <= top) {
+            prev_digit = false;
+            continue;
+        }
+        if (p[i] < '0' || p[i] > top)
+            return 0;
+        if (v > ((uint64_t)INT64_MAX - (uint64_t)(p[i] - '0')) / base)
+            return -1;
+        v = v * base + (uint64_t)(p[i] - '0');
+        prev_digit = true;
+        digits++;
+    }
+    if (!digits)
+        return 0;
+    *out = neg ? -(int64_t)v : (int64_t)v;
+    return 1;
+}
+
 /* tarfile's nti(): base-256 after 0x80 (positive) or 0xff (negative:
- * -(256**(len-1) - n)), else the text up to the first NUL, stripped, read by
- * int(s, 8): a sign, a 0o prefix, octal digits with single '_' between
- * them; an empty field is 0. Signed, as tarfile's numbers are: a negative size or checksum
+ * -(256**(len-1) - n)), else int(s.strip() or "0", 8) of the text up to the
+ * first NUL. Signed, as tarfile's numbers are: a negative size or checksum
  * is one tarfile accepts. False where nti raises (or the value does not fit
  * in 63 bits, which no real archive has). */
 static bool tar_number(const uint8_t *f, size_t len, int64_t *out)
@@ -66,77 +106,23 @@ static bool tar_number(const uint8_t *f, size_t len, int64_t *out)
     size_t b = 0;
     while (b < e && py_space(f[b]))
         b++;
-    while (e > b && py_space(f[e - 1]))
-        e--;
-    bool neg = false;
-    if (b < e && (f[b] == '+' || f[b] == '-')) {
-        neg = f[b] == '-';
-        b++;
-        if (b == e)
-            return false; /* a sign alone */
+    if (b == e) { /* nothing but whitespace: "0" */
+        *out = 0;
+        return true;
     }
-    /* int(s, 8) takes the prefix 0o (or 0O) too, and one '_' right after it */
-    bool prefix = e - b >= 2 && f[b] == '0' && (f[b + 1] == 'o' || f[b + 1] == 'O');
-    if (prefix)
-        b += 2;
-    uint64_t v = 0;
-    bool prev_digit = prefix; /* what may stand before a '_' */
-    size_t digits = 0;
-    for (size_t i = b; i < e; i++) {
-        if (f[i] == '_' && prev_digit && i + 1 < e && f[i + 1] >= '0' && f[i + 1] <= '7') {
-            prev_digit = false;
-            continue;
-        }
-        if (f[i] < '0' || f[i] > '7' || (v >> 59))
-            return false;
-        v = v * 8 + (uint64_t)(f[i] - '0');
-        prev_digit = true;
-        digits++;
-    }
-    if ((b < e || prefix) && !digits)
-        return false; /* a prefix without digits */
-    *out = neg ? -(int64_t)v : (int64_t)v;
-    return true;
+    return py_int(f, e, 8, out) == 1;
 }
 
-/* A pax record's number as int() reads the text: whitespace around it, a
- * sign, decimal digits with single '_' between them (tarfile's
- * _apply_pax_info; a ValueError makes the value 0). 1 with the value, 0 for
- * what int() refuses, -1 for text with non-ASCII bytes, whose Unicode digits
- * int() also reads (brine does not model those: the caller fails closed). */
+/* A pax record's number as _apply_pax_info reads it: int() of the text (a
+ * ValueError makes the value 0). 1 with the value, 0 for what int()
+ * refuses, -1 for text with non-ASCII bytes, whose Unicode digits int() also
+ * reads (brine does not model those: the caller fails closed), or past 2**63. */
 static int pax_number(const uint8_t *p, size_t n, int64_t *out)
 {
     for (size_t i = 0; i < n; i++)
         if (p[i] >= 0x80)
             return -1;
-    size_t b = 0, e = n;
-    while (b < e && py_space(p[b]))
-        b++;
-    while (e > b && py_space(p[e - 1]))
-        e--;
-    bool neg = false;
-    if (b < e && (p[b] == '+' || p[b] == '-'))
-        neg = p[b++] == '-';
-    if (b == e)
-        return 0;
-    uint64_t v = 0;
-    bool prev_digit = false;
-    for (size_t i = b; i < e; i++) {
-        if (p[i] == '_' && prev_digit && i + 1 < e && p[i + 1] >= '0' && p[i + 1] <= '9') {
-            prev_digit = false;
-            continue;
-        }
-        if (p[i] < '0' || p[i] > '9')
-            return 0;
-        if (v > (uint64_t)INT64_MAX / 10)
-            return -1; /* beyond any file: Python's ints have no bound, brine's do */
-        v = v * 10 + (uint64_t)(p[i] - '0');
-        prev_digit = true;
-    }
-    if (!prev_digit || v > (uint64_t)INT64_MAX)
-        return prev_digit ? -1 : 0;
-    *out = neg ? -(int64_t)v : (int64_t)v;
-    return 1;
+    return py_int(p, n, 10, out);
 }
 
 /* calc_chksums: the header summed with the checksum field as spaces, unsigned or signed */
