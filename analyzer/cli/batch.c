@@ -158,14 +158,6 @@ static int read_fd(worker *w, int fd, uint64_t cap, size_t *len, bool *over, boo
     return 0;
 }
 
-/* Whether a large file's sha256 may run beside its scan: when fewer files
- * are scanned at a time than there are cores (one file, or -j 1), a core is
- * idle; with every core scanning, a hash thread would only take turns. */
-static bool hash_beside(const batch *b, size_t len)
-{
-    return len >= BRINE_HASH_BESIDE_MIN && (long)b->nthreads < brine_report_cores();
-}
-
 static void scan_one(batch *b, worker *w, const brine_item *it, brine_report_file *f)
 {
     double t0 = now();
@@ -207,7 +199,7 @@ static void scan_one(batch *b, worker *w, const brine_item *it, brine_report_fil
     brine_report_sha256_job hj;
     if (regular && (uint64_t)st.st_size > (b->hash ? READ_LIMIT : MAP_LIMIT)) {
         if (b->hash)
-            brine_report_sha256_begin(&hj, NULL, (size_t)st.st_size, fd, hash_beside(b, (size_t)st.st_size));
+            brine_report_sha256_begin(&hj, NULL, (size_t)st.st_size, fd, (long)b->nthreads);
         errno = 0;
         rc = brine_scanner_scan_fd(w->sc, fd, it->path, &res);
         int e = errno;
@@ -231,7 +223,7 @@ static void scan_one(batch *b, worker *w, const brine_item *it, brine_report_fil
             over = false; /* it grew while read: scan what its size said */
         const uint8_t *data = w->buf ? w->buf : (const uint8_t *)"";
         if (b->hash)
-            brine_report_sha256_begin(&hj, data, len, -1, hash_beside(b, len));
+            brine_report_sha256_begin(&hj, data, len, -1, (long)b->nthreads); /* beside the scan when a core is idle */
         rc = brine_scanner_scan_buffer(w->sc, data, len, it->path, &res);
         if (b->hash)
             brine_report_sha256_end(&hj, hex);

@@ -1091,6 +1091,27 @@ void brine_report_sha256(const uint8_t *data, size_t len, char hex[65])
     brine_report_hash_hex(&h, hex);
 }
 
+static long n_cores;
+static pthread_once_t cores_once = PTHREAD_ONCE_INIT;
+
+static void cores_count(void)
+{
+    cpu_set_t set;
+    long n = 0;
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+        n = CPU_COUNT(&set);
+    if (n <= 0)
+        n = sysconf(_SC_NPROCESSORS_ONLN);
+    n_cores = n > 0 ? n : 1;
+}
+
+/* The cores this process may run on (its affinity mask; at least 1). */
+static long report_cores(void)
+{
+    pthread_once(&cores_once, cores_count);
+    return n_cores;
+}
+
 static void *sha256_beside(void *arg)
 {
     brine_report_sha256_job *j = arg;
@@ -1111,14 +1132,15 @@ static void *sha256_beside(void *arg)
  * other. From 512 KiB on (0.35 ms of hashing against some 30 us to start a
  * thread), and when a core is free, the hash runs beside the scan. Both only
  * read the bytes; the caller joins before it reuses them. */
-void brine_report_sha256_begin(brine_report_sha256_job *j, const uint8_t *data, size_t len, int fd, bool beside)
+void brine_report_sha256_begin(brine_report_sha256_job *j, const uint8_t *data, size_t len, int fd, long scanning)
 {
     j->data = data;
     j->len = len;
     j->fd = fd;
     j->hex[0] = 0;
     j->threaded = j->pinned = false;
-    if (beside && len >= BRINE_HASH_BESIDE_MIN && !getenv("BRINE_HASH_INLINE")) { /* tests: the other path */
+    if (len >= BRINE_HASH_BESIDE_MIN && scanning < report_cores() && !getenv("BRINE_HASH_INLINE")) {
+        /* BRINE_HASH_INLINE: tests, the other path */
         pthread_attr_t at;
         if (pthread_attr_init(&at) == 0) {
             /* the hash needs little stack: sha256_fd's 64 KiB piece and a few frames */
@@ -1151,26 +1173,6 @@ void brine_report_sha256_end(brine_report_sha256_job *j, char hex[65])
         j->threaded = false;
     }
     memcpy(hex, j->hex, 65);
-}
-
-static long n_cores;
-static pthread_once_t cores_once = PTHREAD_ONCE_INIT;
-
-static void cores_count(void)
-{
-    cpu_set_t set;
-    long n = 0;
-    if (sched_getaffinity(0, sizeof set, &set) == 0)
-        n = CPU_COUNT(&set);
-    if (n <= 0)
-        n = sysconf(_SC_NPROCESSORS_ONLN);
-    n_cores = n > 0 ? n : 1;
-}
-
-long brine_report_cores(void)
-{
-    pthread_once(&cores_once, cores_count);
-    return n_cores;
 }
 
 /* ---- the batch ---------------------------------------------------------------------- */

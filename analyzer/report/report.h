@@ -173,8 +173,9 @@ void brine_report_sha256_fd(int fd, char hex[65]);
 
 /**
  * A SHA-256 computed beside the scan of the same bytes: on a thread of its
- * own when the bytes are large (BRINE_HASH_BESIDE_MIN or more) and @p beside
- * says a core is free for it, else at once, on the caller's thread. The bytes
+ * own when the bytes are large (BRINE_HASH_BESIDE_MIN or more) and a core is
+ * free for it (the process may use more cores than @p scanning, the files
+ * its threads scan at once), else at once, on the caller's thread. The bytes
  * (or the file) must stay as they are until brine_report_sha256_end, which
  * every begin needs. @p data NULL: the file @p fd holds, read with pread, as
  * brine_report_sha256_fd does (@p len its size, to decide).
@@ -189,11 +190,9 @@ typedef struct brine_report_sha256_job {
     char hex[65];
 } brine_report_sha256_job;
 #define BRINE_HASH_BESIDE_MIN ((size_t)512 << 10)
-void brine_report_sha256_begin(brine_report_sha256_job *j, const uint8_t *data, size_t len, int fd, bool beside);
+void brine_report_sha256_begin(brine_report_sha256_job *j, const uint8_t *data, size_t len, int fd, long scanning);
 /** Wait for the hash (if it ran beside) and copy its hex digits to @p hex. */
 void brine_report_sha256_end(brine_report_sha256_job *j, char hex[65]);
-/** The cores this process may run on (its affinity mask; at least 1). */
-long brine_report_cores(void);
 
 /** An incremental SHA-256 (for files read in pieces). */
 typedef struct brine_report_hash {

@@ -875,8 +875,7 @@ static PyObject *Scanner_scan(ScannerObject *so, PyObject *args)
         int hashing = c.report && (!by_fd || path_b);
         if (hashing) {
             size_t hl = by_fd ? (size_t)size : len;
-            brine_report_sha256_begin(&hj, by_fd ? NULL : (data ? data : (const uint8_t *)""), hl, fd,
-                                      hl >= BRINE_HASH_BESIDE_MIN && brine_report_cores() > 1);
+            brine_report_sha256_begin(&hj, by_fd ? NULL : (data ? data : (const uint8_t *)""), hl, fd, 1);
         }
 #endif
         errno = 0;
