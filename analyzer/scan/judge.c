@@ -692,6 +692,15 @@ static int judge_call_constraints(judge *j, const brine_vm_event *ev, const brin
 #undef CALLTXT
 #undef NAMETXT
 
+/* The cache entry of v when v is an interned global (found by its address),
+ * else NULL: the entries of the judge's fast paths for callees and makers */
+static verdict_cache *interned_entry(judge *j, const brine_value *v)
+{
+    if (v->kind != BRINE_V_GLOBAL || !v->interned || v->dynamic)
+        return NULL;
+    return (verdict_cache *)policy_says(j, v);
+}
+
 /* Whether global g, called, needs no more than its call constraints checked
  * (judge_call's path for a global that none of its special cases takes):
  * none of the names judged apart (partial, getattr, type, scipy's
@@ -713,11 +722,9 @@ static int judge_call(judge *j, const brine_vm_event *ev)
     /* most calls are of an interned global whose name needs no more than its
      * constraints: found by address, the rest of this function skipped (for a
      * global, new_of, the partial object and as_global are all no-ops) */
-    if (raw->kind == BRINE_V_GLOBAL && raw->interned && !raw->dynamic) {
-        verdict_cache *vc = (verdict_cache *)policy_says(j, raw);
-        if (vc && plain_callee(raw, vc))
-            return judge_call_constraints(j, ev, raw, vc->allow);
-    }
+    verdict_cache *vc = interned_entry(j, raw);
+    if (vc && plain_callee(raw, vc))
+        return judge_call_constraints(j, ev, raw, vc->allow);
     /* C.__new__(C, *args): NEWOBJ of C (protocols 2-3 write NEWOBJ_EX so, via partial) */
     const brine_value *cls = new_of(j, raw, ev->args);
     if (cls)
@@ -797,14 +804,12 @@ static int judge_target(judge *j, const brine_vm_event *ev, int perm)
     /* made by an interned global that is not functools.partial (most
      * objects): for a global, new_of, the partial object and as_global are
      * no-ops, and its entry is found by address */
-    if (raw->kind == BRINE_V_GLOBAL && raw->interned && !raw->dynamic) {
-        verdict_cache *vc = (verdict_cache *)policy_says(j, raw);
-        if (vc) {
-            if (!vc->maker)
-                vc->maker = is_partial_type(raw) ? 2 : 1;
-            if (vc->maker == 1)
-                return judge_made_by(j, ev, perm, raw, vc->allow, t->u.c.args);
-        }
+    verdict_cache *vc = interned_entry(j, raw);
+    if (vc) {
+        if (!vc->maker)
+            vc->maker = is_partial_type(raw) ? 2 : 1;
+        if (vc->maker == 1)
+            return judge_made_by(j, ev, perm, raw, vc->allow, t->u.c.args);
     }
     if (is_partial_type(as_global(j, raw))) {
         /* partial.__setstate__((f, args, kw, dict)): the partial of that */
