@@ -424,6 +424,11 @@ def hand_made():
         ("binint1-truncated", b"K\x05\x94K"), ("binget-crosses-frame", b"\x80\x04\x95\x03\x00\x00\x00\x00\x00\x00\x00N\x94h\x00."),
         ("binint1-crosses-frame", b"\x80\x04\x95\x03\x00\x00\x00\x00\x00\x00\x00K\x07K\x07\x86."),
         ("memoize-dense-twice", b"N\x94q\x01\x94h\x02h\x01\x86."),
+        # the full VM's fast_run also takes MARK, NONE and the booleans once made: a MEMOIZE right
+        # after a MARK in the run, the shared None/True/False, BINGETs and a shared int above a MARK
+        ("fast-run-mark-fence", b"\x80\x04N\x94(N\x94(\x94."),
+        ("fast-run-shared-none-bools", b"\x80\x04N\x88\x89\x87N\x88\x89\x87\x86."),
+        ("fast-run-mark-binget-binint1", b"\x80\x04N\x94(h\x00h\x00K\x01K\x01t."),
     ]
 
 

@@ -102,7 +102,7 @@ def main():
     brine = sys.argv[1]
     passed = failed = 0
     cases = [(header(f), "size field %r" % f) for f in size_fields()]
-    for i, (link, chk) in enumerate(checksum_fields()):
+    for link, chk in checksum_fields():
         h = header(b"%011o" % len(PAYLOAD), chk, link)
         cases.append((h, "checksum field %r (%s)" % (h[148:156], "high bytes" if link else "plain")))
     with tempfile.TemporaryDirectory() as d:
