@@ -169,6 +169,8 @@ def main():
     # -0o1000 (-512): tarfile's next header would be this one's block again (it ends there,
     # being the first; later in a file it reads earlier headers again): not analysed
     put("tar-size-minus-1000.tar", tar_hdr(b"a.bin", b"-1000") + member + end, "unsafe", "reads an earlier header")
+    put("tar-size-0o-prefix.tar", tar_hdr(b"payload.pkl", b"-0o_1") + tar_hdr(b"payload.pkl", b"0o%o" % len(payload2))
+        + padded(payload2) + end, "dangerous", "os:system")
     put("tar-size-information-separators.tar",
         tar_hdr(b"payload.pkl", b"\x1c%o\x1f" % len(payload2)) + padded(payload2) + end, "dangerous", "os:system")
     high = bytes(range(0x80, 0xe4))  # a linkname of 100 high bytes: the signed sum is negative
