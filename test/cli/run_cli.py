@@ -268,6 +268,34 @@ def tests(t, quick):
           "--output FILE")
     r = run("scan", "-o", os.path.join(t, "no", "such", "dir"), BENIGN[0])
     check(r.returncode == 2, "--output into a missing directory: exit %d" % r.returncode)
+    # --output over an old report: nothing of it is left, whether it is cut inline (small) or by
+    # a thread beside the scan (1 MiB or more), with a directory walked, files named, or no file
+    # scanned at all; the file's other names (a hard link) see the same report
+    small_dir = os.path.join(t, "benign-dir")
+    os.mkdir(small_dir)
+    for f in BENIGN:
+        shutil.copy(os.path.join(ROOT, f), small_dir)
+    for old_size in (0, 100, 1 << 20, 3 << 20):
+        for fmt, args in (("json", [small_dir]), ("jsonl", BENIGN), ("text", ["-q", small_dir]),
+                          ("jsonl", ["--files-from", os.devnull])):
+            with open(outp, "wb") as f:
+                f.write(b"\xff" * old_size)
+            link = outp + ".link"
+            if os.path.exists(link):
+                os.unlink(link)
+            os.link(outp, link)
+            r = run("scan", "-f", fmt, "-o", outp, *args)
+            got = open(outp, "rb").read()
+            ok = r.returncode == 0 and b"\xff" not in got and got == open(link, "rb").read()
+            if fmt == "json":
+                ok = ok and validate_report(json.loads(got), "--output over an old report")
+            elif fmt == "jsonl":
+                ok = ok and len(got.splitlines()) == (0 if "--files-from" in args else len(args))
+                ok = ok and all(json.loads(line)["safe"] for line in got.splitlines())
+            else:
+                ok = ok and got.count(b": safe (complete)\n") == len(BENIGN)
+            check(ok, "--output over an old report of %d bytes, %s %s: exit %d, %d bytes, %r" % (
+                old_size, fmt, args[:2], r.returncode, len(got), got[:80]))
 
     # ---- jsonl ----
     section('jsonl')
