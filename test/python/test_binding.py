@@ -536,6 +536,11 @@ def test_wrappers():
             if lib == "pandas":  # the corpus names say the compression; pandas infers it from extensions
                 m = re.search(r"_(gzip|bz2|xz|zip|zstd|tar)\.pkl$", f.name)
                 kw = {"compression": m.group(1) if m else None}
+            if "lz4" in f.name and importlib.util.find_spec("lz4") is None:
+                # joblib's optional lz4 module (python3-lz4), which .ci/run installs; joblib says
+                # "LZ4 is not installed" with a ValueError, not an ImportError
+                print("SKIP: %s(%s): the lz4 module is not installed" % (fn.__name__, f))
+                continue
             try:
                 fn(f, **kw)
                 n += 1
