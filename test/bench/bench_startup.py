@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark (not a timed test): start-up of the `brine` command.
 
-Usage: bench_startup.py BRINE [RUNS]
+Usage: bench_startup.py BRINE [RUNS] [--pairs N]
 
 Prints, from one run on this machine:
   - `brine scan tiny.pkl` as a whole process (best wall time of RUNS fresh
@@ -10,8 +10,8 @@ Prints, from one run on this machine:
     (target: at most 2x the bare C process);
   - `brine scan --policy rules/bundle.yaml tiny.pkl`, the same default policy
     compiled from its YAML at run time, for comparison with the embedded form;
-  - 10,000 small files in one invocation, `-j 2` against `-j 1`: seven pairs
-    run one after the other (-j 1, then -j 2), so that both of a pair see the
+  - 10,000 small files in one invocation, `-j 2` against `-j 1`: N pairs (7
+    unless --pairs says) run one after the other (-j 1, then -j 2), so that both of a pair see the
     same machine; the best of each and the median of the pairs' ratios, and
     whether the two reports are identical (they must be). Next to each pair,
     what two cores give on this machine at all: a CPU loop (no memory, nothing
@@ -30,6 +30,7 @@ import json
 import os
 import pickle
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -124,8 +125,14 @@ def best(launcher, argv, runs):
 
 
 def main():
-    brine = os.path.abspath(sys.argv[1])
-    runs = int(sys.argv[2]) if len(sys.argv) > 2 else 200
+    args = sys.argv[1:]
+    pairs = 7
+    if "--pairs" in args:  # more pairs, steadier medians on a noisy host
+        k = args.index("--pairs")
+        pairs = max(1, int(args[k + 1]))
+        del args[k:k + 2]
+    brine = os.path.abspath(args[0])
+    runs = int(args[1]) if len(args) > 1 else 200
     passed = failed = 0
     tmp = tempfile.mkdtemp(prefix="brine-bench-startup-")
     try:
@@ -196,7 +203,7 @@ def main():
         two_procs = []
         outs, ts = {}, {"1": [], "2": []}
         ceil, spin_n = [], 0
-        for r in range(8):  # the first pair warms the caches and is not counted
+        for r in range(pairs + 1):  # the first pair warms the caches and is not counted
             for j in ("1", "2"):
                 # the report goes to a file (--output), as in the control below: through a pipe to
                 # this process, the reader's speed was part of the time
@@ -231,18 +238,19 @@ def main():
         failed += not same
         t1, t2 = min(ts["1"]), min(ts["2"])
         ratios = sorted(a / b for a, b in zip(ts["1"], ts["2"]))
-        print("10,000 small files in one invocation (7 pairs): -j 1 %.3f s best (%.0f files/s), -j 2 %.3f s best "
+        med = statistics.median
+        print("10,000 small files in one invocation (%d pairs): -j 1 %.3f s best (%.0f files/s), -j 2 %.3f s best "
               "(%.0f files/s): best -j 2 is %.2fx of best -j 1; the pairs' ratios %.2f-%.2f, median %.2fx; "
-              "reports %s" % (t1, 10000 / t1, t2, 10000 / t2, t1 / t2, ratios[0], ratios[-1], ratios[3],
+              "reports %s" % (pairs, t1, 10000 / t1, t2, 10000 / t2, t1 / t2, ratios[0], ratios[-1], med(ratios),
                               "identical" if same else "DIFFER"))
         ceil.sort()
         print("  what two cores give here, in the same rounds: two independent CPU loops at once do %.2f-%.2fx the "
               "work of one, median %.2fx (2.00 on an idle host); -j 2's median is %.0f%% of that" %
-              (ceil[0], ceil[-1], ceil[3], 100 * ratios[3] / ceil[3]))
+              (ceil[0], ceil[-1], med(ceil), 100 * med(ratios) / med(ceil)))
         pr = sorted(a / b for a, b in zip(ts["1"], two_procs))
         print("  two -j 1 processes at once, each on half the files: %.3f s best, against -j 1 the pairs' ratios "
               "%.2f-%.2f, median %.2fx; -j 2's median is %.0f%% of that" %
-              (min(two_procs), pr[0], pr[-1], pr[3], 100 * ratios[3] / pr[3]))
+              (min(two_procs), pr[0], pr[-1], med(pr), 100 * med(ratios) / med(pr)))
         print("load average: %s; cores: %d" % (" ".join("%.2f" % x for x in os.getloadavg()), os.cpu_count()))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
