@@ -420,12 +420,20 @@ static size_t next_out(const batch *b)
  * collector free for each of the next run of files (chunk), not just for
  * one: a worker ahead of the writing by a whole ring was woken, and took a
  * file, each time the turn's holder wrote one, a wake-up per small file. */
+#define RUN_MAX 8 /* files a worker takes at a time, at most */
+
+/* k files made a run a worker takes: 1 to RUN_MAX */
+static size_t run_len(size_t k)
+{
+    return k < 1 ? 1 : k > RUN_MAX ? RUN_MAX : k;
+}
+
 static bool may_take(const batch *b)
 {
     size_t n = b->in->n, i = b->next_item;
     if (i >= n)
         return !b->walking;
-    size_t run = b->chunk < 1 ? 1 : b->chunk > 8 ? 8 : b->chunk; /* as the worker takes them */
+    size_t run = run_len(b->chunk); /* as the worker takes them after the walk */
     size_t want = n - i < run ? n - i : run;
     return i + want <= next_out(b) + b->window;
 }
@@ -470,7 +478,7 @@ static void *worker_main(void *arg)
     void **a = arg;
     batch *b = a[0];
     worker *w = a[1];
-    brine_item run[8];
+    brine_item run[RUN_MAX];
 #if defined(CLONE_FILES) && !defined(__SANITIZE_THREAD__)
     /* a table of descriptors of its own (a copy: stdin, stdout, --output are
      * in it): every file is opened and closed by the worker that scans it,
@@ -497,7 +505,7 @@ static void *worker_main(void *arg)
          * While the walk goes on, a share of what it has found so far. */
         size_t i = b->next_item, n = b->in->n;
         size_t take = b->walking ? (n - i) / b->nthreads : b->chunk;
-        take = take < 1 ? 1 : take > 8 ? 8 : take;
+        take = run_len(take);
         size_t e = i + take;
         if (e > n)
             e = n;

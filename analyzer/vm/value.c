@@ -85,14 +85,20 @@ void *brine_map_huge(size_t n)
     return a;
 }
 
+/* n bytes mapped, their pages made at once */
+static void *map_populated(size_t n)
+{
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
 void *brine_big_alloc(size_t n)
 {
     if (n < BIG_POPULATE)
         return malloc(n ? n : 1);
     if (n >= BIG_MAP)
         return brine_map_huge(n);
-    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
+    return map_populated(n);
 }
 
 void brine_big_free(void *p, size_t n)
@@ -120,14 +126,12 @@ void *brine_table_grow(void *p, size_t old_bytes, size_t new_bytes)
     return n;
 }
 
-/* A mapped arena block's memory given back (blocks under BIG_POPULATE are
- * mapped by block_new itself, not by brine_big_alloc, which would malloc them). */
+/* A mapped arena block's memory given back: munmap, whichever way it was
+ * mapped (brine_big_free would free() one under BIG_POPULATE, which
+ * block_new maps itself). */
 static void block_unmap(struct brine_arena_block *b)
 {
-    if (b->mapped >= BIG_POPULATE)
-        brine_big_free(b, b->mapped);
-    else
-        munmap(b, b->mapped);
+    munmap(b, b->mapped);
 }
 
 /* The cache's smallest block of at least total bytes, taken out of it. */
@@ -177,13 +181,7 @@ static struct brine_arena_block *block_new(brine_arena *a, size_t bs)
          * 2 MiB for a huge page and faulted 4 KiB at a time (32,000 faults for
          * 24 state-dict pickles of 2-5 MB) */
         mapped = (total + 4095) & ~(size_t)4095;
-        if (mapped >= BIG_POPULATE) {
-            b = brine_big_alloc(mapped);
-        } else {
-            b = mmap(NULL, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-            b = b == MAP_FAILED ? NULL : b;
-        }
-        if (!b)
+        if (!(b = mapped >= BIG_POPULATE ? brine_big_alloc(mapped) : map_populated(mapped)))
             return NULL;
     } else {
         b = malloc(total);
