@@ -131,45 +131,42 @@ static bool tar_checksum_ok(const uint8_t *h)
     int64_t want;
     if (!tar_number(h + 148, 8, &want))
         return false;
-    /* whole-block sums, eight bytes at a time (every large bytes constant a
-     * model holds is probed: a byte at a time was a twentieth of a scan):
-     * the unsigned sum in 16-bit lanes (64 words of at most 510 a lane), the
-     * signed one is it less 256 for each byte from 0x80, counted in 8-bit
-     * lanes (at most 64 a lane). Then the checksum field taken out and
-     * counted as eight spaces. */
-#if defined(__SSE2__)
-    /* sixteen bytes a step: psadbw sums each half's bytes, and sums their
-     * high bits once shifted down (a third of the instructions of the loop
-     * below, which every bytes constant of a model paid) */
-    __m128i zero = _mm_setzero_si128(), one = _mm_set1_epi8(1), acc = zero, high = zero;
-    for (int i = 0; i < 512; i += 16) {
-        __m128i w = _mm_loadu_si128((const __m128i *)(const void *)(h + i));
-        acc = _mm_add_epi64(acc, _mm_sad_epu8(w, zero));
-        high = _mm_add_epi64(high, _mm_sad_epu8(_mm_and_si128(_mm_srli_epi16(w, 7), one), zero));
+    /* The unsigned sum first, sixteen bytes a step (psadbw sums each half's
+     * bytes; every large bytes constant a model holds is probed, and a byte
+     * at a time was a twentieth of a scan). The signed sum is the unsigned
+     * one less 256 for each byte from 0x80, so it can equal want only when
+     * the unsigned sum exceeds want by a multiple of 256: only then are the
+     * high bytes counted (want is 0 for most data, whose field starts with a
+     * NUL). The checksum field is counted as eight spaces. */
+    int64_t field = 0, field_high = 0;
+    for (int i = 148; i < 156; i++) {
+        field += h[i];
+        field_high += h[i] >> 7;
     }
+#if defined(__SSE2__)
+    __m128i zero = _mm_setzero_si128(), acc = zero;
+    for (int i = 0; i < 512; i += 16)
+        acc = _mm_add_epi64(acc, _mm_sad_epu8(_mm_loadu_si128((const __m128i *)(const void *)(h + i)), zero));
     int64_t u = _mm_cvtsi128_si64(acc) + _mm_cvtsi128_si64(_mm_unpackhi_epi64(acc, acc));
-    int64_t nhigh = _mm_cvtsi128_si64(high) + _mm_cvtsi128_si64(_mm_unpackhi_epi64(high, high));
 #else
-    const uint64_t m16 = 0x00ff00ff00ff00ffull, ones = 0x0101010101010101ull;
-    uint64_t acc = 0, high = 0;
+    const uint64_t m16 = 0x00ff00ff00ff00ffull;
+    uint64_t acc = 0; /* 16-bit lanes: 64 words of at most 510 a lane */
     for (int i = 0; i < 512; i += 8) {
         uint64_t w;
         memcpy(&w, h + i, 8);
         acc += (w & m16) + ((w >> 8) & m16);
-        high += (w >> 7) & ones;
     }
-    high = (high & m16) + ((high >> 8) & m16);
-    int64_t nhigh = (int64_t)((high * 0x0001000100010001ull) >> 48);
     int64_t u = (int64_t)((acc & 0xffff) + ((acc >> 16) & 0xffff) + ((acc >> 32) & 0xffff) + (acc >> 48));
 #endif
-    int64_t sg = u - 256 * nhigh;
-    for (int i = 148; i < 156; i++) {
-        u -= h[i];
-        sg -= (int8_t)h[i];
-    }
-    u += 8 * ' ';
-    sg += 8 * ' ';
-    return u == want || sg == want;
+    u += 8 * ' ' - field;
+    if (u == want)
+        return true;
+    if (want > u || (u - want) % 256)
+        return false;
+    int64_t nhigh = 0;
+    for (int i = 0; i < 512; i++)
+        nhigh += h[i] >> 7;
+    return u - 256 * (nhigh - field_high) == want;
 }
 
 static bool is_zero_block(const uint8_t *h)

@@ -293,31 +293,42 @@ static const char *call_mismatch(judge *j, const brine_allow *e, const brine_vm_
         return NULL;
     const brine_value *args = ev->args;
     bool kw = ev->kwargs && !(ev->kwargs->kind == BRINE_V_DICT && ev->kwargs->u.dict.keys.len == 0);
+    /* why the last rule tried refused, rendered only if no rule admits the
+     * call (a later rule often does: the text cost more than the match) */
     const char *why = "the arguments are not a tuple";
+    const brine_callrule *arity = NULL; /* refused by its arity */
+    size_t bad_arg = 0;                 /* refused by this argument (1-based), 0: not */
+    const char *budget = "";
     for (const brine_callrule *r = e->calls; r; r = r->next) {
         if (kw && !r->kwargs) {
             why = "keyword arguments are not allowed";
+            arity = NULL, bad_arg = 0;
             continue;
         }
         if (args->kind != BRINE_V_TUPLE)
             continue;
         int64_t n = args->u.seq.len;
         if (r->arity_min >= 0 && (n < r->arity_min || n > r->arity_max)) {
-            why = fmt(j, "%" PRId64 " arguments where the policy allows %" PRId64 "%s", n, r->arity_min,
-                      r->arity_max != r->arity_min ? fmt(j, " to %" PRId64, r->arity_max) : "");
+            arity = r, bad_arg = 0;
             continue;
         }
         bool ok = true;
         for (size_t i = 0; i < r->nargs && i < (size_t)n && ok; i++) {
             if (!match_constraint(j, r->args[i], args->u.seq.items[i])) {
-                why = fmt(j, "argument %zu (%s) does not satisfy the policy%s", i + 1,
-                          render(j, args->u.seq.items[i]), over_budget(j));
+                arity = NULL, bad_arg = i + 1;
+                budget = over_budget(j);
                 ok = false;
             }
         }
         if (ok)
             return NULL;
     }
+    if (arity)
+        return fmt(j, "%" PRId64 " arguments where the policy allows %" PRId64 "%s", (int64_t)args->u.seq.len,
+                   arity->arity_min, arity->arity_max != arity->arity_min ? fmt(j, " to %" PRId64, arity->arity_max) : "");
+    if (bad_arg)
+        return fmt(j, "argument %zu (%s) does not satisfy the policy%s", bad_arg, render(j, args->u.seq.items[bad_arg - 1]),
+                   budget);
     return why;
 }
 
@@ -901,8 +912,7 @@ static int judge_persid(judge *j, const brine_vm_event *ev)
 static int on_event(void *user, const brine_vm_event *ev)
 {
     judge *j = user;
-    brine_arena_free(&j->scratch);
-    brine_arena_init(&j->scratch, 1 << 20);
+    brine_arena_reset(&j->scratch);
     switch (ev->kind) {
     case BRINE_EV_IMPORT: return judge_import(j, ev);
     case BRINE_EV_DYNAMIC_IMPORT: {

@@ -32,25 +32,13 @@ void brine_arena_init(brine_arena *a, uint64_t limit)
     a->limit = limit;
 }
 
-static inline void *arena_alloc(brine_arena *a, size_t size, bool zero);
-
-void *brine_arena_alloc(brine_arena *a, size_t size)
-{
-    return arena_alloc(a, size, true);
-}
-
-void *brine_arena_alloc_raw(brine_arena *a, size_t size)
-{
-    return arena_alloc(a, size, false);
-}
-
 void *brine_arena_alloc_input(brine_arena *a, size_t size)
 {
     uint64_t charged = ((uint64_t)size + 15) & ~(uint64_t)15;
     if (a->exhausted || a->limit > UINT64_MAX - charged - 16)
-        return arena_alloc(a, size, false);
+        return brine_arena_alloc_raw(a, size);
     a->limit += charged ? charged : 16; /* the values' budget stays what it was */
-    void *p = arena_alloc(a, size, false);
+    void *p = brine_arena_alloc_raw(a, size);
     if (!p)
         a->limit -= charged ? charged : 16;
     return p;
@@ -195,39 +183,30 @@ static struct brine_arena_block *block_new(brine_arena *a, size_t bs)
     return b;
 }
 
-/* A block's room taken, the limit tested: the whole of most allocations,
- * inline in brine_arena_alloc(_raw), which then save no registers (the
- * call of block_new below made every allocation pay for a frame). */
-static inline __attribute__((always_inline)) void *arena_bump(brine_arena *a, struct brine_arena_block *b, size_t size,
-                                                             bool zero)
+/* The inline path's cursor and room from the head block (see brine_arena). */
+static void arena_sync(brine_arena *a)
 {
-    void *p = b->data + b->used;
-    b->used += size;
-    a->used += size;
-    if (zero && !b->fresh)
-        memset(p, 0, size);
-    return p;
+    struct brine_arena_block *h = a->head;
+    a->cur = h->data + h->used;
+    a->fresh = h->fresh;
+    size_t left = h->size - h->used;
+    uint64_t under = a->limit - a->used; /* used never passes the limit */
+    a->room = a->exhausted ? 0 : left < under ? left : under;
 }
 
-static void *arena_alloc_slow(brine_arena *a, size_t size, bool zero) __attribute__((noinline));
-
-static inline __attribute__((always_inline)) void *arena_alloc(brine_arena *a, size_t size, bool zero)
+/* brine_arena_alloc(_raw)'s other cases: a size of 0 or one that would wrap,
+ * the limit, or a new block */
+void *brine_arena_alloc_slow(brine_arena *a, size_t size, bool zero)
 {
-    size = (size + 15) & ~(size_t)15;
-    if (size == 0)
-        size = 16;
-    struct brine_arena_block *b = a->head;
-    if (__builtin_expect(!a->exhausted && b && size <= a->limit && a->used <= a->limit - size &&
-                         b->size - b->used >= size, 1))
-        return arena_bump(a, b, size, zero);
-    return arena_alloc_slow(a, size, zero);
-}
-
-/* arena_alloc's other cases: the limit, or a new block */
-static void *arena_alloc_slow(brine_arena *a, size_t size, bool zero)
-{
+    if (a->head)
+        a->head->used = (size_t)(a->cur - a->head->data);
+    if (size > SIZE_MAX - 15) {
+        brine_arena_refuse(a);
+        return NULL;
+    }
+    size = size ? (size + 15) & ~(size_t)15 : 16;
     if (a->exhausted || size > a->limit || a->used > a->limit - size) {
-        a->exhausted = true;
+        brine_arena_refuse(a);
         return NULL;
     }
     struct brine_arena_block *b = a->head;
@@ -237,7 +216,8 @@ static void *arena_alloc_slow(brine_arena *a, size_t size, bool zero)
         size_t bs = size > grow / 4 ? size : grow;
         b = block_new(a, bs);
         if (!b) {
-            a->nomem = a->exhausted = true;
+            a->nomem = true;
+            brine_arena_refuse(a);
             return NULL;
         }
         if (bs == size && a->head) {
@@ -249,7 +229,13 @@ static void *arena_alloc_slow(brine_arena *a, size_t size, bool zero)
             a->head = b;
         }
     }
-    return arena_bump(a, b, size, zero);
+    void *p = b->data + b->used;
+    b->used += size;
+    a->used += size;
+    if (zero && !b->fresh)
+        memset(p, 0, size);
+    arena_sync(a);
+    return p;
 }
 
 void brine_arena_free(brine_arena *a)
@@ -270,17 +256,27 @@ void brine_arena_free(brine_arena *a)
     }
     a->head = NULL;
     a->used = 0;
+    a->cur = NULL;
+    a->room = 0;
+}
+
+void brine_arena_reset(brine_arena *a)
+{
+    struct brine_arena_block *keep = a->head;
+    if (!keep || (!keep->next && a->cur == keep->data && !a->exhausted))
+        return; /* nothing was handed out */
+    a->head = keep->next;
+    keep->next = NULL;
+    brine_arena_free(a);
+    keep->used = 0;
+    keep->fresh = false; /* what was handed out is no longer zero */
+    a->head = keep;
+    a->exhausted = a->nomem = false;
+    arena_sync(a);
 }
 
 /* ---- basics ------------------------------------------------------------ */
 
-brine_value *brine_value_new(brine_arena *a, brine_vkind kind)
-{
-    brine_value *v = brine_arena_alloc_raw(a, sizeof *v);
-    if (v)
-        *v = (brine_value){.kind = (uint8_t)kind}; /* a few stores, not a memset call */
-    return v;
-}
 
 static void *grow(brine_arena *a, void *old, size_t oldbytes, size_t newbytes)
 {
@@ -295,7 +291,7 @@ bool brine_vec_reserve(brine_arena *a, brine_vec *v, size_t n)
     if (n <= (size_t)(v->cap - v->len))
         return true;
     if (n > UINT32_MAX / 2 - v->len) {
-        a->exhausted = true;
+        brine_arena_refuse(a);
         return false;
     }
     uint32_t nc = v->len + (uint32_t)n;
@@ -313,7 +309,7 @@ bool brine_vec_push_grow(brine_arena *a, brine_vec *v, brine_value *x)
 {
     if (v->len == v->cap) {
         if (v->cap >= UINT32_MAX / 2) {
-            a->exhausted = true;
+            brine_arena_refuse(a);
             return false;
         }
         uint32_t nc = v->cap ? v->cap * 2 : 4;
@@ -757,6 +753,36 @@ static int set_contains(const brine_value *s, const brine_value *x, uint64_t h, 
 
 #define SMALL_INDEX 8 /* containers this small are searched without a table */
 
+/* A table of nc slots for c's first n keys (their hashes are in c->hashes):
+ * 0, -1 on arena exhaustion, BRINE_INS_BUDGET when probing ran out of work. */
+static int table_build(brine_arena *a, brine_vext *c, uint32_t n, uint32_t nc, brine_work *w)
+{
+    uint32_t *t = brine_arena_alloc(a, (size_t)nc * sizeof *t); /* zeroed: 0 = empty */
+    if (!t)
+        return -1;
+    for (uint32_t j = 0; j < n; j++) {
+        uint32_t i = (uint32_t)c->hashes[j] & (nc - 1);
+        while (t[i]) {
+            if (w && !brine_work_spend(w, 1))
+                return BRINE_INS_BUDGET;
+            i = (i + 1) & (nc - 1);
+        }
+        t[i] = j + 1;
+    }
+    c->table = t;
+    c->tcap = nc;
+    return 0;
+}
+
+/* The table size for n keys, grown from tcap: doubled until at most half full. */
+static uint32_t table_size_for(uint64_t n, uint32_t tcap)
+{
+    uint32_t nc = tcap ? tcap * 2 : 8;
+    while (n * 2 > nc)
+        nc *= 2;
+    return nc;
+}
+
 /* 0, -1 on arena exhaustion, BRINE_INS_BUDGET when probing ran out of work
  * (the table then lacks the new key, which only a lookup could notice, and
  * none follows: the stream ends there). */
@@ -778,26 +804,8 @@ static inline __attribute__((always_inline)) int index_insert(brine_arena *a, br
     c->hashes[n - 1] = h;
     if (n <= SMALL_INDEX && !c->tcap)
         return 0;
-    if ((uint64_t)n * 2 > c->tcap) {
-        uint32_t nc = c->tcap ? c->tcap * 2 : 8;
-        while ((uint64_t)n * 2 > nc)
-            nc *= 2;
-        uint32_t *t = brine_arena_alloc(a, (size_t)nc * sizeof *t); /* zeroed: 0 = empty */
-        if (!t)
-            return -1;
-        for (uint32_t j = 0; j < n; j++) {
-            uint32_t i = (uint32_t)c->hashes[j] & (nc - 1);
-            while (t[i]) {
-                if (w && !brine_work_spend(w, 1))
-                    return BRINE_INS_BUDGET;
-                i = (i + 1) & (nc - 1);
-            }
-            t[i] = j + 1;
-        }
-        c->table = t;
-        c->tcap = nc;
-        return 0;
-    }
+    if ((uint64_t)n * 2 > c->tcap)
+        return table_build(a, c, n, table_size_for(n, c->tcap), w);
     uint32_t mask = c->tcap - 1;
     uint32_t i = (uint32_t)h & mask;
     while (c->table[i]) /* as long as the failed lookup's chain, already paid for */
@@ -806,8 +814,8 @@ static inline __attribute__((always_inline)) int index_insert(brine_arena *a, br
     return 0;
 }
 
-int brine_dict_set(brine_arena *a, brine_value *d, brine_value *k, brine_value *v, uint64_t h, unsigned depth,
-                   brine_work *w)
+static inline __attribute__((always_inline)) int dict_set(brine_arena *a, brine_value *d, brine_value *k, brine_value *v,
+                                                         uint64_t h, unsigned depth, brine_work *w)
 {
     int64_t at = index_find(d, k, h, depth, w);
     if (at == -2)
@@ -821,6 +829,44 @@ int brine_dict_set(brine_arena *a, brine_value *d, brine_value *k, brine_value *
     if (!brine_vec_push(a, &d->u.dict.keys, k) || !brine_vec_push(a, &d->u.dict.vals, v))
         return -1;
     return index_insert(a, d, h, w);
+}
+
+int brine_dict_set(brine_arena *a, brine_value *d, brine_value *k, brine_value *v, uint64_t h, unsigned depth,
+                   brine_work *w)
+{
+    return dict_set(a, d, k, v, h, depth, w);
+}
+
+int brine_dict_set_pairs(brine_arena *a, brine_value *d, brine_value *const *items, size_t n, unsigned depth,
+                         brine_work *w)
+{
+    size_t pairs = n / 2;
+    if (!brine_vec_reserve(a, &d->u.dict.keys, pairs) || !brine_vec_reserve(a, &d->u.dict.vals, pairs))
+        return -1;
+    /* the table at the size the pairs will grow it to (if all keys are new),
+     * made once: filling a state dict of 23 keys rebuilt it twice */
+    uint64_t total = (uint64_t)d->u.dict.keys.len + pairs;
+    if (total > SMALL_INDEX) {
+        if (!d->x && !(d->x = brine_arena_alloc(a, sizeof *d->x)))
+            return -1;
+        if (total * 2 > d->x->tcap) {
+            int r = table_build(a, d->x, d->u.dict.keys.len, table_size_for(total, d->x->tcap), w);
+            if (r)
+                return r;
+        }
+    }
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        uint64_t h;
+        brine_hashres hr = brine_value_hash_quick(a, items[i], &h, depth);
+        if (hr == BRINE_HASH_DEPTH)
+            return BRINE_INS_DEPTH;
+        if (hr == BRINE_HASH_UNHASHABLE)
+            return BRINE_INS_UNHASHABLE;
+        int r = dict_set(a, d, items[i], items[i + 1], h, depth, w);
+        if (r)
+            return r;
+    }
+    return 0;
 }
 
 int brine_set_add(brine_arena *a, brine_value *s, brine_value *x, uint64_t h, unsigned depth, brine_work *w)

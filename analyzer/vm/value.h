@@ -33,25 +33,70 @@ typedef struct brine_arena_cache {
 void brine_arena_cache_free(brine_arena_cache *c);
 
 typedef struct brine_arena {
+    /* The head block's next free byte, and how much of it the inline path
+     * may hand out with no other test: the lesser of the block's room and
+     * the limit's, 0 before the first block and once exhausted (the head's
+     * own count of what it used is brought up to date in the slow path). */
+    unsigned char *cur;
+    uint64_t room;
+    bool fresh;      /* the head block's unused part is zero (mapped, never reused) */
+    bool exhausted;  /* an allocation was refused: the scan is inconclusive */
+    bool nomem;      /* malloc itself failed */
     struct brine_arena_block *head;
     uint64_t used;   /* bytes handed out, counted against the limit */
     uint64_t limit;  /* max_bytes */
-    bool exhausted;  /* an allocation was refused: the scan is inconclusive */
-    bool nomem;      /* malloc itself failed */
     brine_arena_cache *cache; /* where mapped blocks come from and go back to (or NULL) */
 } brine_arena;
 
 void brine_arena_init(brine_arena *a, uint64_t limit);
-/* Zeroed memory, or NULL (with exhausted or nomem set) when over the limit. */
-void *brine_arena_alloc(brine_arena *a, size_t size);
-/* The same without zeroing (for arrays filled right away). */
-void *brine_arena_alloc_raw(brine_arena *a, size_t size);
+/* Refuse every allocation from now on (the scan is inconclusive). */
+static inline void brine_arena_refuse(brine_arena *a)
+{
+    a->exhausted = true;
+    a->room = 0;
+}
+/* What the inline allocators leave to a call: a new block, the limit, a
+ * size of 0 or one that rounding to 16 would wrap. */
+void *brine_arena_alloc_slow(brine_arena *a, size_t size, bool zero);
+/* Unzeroed memory (for arrays filled right away), or NULL (with exhausted or
+ * nomem set) when over the limit. Inline: a test and three stores, where a
+ * call per value was a twentieth of an object pickle's scan. */
+static inline void *brine_arena_alloc_raw(brine_arena *a, size_t size)
+{
+    size_t r = (size + 15) & ~(size_t)15; /* 0 for 0 and for a size that wraps: the slow path */
+    if (__builtin_expect(r - 1 < a->room, 1)) {
+        void *p = a->cur;
+        a->cur += r;
+        a->room -= r;
+        a->used += r;
+        return p;
+    }
+    return brine_arena_alloc_slow(a, size, false);
+}
+/* The same, zeroed. */
+static inline void *brine_arena_alloc(brine_arena *a, size_t size)
+{
+    size_t r = (size + 15) & ~(size_t)15;
+    if (__builtin_expect(r - 1 < a->room, 1)) {
+        void *p = a->cur;
+        a->cur += r;
+        a->room -= r;
+        a->used += r;
+        if (!a->fresh)
+            memset(p, 0, r);
+        return p;
+    }
+    return brine_arena_alloc_slow(a, size, true);
+}
 /* Unzeroed memory for a copy of input bytes (a stream read through a window)
  * that is not counted against the limit: held whole, the same bytes would be
  * referenced in place and cost the values nothing. The input's own length
  * (max_decompressed) bounds it. */
 void *brine_arena_alloc_input(brine_arena *a, size_t size);
 void brine_arena_free(brine_arena *a);
+/* Everything handed out taken back, and the exhaustion forgotten, keeping
+ * one block for what comes next (an arena used afresh for each event). */
+void brine_arena_reset(brine_arena *a);
 
 /* n bytes of zeroed memory mapped on a 2 MiB boundary with transparent huge
  * pages (a few faults for megabytes, not one per 4 KiB page); munmap(p, n). */
@@ -132,7 +177,9 @@ struct brine_value {
         bool b;
         int64_t i;
         double f;
-        struct { const uint8_t *p; size_t n; } s;  /* STR, BYTES, BIGINT, BYTEARRAY */
+        /* STR, BYTES, BIGINT, BYTEARRAY; hash and hash_tag: a short STR's
+         * hash and the (p, n) it was computed for (brine_str_hash_tag) */
+        struct { const uint8_t *p; size_t n; uint64_t hash, hash_tag; } s;
         struct { const uint8_t *p; size_t n; size_t cap; } ba; /* BYTEARRAY: cap 0 while p aliases input */
         struct { struct brine_value *base; } mv;   /* MEMORYVIEW: the bytearray it views */
         brine_vec seq;                             /* TUPLE, LIST, SET, FROZENSET */
@@ -146,6 +193,7 @@ struct brine_value {
     } u;
     brine_vext *x;
 };
+_Static_assert(sizeof(brine_value) == 48, "a value is six words: the str hash cache fits in the union's largest member");
 
 /* The bytes of a BYTES/BYTEARRAY/MEMORYVIEW value as they are now (a view
  * follows later changes of its bytearray, as in CPython). */
@@ -167,7 +215,13 @@ static inline bool brine_vec_push(brine_arena *a, brine_vec *v, brine_value *x)
 /* Make room for n more items (a hint; false on arena exhaustion). */
 bool brine_vec_reserve(brine_arena *a, brine_vec *v, size_t n);
 
-brine_value *brine_value_new(brine_arena *a, brine_vkind kind);
+static inline brine_value *brine_value_new(brine_arena *a, brine_vkind kind)
+{
+    brine_value *v = (brine_value *)brine_arena_alloc_raw(a, sizeof *v);
+    if (v)
+        *v = (brine_value){.kind = (uint8_t)kind}; /* a few stores, not a memset call */
+    return v;
+}
 
 /* True for the opaque kinds: results whose behaviour brine cannot know. */
 static inline bool brine_value_opaque(const brine_value *v)
@@ -288,7 +342,21 @@ static inline brine_hashres brine_value_hash_quick(brine_arena *a, brine_value *
 {
     if (__builtin_expect(depth > 0, 1)) {
         if (v->kind == BRINE_V_STR && v->u.s.n < (size_t)BRINE_HASH_CACHE_MIN * 32) {
+            /* a key used again (a BINGET of the same attribute name in every
+             * object's state) hashed once: kept with the (p, n) it is the
+             * hash of, so that a value whose text is re-pointed, or memory
+             * reused for another value, never finds a stale one (str text
+             * itself never changes) */
+            uint64_t tag = (uint64_t)(uintptr_t)v->u.s.p | ((uint64_t)v->u.s.n << 48) | (1ull << 63);
+            if (v->u.s.hash_tag == tag) {
+                *out = v->u.s.hash;
+                return BRINE_HASH_OK;
+            }
             *out = brine_bytes_hash(v->u.s.p, v->u.s.n, 1);
+            if (!((uintptr_t)v->u.s.p >> 48)) { /* the tag is exact: p in 48 bits, n in 9 */
+                v->u.s.hash = *out;
+                v->u.s.hash_tag = tag;
+            }
             return BRINE_HASH_OK;
         }
         if (v->kind == BRINE_V_INT) {
@@ -313,6 +381,14 @@ int brine_value_eq(const brine_value *a, const brine_value *b, unsigned depth, b
 int brine_dict_set(brine_arena *a, brine_value *d, brine_value *k, brine_value *v, uint64_t h, unsigned depth,
                    brine_work *w);
 int brine_set_add(brine_arena *a, brine_value *s, brine_value *x, uint64_t h, unsigned depth, brine_work *w);
+/* SETITEMS: the pairs items[0..n) (key, value, key, value, ...) set into dict
+ * d in order, each key hashed (as brine_value_hash_quick; an opaque one is
+ * hashable by identity) and then set. 0, or the first failure, the pairs
+ * before it set: -1 (arena), BRINE_INS_DEPTH (a key nested deeper than depth),
+ * BRINE_INS_BUDGET, BRINE_INS_UNHASHABLE (CPython's TypeError). */
+#define BRINE_INS_UNHASHABLE (-4)
+int brine_dict_set_pairs(brine_arena *a, brine_value *d, brine_value *const *items, size_t n, unsigned depth,
+                         brine_work *w);
 
 /* Operations on opaque objects. */
 static inline const brine_objop *brine_value_ops(const brine_value *v)

@@ -868,14 +868,24 @@ static brine_value *pop_seq(vm *m, size_t start, brine_vkind kind)
         return NULL;
     size_t n = m->sp - start;
     if (n > UINT32_MAX / 2) {
-        m->a->exhausted = true;
+        brine_arena_refuse(m->a);
         return NULL;
     }
     if (n) {
-        v->u.seq.items = brine_arena_alloc_raw(m->a, n * sizeof(brine_value *));
-        if (!v->u.seq.items)
+        brine_value **items = brine_arena_alloc_raw(m->a, n * sizeof(brine_value *));
+        if (!items)
             return NULL;
-        memcpy(v->u.seq.items, m->stack + start, n * sizeof(brine_value *));
+        brine_value *const *from = m->stack + start;
+        if (n <= 3) { /* TUPLE1-3, most of an object pickle's: stores, not a memcpy call */
+            items[0] = from[0];
+            if (n > 1)
+                items[1] = from[1];
+            if (n > 2)
+                items[2] = from[2];
+        } else {
+            memcpy(items, from, n * sizeof(brine_value *));
+        }
+        v->u.seq.items = items;
         v->u.seq.len = v->u.seq.cap = (uint32_t)n;
     }
     m->sp = start;
@@ -913,20 +923,13 @@ static int set_fill(vm *m, brine_value *s, brine_value *const *items, size_t n)
 
 static int dict_fill(vm *m, brine_value *d, brine_value *const *items, size_t n)
 {
-    if (!brine_vec_reserve(m->a, &d->u.dict.keys, n / 2) || !brine_vec_reserve(m->a, &d->u.dict.vals, n / 2))
-        return arena_fail(m);
-    for (size_t i = 0; i + 1 < n; i += 2) {
-        uint64_t h;
-        TRY(hash_key(m, items[i], &h));
-        int r = brine_dict_set(m->a, d, items[i], items[i + 1], h, (unsigned)m->lim->max_depth, &m->work);
-        if (r == BRINE_INS_DEPTH)
-            return limit(m, "max_depth: a key is nested deeper than the limit");
-        if (r == BRINE_INS_BUDGET)
-            return work_fail(m);
-        if (r < 0)
-            return arena_fail(m);
+    switch (brine_dict_set_pairs(m->a, d, items, n, (unsigned)m->lim->max_depth, &m->work)) {
+    case 0: return 0;
+    case BRINE_INS_DEPTH: return limit(m, "max_depth: a key is nested deeper than the limit");
+    case BRINE_INS_BUDGET: return work_fail(m);
+    case BRINE_INS_UNHASHABLE: return malformed(m, "unhashable type");
+    default: return arena_fail(m);
     }
-    return 0;
 }
 
 static int op_counted_tuple(vm *m, size_t n)

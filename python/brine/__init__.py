@@ -267,9 +267,12 @@ class Report:
     """
 
     __slots__ = ("name", "verdict", "status", "error", "error_offset", "pickles", "streams_scanned", "findings",
-                 "streams", "globals", "policy_identity", "_json", "_later")
+                 "streams", "_globals", "_names", "policy_identity", "_json", "_later")
 
-    def __init__(self, raw, policy, later=None):
+    def __init__(self, raw, policy, later=None, names_only=False):
+        """raw: what Scanner.scan returns; with names_only, its globals are
+        the names alone, and later() makes the whole of it (globals per use,
+        the JSON) when first asked for."""
         file, findings, streams, globals_, json_text = raw
         self.name = file["location"]
         self.verdict = file["verdict"]
@@ -280,10 +283,23 @@ class Report:
         self.streams_scanned = file["streams"]
         self.findings = [Finding(d) for d in findings]
         self.streams = [Stream(d) for d in streams]
-        self.globals = globals_
+        self._globals, self._names = (None, frozenset(globals_)) if names_only else (globals_, None)
         self.policy_identity = policy.identity
         self._json = json_text
-        self._later = later  # makes the JSON when first asked for (see _scan_or_raise)
+        self._later = later  # makes the JSON and the globals when first asked for (see _scan_or_raise)
+
+    def _complete(self):
+        raw, self._later = self._later(), None
+        if self._json is None:
+            self._json = raw[4]
+        if self._globals is None:
+            self._globals = raw[3]
+
+    @property
+    def globals(self):
+        if self._globals is None and self._later is not None:
+            self._complete()
+        return self._globals
 
     @property
     def safe(self):
@@ -294,12 +310,14 @@ class Report:
 
     def allowed_names(self):
         """The set of "module:qualname" the load would use (meaningful when safe)."""
+        if self._names is not None:
+            return set(self._names)
         return {g[1] for g in self.globals}
 
     def to_json(self):
         """The per-file JSON object of ``brine scan --format json``, as a str (one line)."""
         if self._json is None and self._later is not None:
-            self._json, self._later = self._later(), None
+            self._complete()
         if self._json is None:
             raise RuntimeError("this brine extension was built without the report library")
         return self._json
@@ -399,13 +417,15 @@ def _data_of(file, name):
 def _scan_or_raise(data, name, policy, limits):
     """The loaders' scan of the bytes they are about to load (immutable: the
     caller made them bytes). Without the JSON report and its sha256, which a
-    load that goes ahead never reads (a third of a RandomForest's scan): the
-    report's to_json() scans the same bytes again, with it, when asked."""
+    load that goes ahead never reads (a third of a RandomForest's scan), and
+    with the names of the globals rather than a record of every use (a fifth
+    of what was left): the report's to_json() and globals scan the same bytes
+    again, with both, when asked."""
     pol, limits = _policy(policy), limits or {}
 
     def later():
-        return _scanner(pol, limits).scan("buffer", data, name)[4]
-    rep = Report(_scanner(pol, limits).scan("buffer", data, name, True, False), pol, later)
+        return _scanner(pol, limits).scan("buffer", data, name)
+    rep = Report(_scanner(pol, limits).scan("buffer", data, name, 2, False), pol, later, names_only=True)
     if not rep.safe:
         raise UnsafePickleError(rep)
     return rep

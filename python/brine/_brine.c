@@ -115,11 +115,12 @@ typedef struct {
  * and names by the address the library gave them, checked by content since
  * an address can be reused for another name), so that records repeat offsets. */
 #define NAME_SLOTS 64
+#define GLOBALS_NAMES 2
 
 typedef struct collector {
     arena a;
     vec findings, streams, globals, steps;
-    int want_globals;
+    int want_globals; /* 0: none; 1: every use; GLOBALS_NAMES: the names */
     size_t loc_off;                                        /* the last global's location, or SIZE_MAX */
     struct { const char *p; size_t off; } names[NAME_SLOTS]; /* off SIZE_MAX: empty */
 #ifdef BRINE_HAVE_REPORT
@@ -254,15 +255,24 @@ static int on_global(void *user, const brine_location *where, const char *name, 
 #endif
     if (!c->want_globals)
         return 0;
+    size_t k = ((uintptr_t)name >> 4) % NAME_SLOTS;
+    int known = c->names[k].p == name && c->names[k].off != SIZE_MAX && strcmp(c->a.buf + c->names[k].off, name) == 0;
+    /* GLOBALS_NAMES: a name once (its slot taken by another name between two
+     * uses lets it through again; the caller makes a set), no location */
+    if (c->want_globals == GLOBALS_NAMES && known)
+        return 0;
     global_rec *g = vec_push(&c->globals);
     if (!g)
         return 0;
-    const char *loc = where ? where->text : "";
-    if (c->loc_off == SIZE_MAX || strcmp(c->a.buf + c->loc_off, loc) != 0)
-        c->loc_off = arena_put(&c->a, loc);
-    g->location = c->loc_off;
-    size_t k = ((uintptr_t)name >> 4) % NAME_SLOTS;
-    if (c->names[k].p != name || c->names[k].off == SIZE_MAX || strcmp(c->a.buf + c->names[k].off, name) != 0) {
+    if (c->want_globals == GLOBALS_NAMES) {
+        g->location = SIZE_MAX;
+    } else {
+        const char *loc = where ? where->text : "";
+        if (c->loc_off == SIZE_MAX || strcmp(c->a.buf + c->loc_off, loc) != 0)
+            c->loc_off = arena_put(&c->a, loc);
+        g->location = c->loc_off;
+    }
+    if (!known) {
         c->names[k].p = name;
         c->names[k].off = arena_put(&c->a, name);
     }
@@ -354,6 +364,13 @@ static PyObject *collector_result(const collector *c, const stream_rec *file, Py
     struct { size_t loc, name; int use; PyObject *t; } made[TUPLE_SLOTS] = {{0}};
     for (size_t i = 0; i < c->globals.n; i++) {
         const global_rec *g = (const global_rec *)c->globals.v + i;
+        if (c->want_globals == GLOBALS_NAMES) { /* a name (str) a record */
+            PyObject *n = str_at(c, g->name);
+            if (!n)
+                goto out;
+            PyList_SET_ITEM(globals, (Py_ssize_t)i, n);
+            continue;
+        }
         size_t k = (g->location * 31 + g->name * 7 + (size_t)g->use) % TUPLE_SLOTS;
         PyObject *t = made[k].t;
         if (t && made[k].loc == g->location && made[k].name == g->name && made[k].use == g->use) {
@@ -761,19 +778,25 @@ static PyObject *Scanner_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 }
 
 /*
- * Scanner.scan(kind, source, name, globals=True, report=True) where kind is
+ * Scanner.scan(kind, source, name, globals=1, report=True) where kind is
  * "buffer" (source supports the buffer protocol), "path" (a path: read as
  * the command reads it) or "fd" (an int, not closed). Returns (file,
  * findings, streams, globals, json) where json is the report library's
- * per-file object (None without it or with report=False).
+ * per-file object (None without it or with report=False) and globals a
+ * (location, name, use) tuple for every use of a global (globals=1), the
+ * names used as str, each once or a few times (2), or empty (0).
  */
 static PyObject *Scanner_scan(ScannerObject *so, PyObject *args)
 {
     PyObject *source, *name_obj;
     const char *kind;
     int want_globals = 1, want_report = 1;
-    if (!PyArg_ParseTuple(args, "sOO|pp:scan", &kind, &source, &name_obj, &want_globals, &want_report))
+    if (!PyArg_ParseTuple(args, "sOO|ip:scan", &kind, &source, &name_obj, &want_globals, &want_report))
         return NULL;
+    if (want_globals < 0 || want_globals > GLOBALS_NAMES) {
+        PyErr_SetString(PyExc_ValueError, "globals is 0 (none), 1 (every use) or 2 (the names)");
+        return NULL;
+    }
     if (so->busy) {
         PyErr_SetString(PyExc_RuntimeError, "this brine scanner is already scanning (one per thread)");
         return NULL;
