@@ -308,10 +308,7 @@ static bool match(matcher *mt, const brine_constraint *c, const brine_value *v, 
     switch (c->kind) {
     case BRINE_C_ANY: return true;
     case BRINE_C_CONST: return is_const(mt, v, depth);
-    case BRINE_C_TYPE:
-        if (v->kind == BRINE_V_GLOBAL && v->dynamic)
-            return (c->types & (1u << BRINE_V_CALL)) != 0; /* a dynamic global is an object */
-        return (c->types & (1u << v->kind)) != 0;
+    case BRINE_C_TYPE: return brine_constraint_type_ok(c, v);
     case BRINE_C_VALUES:
         for (size_t i = 0; i < c->nvalues; i++)
             if (scalar_eq(&c->values[i], v))

@@ -130,6 +130,15 @@ const char *brine_policy_dunder(const brine_policy *p, const uint8_t *mod, size_
 /* True if the global value is admitted for perm (and not denied). */
 bool brine_policy_global_allows(const brine_policy *p, const brine_value *g, int perm);
 
+/* A BRINE_C_TYPE constraint's test (inline: most arguments' constraint,
+ * and one that spends no budget). */
+static inline bool brine_constraint_type_ok(const brine_constraint *c, const brine_value *v)
+{
+    if (v->kind == BRINE_V_GLOBAL && v->dynamic)
+        return (c->types & (1u << BRINE_V_CALL)) != 0; /* a dynamic global is an object */
+    return (c->types & (1u << v->kind)) != 0;
+}
+
 /* Does value v satisfy constraint c? (bounded walk; false when over budget) */
 bool brine_constraint_match(const brine_policy *p, const brine_constraint *c, const brine_value *v);
 /* The same, also spending from *left, a budget shared by every match of one

@@ -151,6 +151,8 @@ static bool allows_cb(void *user, const brine_value *g, int perm)
 /* A constraint, its `global:` parts answered through the cache. */
 static bool match_constraint(judge *j, const brine_constraint *c, const brine_value *v)
 {
+    if (c->kind == BRINE_C_TYPE) /* the commonest, without the matcher's setup */
+        return brine_constraint_type_ok(c, v);
     return brine_constraint_match_with(j->p, c, v, &j->match_left, allows_cb, j);
 }
 

@@ -1564,6 +1564,46 @@ static void fast_run(vm *m)
                 break;
             stack[sp++] = v;
             pos += 1;
+        } else if (op >= BRINE_OP_TUPLE1 && op <= BRINE_OP_TUPLE3) {
+            /* op_counted_tuple's: what it would refuse (too few above the
+             * mark) and a refused allocation (which every later one repeats)
+             * are left to it */
+            size_t n = (size_t)(op - BRINE_OP_TUPLE1) + 1;
+            if (sp < n || sp - n < fence)
+                break;
+            brine_value *t = brine_value_new(m->a, BRINE_V_TUPLE);
+            brine_value **items = t ? brine_arena_alloc_raw(m->a, n * sizeof *items) : NULL;
+            if (!items)
+                break;
+            sp -= n;
+            items[0] = stack[sp];
+            if (n > 1)
+                items[1] = stack[sp + 1];
+            if (n > 2)
+                items[2] = stack[sp + 2];
+            t->u.seq.items = items;
+            t->u.seq.len = t->u.seq.cap = (uint32_t)n;
+            stack[sp++] = t;
+            pos += 1;
+        } else if (op == BRINE_OP_EMPTY_TUPLE || op == BRINE_OP_EMPTY_LIST || op == BRINE_OP_EMPTY_DICT ||
+                   op == BRINE_OP_BINFLOAT) {
+            if (sp >= scap || (op == BRINE_OP_BINFLOAT && pos + 9 > end))
+                break;
+            brine_value *v = brine_value_new(m->a, op == BRINE_OP_EMPTY_TUPLE  ? BRINE_V_TUPLE
+                                                   : op == BRINE_OP_EMPTY_LIST ? BRINE_V_LIST
+                                                   : op == BRINE_OP_EMPTY_DICT ? BRINE_V_DICT
+                                                                               : BRINE_V_FLOAT);
+            if (!v)
+                break;
+            if (op == BRINE_OP_BINFLOAT) { /* big-endian, as op_float reads it */
+                uint64_t bits = 0;
+                for (int i = 1; i <= 8; i++)
+                    bits = bits << 8 | d[pos + i];
+                memcpy(&v->u.f, &bits, 8);
+                pos += 8;
+            }
+            stack[sp++] = v;
+            pos += 1;
         } else {
             break;
         }

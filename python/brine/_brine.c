@@ -115,6 +115,7 @@ typedef struct {
  * and names by the address the library gave them, checked by content since
  * an address can be reused for another name), so that records repeat offsets. */
 #define NAME_SLOTS 64
+#define NAME_PROBE 8
 #define GLOBALS_NAMES 2
 
 typedef struct collector {
@@ -255,10 +256,22 @@ static int on_global(void *user, const brine_location *where, const char *name, 
 #endif
     if (!c->want_globals)
         return 0;
-    size_t k = ((uintptr_t)name >> 4) % NAME_SLOTS;
-    int known = c->names[k].p == name && c->names[k].off != SIZE_MAX && strcmp(c->a.buf + c->names[k].off, name) == 0;
-    /* GLOBALS_NAMES: a name once (its slot taken by another name between two
-     * uses lets it through again; the caller makes a set), no location */
+    /* the name's slot: where its address is, or the first free one, among
+     * NAME_PROBE from its hash (all taken by other names: the first, evicted) */
+    size_t k0 = ((uintptr_t)name >> 4) % NAME_SLOTS, k = k0;
+    int known = 0;
+    for (int i = 0; i < NAME_PROBE; i++, k = (k + 1) % NAME_SLOTS) {
+        if (c->names[k].off == SIZE_MAX)
+            break;
+        if (c->names[k].p == name) { /* the same text, unless the address was freed and reused */
+            known = strcmp(c->a.buf + c->names[k].off, name) == 0;
+            break;
+        }
+    }
+    if (k == (k0 + NAME_PROBE) % NAME_SLOTS)
+        k = k0;
+    /* GLOBALS_NAMES: a name once (again only when more than NAME_PROBE other
+     * names took its slots between two uses; the caller makes a set), no location */
     if (c->want_globals == GLOBALS_NAMES && known)
         return 0;
     global_rec *g = vec_push(&c->globals);

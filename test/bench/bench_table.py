@@ -9,10 +9,15 @@ Usage: bench_table.py BRINE [--repeat N] [--big-mb M]
 Run it with an interpreter that has scikit-learn (the RandomForest row is
 skipped otherwise), e.g. /usr/bin/python3 on Debian.
 
-A second figure per row is the scan in this process, through the Python
-binding built next to BRINE (BUILD/python; `brine.scan(data)`): what a
-service that calls brine before `pickle.loads` pays, without a process's
-start (about 0.6 ms, which alone is a fifth of the RandomForest's `loads`).
+A second table gives what brine costs without a process's start (about
+0.6 ms, which alone is a sixth of the RandomForest's `loads`), through the
+Python binding built next to BRINE (BUILD/python) and in a batch:
+- check: the scan brine.safe_loads runs before it loads (the names of the
+  globals, no JSON report), in this process;
+- report: brine.scan(data), which also makes the JSON report and the file's
+  sha256 (hashed on another core while the scan runs: the longer of the two);
+- batch: `brine scan --quiet` of K hard links to the file in one process, the
+  time per file (the start-up shared by the K).
 """
 import os
 import pickle
@@ -24,8 +29,10 @@ import tempfile
 import time
 
 
-def best(fn, repeat):
-    """Best wall time and best CPU time (this process and its children) of repeat runs."""
+def best(fn, repeat, warm=0):
+    """Best wall time and best CPU time (this process and its children) of repeat runs (after warm untimed ones)."""
+    for _ in range(warm):
+        fn()
     t = c = float("inf")
     for _ in range(repeat):
         r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -74,6 +81,14 @@ def binding(brine):
         return None
 
 
+def check(api, data):
+    """What brine.safe_loads runs before it loads: the scan, raising when the data is not safe."""
+    try:
+        api._scan_or_raise(data, "<bytes>", None, None)
+    except api.UnsafePickleError:
+        pass
+
+
 def main():
     brine = sys.argv[1]
     api = binding(brine)
@@ -81,14 +96,12 @@ def main():
     big_mb = int(sys.argv[sys.argv.index("--big-mb") + 1]) if "--big-mb" in sys.argv else 51
     rows = [("dict of lists", dict_of_lists()), ("dict of int lists", dict_of_int_lists()),
             ("sklearn RandomForest, 300 trees", random_forest()), ("%d MB plain data" % big_mb, plain_data(big_mb))]
-    print("%-32s %6s %9s %9s %9s %9s %8s %8s %9s %9s %8s %7s %9s %8s  %s" % (
+    print("%-32s %6s %9s %9s %9s %9s %8s %8s %9s %9s %8s %7s  %s" % (
         "input", "MB", "opcodes", "brine", "loads", "genops", "x loads", "x genops", "brine cpu", "loads cpu",
-        "x loads", "RSS MB", "in-proc", "x loads", "verdict"))
-    if not api:
-        print("(in-proc: no Python binding next to %s)" % brine)
-    print("(brine: `brine scan --quiet` in a fresh process; in-proc: brine.scan(data) in this process;"
-          " loads: pickle.loads; genops: pickletools.genops;"
+        "x loads", "RSS MB", "verdict"))
+    print("(brine: `brine scan --quiet` in a fresh process; loads: pickle.loads; genops: pickletools.genops;"
           " x: how many times faster brine is, by wall time, then by CPU time, which a loaded machine disturbs less)")
+    second = []
     with tempfile.TemporaryDirectory() as d:
         for name, data in rows:
             if data is None:
@@ -101,16 +114,39 @@ def main():
             t_b, c_b = best(lambda: subprocess.run([brine, "scan", "--quiet", p], stdout=subprocess.DEVNULL,
                                                    stderr=subprocess.DEVNULL), repeat)
             t_l, c_l = best(lambda: pickle.loads(data), repeat)
-            t_a = best(lambda: api.scan(data), repeat)[0] if api else float("nan")
             t_g, _ = best(lambda: sum(1 for _ in pickletools.genops(data)), 1 if len(data) > 20e6 else repeat)
             r = subprocess.run(["/usr/bin/time", "-f", "%M", brine, "scan", p], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
             rss = int(r.stderr.strip().splitlines()[-1])
             verdict = r.stdout.strip().splitlines()[0] if r.stdout.strip() else "?"
             verdict = verdict.split(":", 1)[-1].strip()
-            print("%-32s %6.1f %9d %7.1fms %7.1fms %7.1fms %7.2fx %7.2fx %7.1fms %7.1fms %7.2fx %7.1f %7.1fms %7.2fx  %s" % (
+            print("%-32s %6.1f %9d %7.1fms %7.1fms %7.1fms %7.2fx %7.2fx %7.1fms %7.1fms %7.2fx %7.1f  %s" % (
                 name, len(data) / 1e6, ops, t_b * 1e3, t_l * 1e3, t_g * 1e3, t_l / t_b, t_g / t_b, c_b * 1e3,
-                c_l * 1e3, c_l / max(c_b, 1e-4), rss / 1024, t_a * 1e3, t_l / t_a, verdict))
+                c_l * 1e3, c_l / max(c_b, 1e-4), rss / 1024, verdict))
+            # two calls first: the scanner's policy, arena blocks and caches are made by the first
+            t_c = best(lambda: check(api, data), repeat, warm=2)[0] if api else float("nan")
+            t_r = best(lambda: api.scan(data), repeat, warm=2)[0] if api else float("nan")
+            k = max(2, min(40, int(80e6 // len(data))))
+            batch = os.path.join(d, "batch")
+            os.mkdir(batch)
+            for i in range(k):
+                os.link(p, os.path.join(batch, "%02d.pkl" % i))
+            t_k = best(lambda: subprocess.run([brine, "scan", "--quiet", "-j", "1", batch], stdout=subprocess.DEVNULL,
+                                              stderr=subprocess.DEVNULL), repeat)[0] / k
+            for i in range(k):
+                os.unlink(os.path.join(batch, "%02d.pkl" % i))
+            os.rmdir(batch)
+            second.append((name, t_l, t_c, t_r, k, t_k))
+    print()
+    print("%-32s %9s %9s %8s %9s %8s %4s %9s %8s" % ("input", "loads", "check", "x loads", "report", "x loads", "K",
+                                                    "batch", "x loads"))
+    if not api:
+        print("(check, report: no Python binding next to %s)" % brine)
+    print("(check: the scan brine.safe_loads runs before loading, in this process; report: brine.scan(data), with"
+          " the JSON report and its sha256; batch: per file of `brine scan --quiet -j 1` over K hard links)")
+    for name, t_l, t_c, t_r, k, t_k in second:
+        print("%-32s %7.2fms %7.2fms %7.2fx %7.2fms %7.2fx %4d %7.2fms %7.2fx" % (
+            name, t_l * 1e3, t_c * 1e3, t_l / t_c, t_r * 1e3, t_l / t_r, k, t_k * 1e3, t_l / t_k))
     print("load average: %.2f %.2f %.2f; cores: %d" % (os.getloadavg() + (os.cpu_count(),)))
 
 

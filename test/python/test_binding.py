@@ -135,6 +135,23 @@ def test_corpus():
                                                                                       same_json, same_findings))
 
 
+def names_only(data, name, what, most=None):
+    """The loaders' check (names only, no report) against brine.scan of the same bytes: the same
+    names, each recorded once (at most `most` records when given), and the report's globals, made
+    when first asked for, brine.scan's."""
+    full = brine.scan(data, name=name)
+    raw = brine._scanner(brine._policy(None), {}).scan("buffer", data, name, 2, False)
+    want = {g[1] for g in full.globals}
+    check(all(isinstance(n, str) for n in raw[3]) and set(raw[3]) == want and len(raw[3]) <= len(full.globals) and
+          (most is None or len(raw[3]) <= most), "%s, names only: %d records for %d names" % (what, len(raw[3]), len(want)))
+    try:
+        rep = brine._scan_or_raise(data, name, None, None)
+    except brine.UnsafePickleError as e:
+        rep = e.report
+    check(rep.allowed_names() == want and rep._globals is None, "%s: the check's names" % what)
+    check(rep.globals == full.globals and rep.verdict == full.verdict, "%s: the check's globals, when asked" % what)
+
+
 def test_globals():
     """Report.globals: one record per use, in the order of the stream, each with its location."""
     import collections
@@ -149,6 +166,7 @@ def test_globals():
             (od, "items")]
     r = brine.scan(data, name="x.pkl")
     check(r.globals == [("x.pkl", n, u) for n, u in want], "globals of a list of three objects: %r" % (r.globals,))
+    names_only(data, "x.pkl", "three objects", 3)
     # two members, the location changing and coming back (a tar: first a, then b, then a again)
     other = pickle.dumps(datetime.timedelta(1), protocol=4)
     buf = io.BytesIO()
@@ -162,6 +180,7 @@ def test_globals():
     exp = ([("m.tar!a.pkl", n, u) for n, u in want] + [("m.tar!b.pkl", td, "import"), ("m.tar!b.pkl", td, "call")] +
            [("m.tar!c.pkl", n, u) for n, u in want])
     check(r.globals == exp, "globals of a tar of three members: %r" % (r.globals,))
+    names_only(buf.getvalue(), "m.tar", "a tar of three members")
     # more distinct names than the binding's caches have slots (its records share strings and tuples):
     # 600 globals of several lengths, each imported (GLOBAL, POP), every third also called (GLOBAL,
     # EMPTY_TUPLE, REDUCE, POP)
@@ -173,6 +192,7 @@ def test_globals():
                                                                           ("import",))]
     check(r.globals == exp, "globals of 600 distinct names: %d records, first wrong %r" % (
         len(r.globals), next((g for g, e in zip(r.globals, exp) if g != e), None)))
+    names_only(distinct, "<bytes>", "600 distinct names")
     # 40 members, each naming its own global: a name's text freed with its stream is often made again
     # at the same address for the next member's (another) name
     buf = io.BytesIO()
@@ -186,6 +206,7 @@ def test_globals():
     exp = [("n.tar!p%02d" % i, "m%03d:f%03d" % (i, i), u) for i in range(40) for u in ("import", "call")]
     check(r.globals == exp, "globals of 40 members: first wrong %r" % (
         next((g for g, e in zip(r.globals, exp) if g != e), None),))
+    names_only(buf.getvalue(), "n.tar", "40 members", 80)
     # many uses of a few names: each record is right
     many = pickle.dumps([datetime.date(2000, 1, 1 + i % 28) if i % 3 else datetime.timedelta(i) for i in range(3000)],
                         protocol=4)
@@ -195,6 +216,7 @@ def test_globals():
     calls = [g[1] for g in r.globals if g[2] == "call"]
     check(got == exp and calls == [dt if i % 3 else td for i in range(3000)] and len(r.globals) == 3002,
           "globals of 3,000 objects of two classes: %d records, imports %r" % (len(r.globals), got))
+    names_only(many, "<bytes>", "3,000 objects of two classes", 2)
 
 
 # ---- 2. sources -------------------------------------------------------------------------------
