@@ -327,6 +327,11 @@ BRINE_API int brine_scanner_create(brine_scanner **out, const brine_policy *poli
 BRINE_API void brine_scanner_destroy(brine_scanner *s);
 /** Set the receivers of findings, streams and globals (@p cb is copied; NULL clears). */
 BRINE_API void brine_scanner_set_callbacks(brine_scanner *s, const brine_scan_callbacks *cb, void *user);
+/** Nonzero: the global callback hears each name with each use once in a
+ *  stream, not every use (for a caller that wants the names alone; a pickle of
+ *  a thousand trees uses each of its globals thousands of times). 0, the
+ *  default: every use. */
+BRINE_API void brine_scanner_set_global_once(brine_scanner *s, int once);
 
 /**
  * Scan bytes held in memory (see brine_scan_buffer for what is found).

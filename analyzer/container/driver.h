@@ -70,6 +70,7 @@ struct brine_drv {
     const brine_settings *s;
     const brine_scan_callbacks *cb;
     void *user;
+    bool global_once; /* cb->global once for each name and use in a stream (brine_scanner_set_global_once) */
     const brine_consumer *consumer;
     brine_write_fn write; /* disasm/dump headers; may be NULL */
     void *write_user;

@@ -64,6 +64,7 @@ typedef struct verdict_cache {
     /* as the maker of an object given state or items: 0 not yet asked, 1 not
      * functools.partial (judge_made_by at once), 2 partial */
     uint8_t maker;
+    uint8_t told; /* the uses (1 << brine_use) given to a global_once callback */
 } verdict_cache;
 
 
@@ -114,7 +115,7 @@ static const verdict_cache *policy_says(judge *j, const brine_value *g)
     verdict_cache fresh = {copy, copy + m->u.s.n, m->u.s.n, n->u.s.n, h,
                            brine_policy_denied(j->p, m->u.s.p, m->u.s.n, n->u.s.p, n->u.s.n),
                            brine_policy_dunder(j->p, m->u.s.p, m->u.s.n, n->u.s.p, n->u.s.n),
-                           brine_policy_find(j->p, m->u.s.p, m->u.s.n, n->u.s.p, n->u.s.n), NULL, true, 0, 0};
+                           brine_policy_find(j->p, m->u.s.p, m->u.s.n, n->u.s.p, n->u.s.n), NULL, true, 0, 0, 0};
     j->cache[k] = fresh;
     j->cache_used++;
     if (g->interned) {
@@ -969,6 +970,11 @@ static int inventory(judge *j, const brine_vm_event *ev)
         return 0;
     /* rendered once per distinct name: a pickle of a million objects of one class */
     verdict_cache *vc = (verdict_cache *)policy_says(j, g);
+    if (vc && j->d->global_once) {
+        if (vc->told & (1u << use))
+            return 0;
+        vc->told |= (uint8_t)(1u << use);
+    }
     const char *text = vc ? vc->text : NULL;
     if (!text) {
         text = render(j, g);

@@ -27,6 +27,7 @@ struct brine_scanner {
     uint64_t fail_at, allocs; /* fault injection for tests (brine_scanner_fault) */
     size_t window_grain;      /* tests: brine_scanner_window_grain */
     brine_arena_cache arena_cache; /* the arenas' blocks, reused file after file */
+    bool global_once;              /* brine_scanner_set_global_once */
 };
 
 void brine_scanner_window_grain(brine_scanner *s, size_t grain)
@@ -75,6 +76,12 @@ void brine_scanner_set_callbacks(brine_scanner *s, const brine_scan_callbacks *c
     s->user = user;
 }
 
+void brine_scanner_set_global_once(brine_scanner *s, int once)
+{
+    if (s)
+        s->global_once = once != 0;
+}
+
 /* libmagic's description of content no reader knows: only a hint in reports.
  * libmagic and its database are loaded the first time any scanner of the
  * process needs them (lazylib.c; a registry of model files rarely does). */
@@ -91,7 +98,7 @@ static int drive(brine_scanner *s, const brine_consumer *k, brine_write_fn write
     if (!s || (!data && len))
         return BRINE_ERR_INVALID;
     const char *fname = name ? name : "";
-    brine_drv d = {.policy = s->policy, .s = &s->s, .cb = &s->cb, .user = s->user, .consumer = k,
+    brine_drv d = {.policy = s->policy, .s = &s->s, .cb = &s->cb, .user = s->user, .global_once = s->global_once, .consumer = k,
                    .write = write, .write_user = write_user, .fail_at = s->fail_at,
                    .window_grain = s->window_grain, .arena_cache = &s->arena_cache};
     brine_loc *top = brine_loc_new(NULL, "file", "", fname, strlen(fname), 0);

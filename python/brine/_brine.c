@@ -902,6 +902,13 @@ static PyObject *Scanner_scan(ScannerObject *so, PyObject *args)
         by_fd = 1;
     }
     if (r == 0) {
+        /* names only and no report to count uses for: the library tells each
+         * name and use once a stream */
+        int once = want_globals == GLOBALS_NAMES;
+#ifdef BRINE_HAVE_REPORT
+        once = once && !c.report;
+#endif
+        brine_scanner_set_global_once(so->sc, once);
         brine_scan_callbacks cb = {on_finding, on_stream, on_global};
         brine_scanner_set_callbacks(so->sc, &cb, &c);
 #ifdef BRINE_HAVE_REPORT

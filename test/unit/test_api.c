@@ -248,11 +248,61 @@ static void test_address_space(void)
     unlink(path);
 }
 
+typedef struct uses {
+    int n, imports, calls;
+    char last[64];
+} uses;
+
+static int on_use(void *user, const brine_location *where, const char *name, brine_use use)
+{
+    (void)where;
+    uses *u = user;
+    u->n++;
+    u->imports += use == BRINE_USE_IMPORT;
+    u->calls += use == BRINE_USE_CALL;
+    snprintf(u->last, sizeof u->last, "%s", name);
+    return 0;
+}
+
+/* brine_scanner_set_global_once: the global callback hears a name with a
+ * use once per stream; by default, and when set back, every use */
+static void test_global_once(void)
+{
+    brine_policy *pol = NULL;
+    brine_scanner *sc = NULL;
+    brine_diag diag;
+    CHECK(brine_policy_compile(&pol, NULL, 0, &diag) == 0 && brine_scanner_create(&sc, pol, NULL) == 0,
+          "scanner: %s", diag.message);
+    if (!sc)
+        return;
+    /* [OrderedDict(), OrderedDict(), OrderedDict()]: one import, three calls (protocol 2, memoized global) */
+    static const char three[] = "\x80\x02]q\x00(ccollections\nOrderedDict\nq\x01)Rq\x02h\x01)Rq\x03h\x01)Rq\x04" "e.";
+    const brine_scan_callbacks cb = {NULL, NULL, on_use};
+    for (int round = 0; round < 3; round++) {
+        int once = round == 1;
+        brine_scanner_set_global_once(sc, once);
+        uses u = {0};
+        brine_scanner_set_callbacks(sc, &cb, &u);
+        brine_stream_result r;
+        int rc = brine_scanner_scan_buffer(sc, (const uint8_t *)three, sizeof three - 1, "t", &r);
+        CHECK(rc == 0 && r.verdict == BRINE_VERDICT_SAFE && r.status == BRINE_STATUS_COMPLETE, "round %d: %d", round,
+              rc);
+        CHECK(u.imports == 1 && u.calls == (once ? 1 : 3) && u.n == u.imports + u.calls &&
+                  !strcmp(u.last, "collections:OrderedDict"),
+              "round %d (once %d): %d imports, %d calls, %d in all, last %s", round, once, u.imports, u.calls, u.n,
+              u.last);
+    }
+    brine_scanner_set_global_once(NULL, 1); /* NULL is fine */
+    brine_scanner_destroy(sc);
+    brine_policy_destroy(pol);
+}
+
 int main(void)
 {
     test_limits();
     test_events_api();
     test_policy_api();
+    test_global_once();
     test_address_space();
     printf("unit-api: %d passed, %d failed\n", passed, failed);
     return failed != 0;
