@@ -68,15 +68,25 @@ typedef struct verdict_cache {
 } verdict_cache;
 
 
-/* The cached answer for global g; the cache keeps its own copy of the name. */
-static const verdict_cache *policy_says(judge *j, const brine_value *g)
+static const verdict_cache *policy_says_by_name(judge *j, const brine_value *g) __attribute__((noinline));
+
+/* The cached answer for global g; the cache keeps its own copy of the name.
+ * Inline, the lookup by address (most calls: judging an event asks three to
+ * five times); by name out of line. */
+static inline const verdict_cache *policy_says(judge *j, const brine_value *g)
 {
-    const brine_value *m = g->u.g.module, *n = g->u.g.name;
     size_t ai = ((uintptr_t)g >> 4) & 63;
     /* a value made for one event (a getattr target, in the judge's scratch
      * arena) may live where another lived before: those are looked up by name */
     if (g->interned && j->by_addr[ai].g == g)
         return j->by_addr[ai].vc;
+    return policy_says_by_name(j, g);
+}
+
+static const verdict_cache *policy_says_by_name(judge *j, const brine_value *g)
+{
+    const brine_value *m = g->u.g.module, *n = g->u.g.name;
+    size_t ai = ((uintptr_t)g >> 4) & 63;
     uint64_t h = brine_policy_name_hash(m->u.s.p, m->u.s.n, n->u.s.p, n->u.s.n);
     if (!j->cache || (j->cache_used + 1) * 2 > j->cache_mask + 1) {
         memset(j->by_addr, 0, sizeof j->by_addr);
@@ -154,6 +164,19 @@ static bool match_constraint(judge *j, const brine_constraint *c, const brine_va
 {
     if (c->kind == BRINE_C_TYPE) /* the commonest, without the matcher's setup */
         return brine_constraint_type_ok(c, v);
+    if (c->kind == BRINE_C_TUPLE) {
+        /* a tuple of types (an array's BUILD state) the same way; in the
+         * matcher too, a tuple's test and its types' spend no budget, and a
+         * tuple fails at its first kid that fails */
+        if (v->kind != BRINE_V_TUPLE || v->u.seq.len != c->nkids)
+            return false;
+        size_t i = 0;
+        for (; i < c->nkids && c->kids[i]->kind == BRINE_C_TYPE; i++)
+            if (!brine_constraint_type_ok(c->kids[i], v->u.seq.items[i]))
+                return false;
+        if (i == c->nkids)
+            return true;
+    }
     return brine_constraint_match_with(j->p, c, v, &j->match_left, allows_cb, j);
 }
 
