@@ -263,7 +263,11 @@ void brine_arena_free(brine_arena *a)
 void brine_arena_reset(brine_arena *a)
 {
     struct brine_arena_block *keep = a->head;
-    if (!keep || (!keep->next && a->cur == keep->data && !a->exhausted))
+    if (!keep) { /* no block yet: a refusal (its first block's malloc failed) is forgotten too */
+        a->exhausted = a->nomem = false;
+        return;
+    }
+    if (!keep->next && a->cur == keep->data && !a->exhausted)
         return; /* nothing was handed out */
     a->head = keep->next;
     keep->next = NULL;
@@ -774,13 +778,15 @@ static int table_build(brine_arena *a, brine_vext *c, uint32_t n, uint32_t nc, b
     return 0;
 }
 
-/* The table size for n keys, grown from tcap: doubled until at most half full. */
+/* The table size for n keys, grown from tcap: doubled until at most half
+ * full; 0 past 2^31 slots (positions are 32-bit; a 32-bit size doubled
+ * there would wrap to 0 and never stop). */
 static uint32_t table_size_for(uint64_t n, uint32_t tcap)
 {
-    uint32_t nc = tcap ? tcap * 2 : 8;
+    uint64_t nc = tcap ? (uint64_t)tcap * 2 : 8;
     while (n * 2 > nc)
         nc *= 2;
-    return nc;
+    return nc > ((uint64_t)1 << 31) ? 0 : (uint32_t)nc;
 }
 
 /* 0, -1 on arena exhaustion, BRINE_INS_BUDGET when probing ran out of work
@@ -804,8 +810,14 @@ static inline __attribute__((always_inline)) int index_insert(brine_arena *a, br
     c->hashes[n - 1] = h;
     if (n <= SMALL_INDEX && !c->tcap)
         return 0;
-    if ((uint64_t)n * 2 > c->tcap)
-        return table_build(a, c, n, table_size_for(n, c->tcap), w);
+    if ((uint64_t)n * 2 > c->tcap) {
+        uint32_t nc = table_size_for(n, c->tcap);
+        if (!nc) {
+            brine_arena_refuse(a);
+            return -1;
+        }
+        return table_build(a, c, n, nc, w);
+    }
     uint32_t mask = c->tcap - 1;
     uint32_t i = (uint32_t)h & mask;
     while (c->table[i]) /* as long as the failed lookup's chain, already paid for */
@@ -843,18 +855,11 @@ int brine_dict_set_pairs(brine_arena *a, brine_value *d, brine_value *const *ite
     size_t pairs = n / 2;
     if (!brine_vec_reserve(a, &d->u.dict.keys, pairs) || !brine_vec_reserve(a, &d->u.dict.vals, pairs))
         return -1;
-    /* the table at the size the pairs will grow it to (if all keys are new),
-     * made once: filling a state dict of 23 keys rebuilt it twice */
-    uint64_t total = (uint64_t)d->u.dict.keys.len + pairs;
-    if (total > SMALL_INDEX) {
-        if (!d->x && !(d->x = brine_arena_alloc(a, sizeof *d->x)))
-            return -1;
-        if (total * 2 > d->x->tcap) {
-            int r = table_build(a, d->x, d->u.dict.keys.len, table_size_for(total, d->x->tcap), w);
-            if (r)
-                return r;
-        }
-    }
+    /* The table is not made ahead at the size the pairs would grow it to:
+     * repeated keys would be charged for a table of all of them (400,000
+     * pairs of one key, 4 MB more against max_bytes), and a first key that
+     * is unhashable would end the stream on that allocation or its probing
+     * instead of CPython's TypeError. */
     for (size_t i = 0; i + 1 < n; i += 2) {
         uint64_t h;
         brine_hashres hr = brine_value_hash_quick(a, items[i], &h, depth);

@@ -347,16 +347,19 @@ static inline brine_hashres brine_value_hash_quick(brine_arena *a, brine_value *
              * hash of, so that a value whose text is re-pointed, or memory
              * reused for another value, never finds a stale one (str text
              * itself never changes) */
-            uint64_t tag = (uint64_t)(uintptr_t)v->u.s.p | ((uint64_t)v->u.s.n << 48) | (1ull << 63);
+            uintptr_t at = (uintptr_t)v->u.s.p;
+            if (at >> 48) { /* the tag is exact only for p in 48 bits (n is in 9) */
+                *out = brine_bytes_hash(v->u.s.p, v->u.s.n, 1);
+                return BRINE_HASH_OK;
+            }
+            uint64_t tag = (uint64_t)at | ((uint64_t)v->u.s.n << 48) | (1ull << 63);
             if (v->u.s.hash_tag == tag) {
                 *out = v->u.s.hash;
                 return BRINE_HASH_OK;
             }
             *out = brine_bytes_hash(v->u.s.p, v->u.s.n, 1);
-            if (!((uintptr_t)v->u.s.p >> 48)) { /* the tag is exact: p in 48 bits, n in 9 */
-                v->u.s.hash = *out;
-                v->u.s.hash_tag = tag;
-            }
+            v->u.s.hash = *out;
+            v->u.s.hash_tag = tag;
             return BRINE_HASH_OK;
         }
         if (v->kind == BRINE_V_INT) {
