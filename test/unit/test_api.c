@@ -297,12 +297,55 @@ static void test_global_once(void)
     brine_policy_destroy(pol);
 }
 
+/* SETITEMS of 400,000 pairs of one key (after an OrderedDict call, so that
+ * the full VM runs, not the kinds pass): the keys and values reserved for
+ * them fit in 11 MB of max_bytes; a hash table made ahead for all the pairs
+ * (4 MB more) did not, and the file went inconclusive */
+static void test_repeated_keys(void)
+{
+    static const char head[] = "\x80\x02" "ccollections\nOrderedDict\n)R0" "}X\x01\x00\x00\x00k\x94" "0(";
+    const size_t pairs = 400000, hl = sizeof head - 1;
+    size_t len = hl + pairs * 4 + 2;
+    uint8_t *d = malloc(len);
+    brine_policy *pol = NULL;
+    brine_diag diag;
+    CHECK(d && brine_policy_compile(&pol, NULL, 0, &diag) == 0, "setup: %s", diag.message);
+    if (!d || !pol) {
+        free(d);
+        return;
+    }
+    memcpy(d, head, hl);
+    for (size_t i = 0; i < pairs; i++)
+        memcpy(d + hl + 4 * i, "h\x00K\x00", 4); /* BINGET 0 ('k'), BININT1 0 */
+    memcpy(d + hl + 4 * pairs, "u.", 2);
+    brine_settings st;
+    brine_settings_default(&st);
+    st.max_bytes = 11000000;
+    brine_stream_result r;
+    int rc = brine_scan_buffer(pol, &st, d, len, "t", NULL, NULL, &r);
+    CHECK(rc == 0 && r.verdict == BRINE_VERDICT_SAFE && r.status == BRINE_STATUS_COMPLETE,
+          "400,000 pairs of one key in 11 MB: rc %d, verdict %d, status %d (%s)", rc, r.verdict, r.status,
+          r.error ? r.error : "");
+    /* the first key a list: CPython's TypeError at once, whatever the
+     * limits (a table made ahead ended the stream on max_bytes first) */
+    /* the first two pairs' eight bytes: EMPTY_LIST (the key) and BININT1 0 (its
+     * value), then BININT1 0 and POP, NONE and POP (pushed and popped) */
+    memcpy(d + hl, "]K\x00K\x00" "0N0", 8);
+    st.max_bytes = 8000000;
+    rc = brine_scan_buffer(pol, &st, d, len, "t", NULL, NULL, &r);
+    CHECK(rc == 0 && r.status == BRINE_STATUS_MALFORMED,
+          "an unhashable first key of 400,000 pairs: rc %d, status %d (%s)", rc, r.status, r.error ? r.error : "");
+    brine_policy_destroy(pol);
+    free(d);
+}
+
 int main(void)
 {
     test_limits();
     test_events_api();
     test_policy_api();
     test_global_once();
+    test_repeated_keys();
     test_address_space();
     printf("unit-api: %d passed, %d failed\n", passed, failed);
     return failed != 0;
