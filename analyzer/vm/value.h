@@ -178,7 +178,7 @@ struct brine_value {
         int64_t i;
         double f;
         /* STR, BYTES, BIGINT, BYTEARRAY; hash and hash_tag: a short STR's
-         * hash and the (p, n) it was computed for (brine_str_hash_tag) */
+         * hash and the (p, n) it was computed for (brine_value_hash_quick) */
         struct { const uint8_t *p; size_t n; uint64_t hash, hash_tag; } s;
         struct { const uint8_t *p; size_t n; size_t cap; } ba; /* BYTEARRAY: cap 0 while p aliases input */
         struct { struct brine_value *base; } mv;   /* MEMORYVIEW: the bytearray it views */
