@@ -826,6 +826,8 @@ static inline __attribute__((always_inline)) int index_insert(brine_arena *a, br
     return 0;
 }
 
+/* Dict insertion with Python semantics (first key object kept, value
+ * replaced): 0, -1 on arena exhaustion, BRINE_INS_DEPTH or BRINE_INS_BUDGET. */
 static inline __attribute__((always_inline)) int dict_set(brine_arena *a, brine_value *d, brine_value *k, brine_value *v,
                                                          uint64_t h, unsigned depth, brine_work *w)
 {
@@ -841,12 +843,6 @@ static inline __attribute__((always_inline)) int dict_set(brine_arena *a, brine_
     if (!brine_vec_push(a, &d->u.dict.keys, k) || !brine_vec_push(a, &d->u.dict.vals, v))
         return -1;
     return index_insert(a, d, h, w);
-}
-
-int brine_dict_set(brine_arena *a, brine_value *d, brine_value *k, brine_value *v, uint64_t h, unsigned depth,
-                   brine_work *w)
-{
-    return dict_set(a, d, k, v, h, depth, w);
 }
 
 int brine_dict_set_pairs(brine_arena *a, brine_value *d, brine_value *const *items, size_t n, unsigned depth,

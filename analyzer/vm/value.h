@@ -376,13 +376,11 @@ static inline brine_hashres brine_value_hash_quick(brine_arena *a, brine_value *
  * only for comparisons whose cost the caller has bounded). */
 int brine_value_eq(const brine_value *a, const brine_value *b, unsigned depth, brine_work *w);
 
-/* Dict and set insertion with Python semantics (first key object kept, value
- * replaced). Returns 0; -1 on arena exhaustion; BRINE_INS_DEPTH or
- * BRINE_INS_BUDGET. The caller has checked hashability. */
+/* Set insertion with Python semantics (first key object kept). Returns 0;
+ * -1 on arena exhaustion; BRINE_INS_DEPTH or BRINE_INS_BUDGET. The caller has
+ * checked hashability. (Dicts: brine_dict_set_pairs.) */
 #define BRINE_INS_DEPTH (-2)
 #define BRINE_INS_BUDGET (-3)
-int brine_dict_set(brine_arena *a, brine_value *d, brine_value *k, brine_value *v, uint64_t h, unsigned depth,
-                   brine_work *w);
 int brine_set_add(brine_arena *a, brine_value *s, brine_value *x, uint64_t h, unsigned depth, brine_work *w);
 /* SETITEMS: the pairs items[0..n) (key, value, key, value, ...) set into dict
  * d in order, each key hashed (as brine_value_hash_quick; an opaque one is
